@@ -1,0 +1,111 @@
+// pf::sync::Atomic<T>: std::atomic<T> whose every operation is a scheduling
+// point. Before the access it calls the hook (may switch threads under the
+// deterministic scheduler); read-modify-writes and stores also report the
+// value before and after, for recording. The operation itself is a real
+// std::atomic operation, so in free mode ThreadSanitizer sees exactly the
+// memory orders written here. peek() is the one access that is not a
+// scheduling point: it is for oracles and invariants, which must not perturb
+// the schedule, never for model logic.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
+
+#include "model/sync/hook.h"
+
+namespace pf::sync {
+
+template <class T>
+class Atomic {
+  static_assert(std::is_integral_v<T> || std::is_enum_v<T>,
+                "Atomic<T> models kernel atomics: integers and enums only");
+
+ public:
+  using mo = std::memory_order;
+
+  constexpr Atomic() noexcept : v_(T{}) {}
+  constexpr explicit Atomic(T init) noexcept : v_(init) {}
+  Atomic(const Atomic&) = delete;
+  Atomic& operator=(const Atomic&) = delete;
+
+  T load(mo order = mo::seq_cst, Site s = Site::here()) const {
+    access(s, this, Access::kLoad);
+    return v_.load(order);
+  }
+  void store(T x, mo order = mo::seq_cst, Site s = Site::here()) {
+    access(s, this, Access::kStore);
+    T old = v_.exchange(x, order);
+    value(s, this, as_i64(old), as_i64(x));
+  }
+  T fetch_add(T d, mo order = mo::seq_cst, Site s = Site::here()) {
+    access(s, this, Access::kRmw);
+    T old = v_.fetch_add(d, order);
+    value(s, this, as_i64(old), as_i64(static_cast<T>(old + d)));
+    return old;
+  }
+  T fetch_sub(T d, mo order = mo::seq_cst, Site s = Site::here()) {
+    access(s, this, Access::kRmw);
+    T old = v_.fetch_sub(d, order);
+    value(s, this, as_i64(old), as_i64(static_cast<T>(old - d)));
+    return old;
+  }
+  T fetch_or(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
+    access(s, this, Access::kRmw);
+    T old = v_.fetch_or(bits, order);
+    value(s, this, as_i64(old), as_i64(static_cast<T>(old | bits)));
+    return old;
+  }
+  T fetch_and(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
+    access(s, this, Access::kRmw);
+    T old = v_.fetch_and(bits, order);
+    value(s, this, as_i64(old), as_i64(static_cast<T>(old & bits)));
+    return old;
+  }
+  // Kernel-style cmpxchg: returns the value found; success iff it == expected.
+  T cmpxchg(T expected, T desired, mo order = mo::seq_cst,
+            Site s = Site::here()) {
+    access(s, this, Access::kRmw);
+    T found = expected;
+    if (v_.compare_exchange_strong(found, desired, order)) {
+      value(s, this, as_i64(expected), as_i64(desired));
+      return expected;
+    }
+    return found;
+  }
+  // include/linux/atomic.h: atomic_add_unless(v, a, u): add a unless the
+  // value is u; true if it added. One atomic step, as in the kernel.
+  bool add_unless(T d, T unless, mo order = mo::seq_cst,
+                  Site s = Site::here()) {
+    access(s, this, Access::kRmw);
+    T cur = v_.load(mo::relaxed);
+    do {
+      if (cur == unless) return false;
+    } while (!v_.compare_exchange_weak(cur, static_cast<T>(cur + d), order,
+                                       mo::relaxed));
+    value(s, this, as_i64(cur), as_i64(static_cast<T>(cur + d)));
+    return true;
+  }
+  // For oracles and invariants only: not a scheduling point.
+  T peek() const noexcept { return v_.load(mo::seq_cst); }
+  // For world setup before any model thread runs.
+  void init(T x) noexcept { v_.store(x, mo::relaxed); }
+
+ private:
+  static int64_t as_i64(T x) {
+    if constexpr (std::is_enum_v<T>) {
+      return static_cast<int64_t>(static_cast<std::underlying_type_t<T>>(x));
+    } else {
+      return static_cast<int64_t>(x);
+    }
+  }
+  std::atomic<T> v_;
+};
+
+// smp_mb(): a full barrier, and a scheduling point of its own.
+inline void smp_mb(Site s = Site::here()) {
+  access(s, nullptr, Access::kFence);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+}  // namespace pf::sync

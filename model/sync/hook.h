@@ -1,0 +1,95 @@
+// pinfuzz sync hook: the one seam between the model and whoever schedules it.
+//
+// Contract: every shared access the model makes calls on_access() first, and
+// every blocking primitive is a loop "while (!try()) block(obj);" paired with
+// wake(obj) from whoever changes obj. With no hook installed (free mode) the
+// calls cost one thread-local load and a branch, block() yields the CPU, and
+// the model runs on real std::threads with real atomics. A scheduler installs
+// a Hook per model thread and may switch threads inside on_access() or park a
+// thread inside block() until some thread calls wake() on the same object:
+// nothing in the model ever blocks in the OS, so a fiber can stand in for a
+// thread. The hook never sees the model's types, only addresses and Sites.
+#pragma once
+
+#include <cstdint>
+
+namespace pf::sync {
+
+// Where an access happens: the model function (named after the kernel
+// function it mirrors) and the source line. Filled in at the caller by the
+// default arguments, so model code never writes a Site by hand.
+struct Site {
+  const char* fn = "";
+  unsigned line = 0;
+
+  static constexpr Site here(const char* fn = __builtin_FUNCTION(),
+                             unsigned line = __builtin_LINE()) {
+    return Site{fn, line};
+  }
+};
+
+enum class Access : uint8_t {
+  kLoad,     // plain atomic read
+  kStore,    // plain atomic write
+  kRmw,      // read-modify-write (fetch_add, cmpxchg, add_unless, ...)
+  kFence,    // smp_mb() and friends: no data, still an ordering point
+  kLock,     // acquiring a lock (one attempt)
+  kUnlock,   // releasing a lock
+};
+
+const char* access_name(Access a);
+
+class Hook {
+ public:
+  virtual ~Hook() = default;
+  // Before a shared access to `obj`. A scheduler may run other threads here.
+  virtual void on_access(Site site, const void* obj, Access kind) = 0;
+  // After a read-modify-write or store: the value before and after, for
+  // recording. Default: ignored.
+  virtual void on_value(Site site, const void* obj, int64_t before,
+                        int64_t after) {
+    (void)site, (void)obj, (void)before, (void)after;
+  }
+  // The calling thread cannot proceed until something about `obj` changes.
+  // Returns when the caller should re-check its condition (spurious returns
+  // are allowed, so callers always loop).
+  virtual void block(Site site, const void* obj) = 0;
+  // Something about `obj` changed: threads blocked on it may proceed.
+  virtual void wake(const void* obj) = 0;
+};
+
+// The hook of the calling OS thread (or fiber host); nullptr = free mode.
+Hook* current_hook() noexcept;
+void set_current_hook(Hook* hook) noexcept;
+
+// Installs a hook for a scope and restores the previous one.
+class ScopedHook {
+ public:
+  explicit ScopedHook(Hook* hook) : prev_(current_hook()) {
+    set_current_hook(hook);
+  }
+  ~ScopedHook() { set_current_hook(prev_); }
+  ScopedHook(const ScopedHook&) = delete;
+  ScopedHook& operator=(const ScopedHook&) = delete;
+
+ private:
+  Hook* prev_;
+};
+
+namespace detail {
+extern thread_local Hook* tls_hook;
+}
+
+inline void access(Site site, const void* obj, Access kind) {
+  if (Hook* h = detail::tls_hook) h->on_access(site, obj, kind);
+}
+inline void value(Site site, const void* obj, int64_t before, int64_t after) {
+  if (Hook* h = detail::tls_hook) h->on_value(site, obj, before, after);
+}
+// Free mode: std::this_thread::yield(). See Hook::block.
+void block(Site site, const void* obj);
+inline void wake(const void* obj) {
+  if (Hook* h = detail::tls_hook) h->wake(obj);
+}
+
+}  // namespace pf::sync

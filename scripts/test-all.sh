@@ -1,0 +1,12 @@
+#!/bin/bash
+# Builds and runs every test suite: dev, asan (ASan+UBSan) and tsan.
+# This is the README's test command and what .ci/run executes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+for preset in dev asan tsan; do
+  echo "=== preset $preset ==="
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  ctest --preset "$preset" -j2
+done
