@@ -1,0 +1,124 @@
+#include "fuzz/harness/catalog.h"
+
+namespace pf {
+namespace {
+
+Op op(OpKind k, int a = 0, int b = 1, uint8_t flags = 0) {
+  return Op{k, static_cast<int8_t>(a), static_cast<int8_t>(b), flags};
+}
+
+WorldSpec one(Backing b, uint8_t order = 0) {
+  WorldSpec s;
+  s.vpn[0] = VpnSpec{b, order, true};
+  return s;
+}
+
+std::vector<CatalogEntry> build() {
+  using K = OpKind;
+  std::vector<CatalogEntry> c;
+  // The seed's original crash (LWN 753027): writeback cleans the page,
+  // reclaim strips its buffers under a DMA user, the release dirties it.
+  c.push_back({"writeback_strips_buffers_under_dma", "get_only",
+               ViolationKind::dirty_without_buffers, "LWN 753027; ext4 cc5095747edf",
+               Program{one(Backing::kFile),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::writeback, 0), op(K::reclaim_file, 0),
+                         op(K::dma_write, 0), op(K::put_user_pages_dirty_lock, -1, 1, kOpDirty)}}},
+               true});
+  // "A random put_page could affect your dma-pinned pages" (John Hubbard).
+  c.push_back({"random_put_page_clears_pin_bit", "page_flag", ViolationKind::pin_count_mismatch,
+               "seed thread, Dec 2018",
+               Program{one(Backing::kAnon),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::dma_write, 0), op(K::user_read, 0, 0),
+                         op(K::unpin_dirty, -1, 1, kOpDirty)},
+                        {op(K::gup, 0, 1), op(K::put_page, -1)}}},
+               true});
+  // The seed's objection to the RFC: lru holds pgmap on ZONE_DEVICE pages.
+  c.push_back({"lru_count_corrupts_pgmap", "lru_count", ViolationKind::pgmap_corrupted,
+               "seed thread (Dan Williams / John Hubbard)",
+               Program{one(Backing::kDax),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::dma_write, 0), op(K::unpin, -1),
+                         op(K::gup, 0, 1), op(K::put_page, -1)}}},
+               true});
+  c.push_back({"fork_shares_pinned_page", "folio_pincount,no_cow_for_dma",
+               ViolationKind::pinned_page_replaced, "70e806e4e645 (v5.9)",
+               Program{one(Backing::kAnon),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::fork), op(K::user_write, 0, 0),
+                         op(K::dma_write, 0), op(K::unpin_dirty, -1, 1, kOpDirty)}}},
+               true});
+  c.push_back({"child_reads_parents_pinned_page", "folio_pincount,no_cow_for_dma",
+               ViolationKind::cow_leak, "CVE-2020-29374 (leak direction), cow.c",
+               Program{one(Backing::kAnon),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::fork), op(K::dma_write, 0),
+                         op(K::user_read, 1, 0), op(K::unpin, -1)}}},
+               true});
+  {
+    CatalogEntry e{"refcount_wraps_without_check", "folio_pincount,counter_bits=12,no_overflow_check",
+                   ViolationKind::refcount_overflow, "CVE-2019-11487, 8fde12ca79af",
+                   Program{one(Backing::kFile),
+                           {{op(K::pin, 0, 1), op(K::pin, 0, 1), op(K::pin, 0, 1), op(K::unpin, -1)}}},
+                   true};
+    c.push_back(e);
+  }
+  c.push_back({"large_folio_unpinned_with_bias", "folio_pincount,large_unpin_bias",
+               ViolationKind::refcount_underflow, "mm/gup.c: gup_put_folio()",
+               Program{one(Backing::kAnon, 2), {{op(K::pin, 1, 1, kOpWrite), op(K::unpin, -1)}}},
+               true});
+  c.push_back({"large_folio_pincount_left_behind", "folio_pincount,large_unpin_bias",
+               ViolationKind::unbalanced_pins, "mm/gup.c: gup_put_folio()",
+               Program{one(Backing::kAnon, 2), {{op(K::pin, 1, 1, kOpWrite), op(K::unpin, -1)}}},
+               true});
+  c.push_back({"migration_moves_pinned_file_page", "folio_pincount,migrate_pinned",
+               ViolationKind::lost_dma_write, "mm/migrate.c: folio_expected_refs()",
+               Program{one(Backing::kFile),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::migrate, 0), op(K::dma_write, 0),
+                         op(K::unpin_dirty, -1, 1, kOpDirty)}}},
+               true});
+  c.push_back({"migration_moves_pinned_anon_page", "folio_pincount,migrate_pinned",
+               ViolationKind::pinned_page_replaced, "mm/migrate.c: folio_expected_refs()",
+               Program{one(Backing::kAnon),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::migrate, 0), op(K::dma_write, 0),
+                         op(K::unpin_dirty, -1, 1, kOpDirty)}}},
+               true});
+  c.push_back({"devmap_base_mixed_frees_mapped_page", "folio_pincount,devmap_mixed_base",
+               ViolationKind::page_free_count, "27674ef6c73f (v5.18)",
+               Program{one(Backing::kDeviceCoherent),
+                       {{op(K::gup, 0, 1), op(K::put_page, -1), op(K::munmap, 0)}}},
+               true});
+  c.push_back({"devmap_base_mixed_never_frees", "folio_pincount,devmap_base=one,devmap_mixed_base",
+               ViolationKind::page_free_count, "27674ef6c73f (v5.18)",
+               Program{one(Backing::kDevicePrivate), {{op(K::munmap, 0)}}},
+               true});
+  c.push_back({"memunmap_returns_while_busy", "folio_pincount,memunmap_no_wait",
+               ViolationKind::pgmap_teardown_busy, "0dc45ca1ce18 (fixes 27674ef6c73f)",
+               Program{one(Backing::kDevicePrivate),
+                       {{op(K::memunmap, 0)}, {op(K::munmap, 0)}}},
+               false});  // the correct design waits: sequentially, that is a deadlock
+  c.push_back({"device_page_freed_after_teardown", "folio_pincount,memunmap_no_wait",
+               ViolationKind::use_after_free, "0dc45ca1ce18 (fixes 27674ef6c73f)",
+               Program{one(Backing::kDevicePrivate), {{op(K::memunmap, 0), op(K::munmap, 0)}}},
+               false});
+  c.push_back({"unpin_of_a_plain_get", "folio_pincount", ViolationKind::api_misuse,
+               "mm/gup.c: unpin_user_page() contract",
+               Program{one(Backing::kAnon), {{op(K::gup, 0, 1), op(K::unpin, 0)}}},
+               false});  // the caller's mistake: designs that can tell report it
+  c.push_back({"writeback_wait_on_own_pin", "folio_pincount,writeback=wait",
+               ViolationKind::deadlock, "Documentation/core-api/pin_user_pages.rst (TODO)",
+               Program{one(Backing::kFile),
+                       {{op(K::pin, 0, 1, kOpWrite), op(K::dma_write, 0), op(K::writeback, 0),
+                         op(K::unpin_dirty, -1, 1, kOpDirty)}}},
+               true});
+  return c;
+}
+
+}  // namespace
+
+const std::vector<CatalogEntry>& catalog() {
+  static const std::vector<CatalogEntry> c = build();
+  return c;
+}
+
+std::vector<std::string> selfcheck_designs() {
+  return {"get_only", "page_flag", "lru_count", "pin_bias", "folio_pincount"};
+}
+
+}  // namespace pf

@@ -1,0 +1,225 @@
+#include "fuzz/harness/program.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <thread>
+
+#include "model/memremap.h"
+#include "model/sync/hook.h"
+
+namespace pf {
+namespace {
+
+struct OpRow {
+  const char* name;
+  const char* fn;
+};
+constexpr OpRow kOps[] = {
+#define PF_OP(name, fn, args) {#name, fn},
+#include "fuzz/harness/ops.def"
+#undef PF_OP
+};
+
+// The slots an op addresses: one, or every live one of the wanted kind.
+std::vector<int> slots_of(const Task& t, int8_t slot, std::optional<GupHow> how) {
+  std::vector<int> out;
+  if (slot >= 0) {
+    out.push_back(slot);
+    return out;
+  }
+  for (int i = 0; i < kMaxHeld; ++i)
+    if (t.held[static_cast<size_t>(i)].live && (!how || t.held[static_cast<size_t>(i)].how == *how))
+      out.push_back(i);
+  return out;
+}
+
+GupFlags gup_flags(const Op& op) {
+  return GupFlags{(op.flags & kOpWrite) != 0, (op.flags & kOpLongterm) != 0,
+                  (op.flags & kOpP2pdma) != 0};
+}
+
+MakeDirty dirty(const Op& op) { return (op.flags & kOpDirty) ? MakeDirty::kYes : MakeDirty::kNo; }
+
+bool valid_vpn(int v) { return v >= 0 && v < kMaxVpn; }
+bool valid_index(int i) { return i >= 0 && i < kMaxFileIdx; }
+
+// Sequential execution: there is no other thread to wait for, so a block
+// is a deadlock, reported and escaped by unwinding the op.
+struct AbandonOp {};
+class SequentialHook final : public sync::Hook {
+ public:
+  SequentialHook(World& w, uint64_t budget) : w_(w), budget_(budget) {}
+  void on_access(sync::Site site, const void*, sync::Access) override {
+    if (++steps_ > budget_ && !abandoning()) {
+      w_.report(ViolationKind::hang, -1, current_, site.fn,
+                fmt::format("step budget of {} exceeded", budget_));
+      throw AbandonOp{};
+    }
+  }
+  void block(sync::Site site, const void*) override {
+    if (abandoning()) return;
+    w_.report(ViolationKind::deadlock, -1, current_, site.fn,
+              "the only runnable thread blocked (sequential run)");
+    throw AbandonOp{};
+  }
+  void wake(const void*) override {}
+  uint64_t steps() const { return steps_; }
+  const Task* current_ = nullptr;
+
+ private:
+  static bool abandoning() { return std::uncaught_exceptions() > 0; }
+  World& w_;
+  uint64_t budget_;
+  uint64_t steps_ = 0;
+};
+
+Outcome outcome_of(World& w, uint64_t steps) {
+  Outcome o;
+  o.violation = w.violations.first();
+  o.kinds = w.violations.kinds_seen();
+  o.steps = steps;
+  return o;
+}
+
+}  // namespace
+
+const char* op_name(OpKind k) { return kOps[static_cast<int>(k)].name; }
+const char* op_kernel_function(OpKind k) { return kOps[static_cast<int>(k)].fn; }
+
+std::string Op::to_string() const {
+  std::string s = fmt::format("{} {} {}", op_name(kind), a, b);
+  if (flags & kOpWrite) s += " write";
+  if (flags & kOpLongterm) s += " longterm";
+  if (flags & kOpP2pdma) s += " p2pdma";
+  if (flags & kOpDirty) s += " dirty";
+  return s;
+}
+
+void run_op(World& w, Task& t, const Op& op) {
+  switch (op.kind) {
+    case OpKind::gup:
+    case OpKind::gup_fast:
+    case OpKind::pin:
+    case OpKind::pin_fast: {
+      if (!valid_vpn(op.a) || op.b < 1) return;
+      auto fn = op.kind == OpKind::gup        ? get_user_pages
+                : op.kind == OpKind::gup_fast ? get_user_pages_fast
+                : op.kind == OpKind::pin      ? pin_user_pages
+                                              : pin_user_pages_fast;
+      fn(w, t, op.a, op.b, gup_flags(op));
+      return;
+    }
+    case OpKind::put_page:
+      for (int s : slots_of(t, op.a, GupHow::kGet)) put_page(w, t, s);
+      return;
+    case OpKind::put_user_page:
+      for (int s : slots_of(t, op.a, std::nullopt)) put_user_page(w, t, s);
+      return;
+    case OpKind::put_user_pages_dirty_lock: {
+      auto s = slots_of(t, op.a, std::nullopt);
+      put_user_pages_dirty_lock(w, t, s, dirty(op));
+      return;
+    }
+    case OpKind::unpin: {
+      auto s = slots_of(t, op.a, GupHow::kPin);
+      unpin_user_pages(w, t, s);
+      return;
+    }
+    case OpKind::unpin_dirty: {
+      auto s = slots_of(t, op.a, GupHow::kPin);
+      unpin_user_pages_dirty_lock(w, t, s, dirty(op));
+      return;
+    }
+    case OpKind::dma_write:
+      for (int s : slots_of(t, op.a, std::nullopt)) dma_write(w, t, s);
+      return;
+    case OpKind::user_write:
+      if (valid_vpn(op.b)) user_write(w, t, op.a, op.b);
+      return;
+    case OpKind::user_read:
+      if (valid_vpn(op.b)) user_read(w, t, op.a, op.b);
+      return;
+    case OpKind::writeback:
+      if (valid_index(op.a)) writeback(w, t, op.a);
+      return;
+    case OpKind::sync:
+      sync_file(w, t);
+      return;
+    case OpKind::reclaim_file:
+      if (valid_index(op.a)) reclaim_file(w, t, op.a);
+      return;
+    case OpKind::reclaim_anon:
+      if (valid_vpn(op.a)) reclaim_vpn(w, t, op.a);
+      return;
+    case OpKind::migrate:
+      if (valid_vpn(op.a)) migrate_vpn(w, t, op.a);
+      return;
+    case OpKind::fork:
+      fork_mm(w, t);
+      return;
+    case OpKind::munmap:
+      if (valid_vpn(op.a)) munmap_vpn(w, t, op.a);
+      return;
+    case OpKind::truncate:
+      if (valid_index(op.a)) truncate_index(w, t, op.a);
+      return;
+    case OpKind::memunmap:
+      memunmap_pages(w, t, op.a);
+      return;
+  }
+}
+
+Outcome run_sequential(const Design& d, const Program& p, SequentialOptions opt) {
+  auto w = std::make_unique<World>(d, p.world);
+  SequentialHook hook(*w, opt.step_budget);
+  sync::ScopedHook scoped(&hook);
+  size_t longest = 0;
+  for (auto& ops : p.threads) longest = std::max(longest, ops.size());
+  bool stop = false;
+  for (size_t i = 0; i < longest && !stop; ++i) {
+    for (size_t th = 0; th < p.threads.size() && th < kMaxThreads && !stop; ++th) {
+      if (i >= p.threads[th].size()) continue;
+      Task& t = w->tasks[th];
+      hook.current_ = &t;
+      try {
+        run_op(*w, t, p.threads[th][i]);
+        if (opt.check_each_op) check_invariants(*w);
+      } catch (const AbandonOp&) {
+        stop = true;
+      }
+    }
+  }
+  hook.current_ = nullptr;
+  if (!stop) {
+    try {
+      final_check(*w);
+    } catch (const AbandonOp&) {
+    }
+  }
+  return outcome_of(*w, hook.steps());
+}
+
+Outcome run_threads(const Design& d, const Program& p, int rounds) {
+  Outcome last;
+  for (int r = 0; r < rounds; ++r) {
+    auto w = std::make_unique<World>(d, p.world);
+    std::vector<std::thread> threads;
+    for (size_t th = 0; th < p.threads.size() && th < kMaxThreads; ++th) {
+      threads.emplace_back([&w, &p, th] {
+        Task& t = w->tasks[th];
+        for (const Op& op : p.threads[th]) {
+          if (w->violated()) return;
+          run_op(*w, t, op);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    final_check(*w);
+    last = outcome_of(*w, 0);
+    if (last.violation) return last;
+  }
+  return last;
+}
+
+}  // namespace pf

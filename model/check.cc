@@ -1,0 +1,87 @@
+#include "model/check.h"
+
+#include <fmt/format.h>
+
+#include "model/internal.h"
+#include "model/memremap.h"
+
+namespace pf {
+
+static void check_pgmaps(World& w, const Task* t) {
+  for (int id = 0; id < w.npgmaps; ++id) {
+    DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+    if (pg.torn_down.peek()) continue;
+    for (int i = 0; i < pg.nr; ++i) {
+      Pfn pfn = static_cast<Pfn>(pg.first + i);
+      Page& p = w.page(pfn);
+      uint64_t want = kPgmapTag | static_cast<uint64_t>(id);
+      if (p.lru[0].peek() != want)
+        w.report(ViolationKind::pgmap_corrupted, pfn, t, "check_invariants",
+                 fmt::format("page->pgmap reads {:#x}, pagemap {} expected", p.lru[0].peek(), id));
+    }
+  }
+}
+
+void check_invariants(World& w) {
+  check_pgmaps(w, nullptr);
+  // The ghost pin count must be visible through the design.
+  if (w.design.tracks_pins()) {
+    for (int pfn = 0; pfn < w.npages_used(); ++pfn) {
+      if (w.page(static_cast<Pfn>(pfn)).head != pfn) continue;
+      if (w.ghost.pins[static_cast<size_t>(pfn)].load() > 0)
+        folio_maybe_dma_pinned(w, &w.tasks[0], static_cast<Pfn>(pfn));
+    }
+  }
+}
+
+void final_check(World& w) {
+  Task& t = w.tasks[0];
+  for (auto& task : w.tasks) {
+    for (auto& h : task.held) {
+      if (h.live && h.how == GupHow::kPin && design_pins(w, h.head))
+        w.report(ViolationKind::unbalanced_pins, h.pfn, nullptr, "final_check",
+                 fmt::format("thread {} still holds a pin on pfn {}", task.id, h.pfn));
+    }
+  }
+  int64_t acq = w.ghost.pins_acquired.load(), rel = w.ghost.pins_released.load();
+  bool holding = false;
+  for (auto& task : w.tasks)
+    for (auto& h : task.held) holding |= h.live && h.how == GupHow::kPin;
+  if (!holding && acq != rel)
+    w.report(ViolationKind::unbalanced_pins, -1, nullptr, "final_check",
+             fmt::format("nr_foll_pin_acquired {} != nr_foll_pin_released {}", acq, rel));
+  if (!holding && (w.design.tracking == Tracking::pin_bias ||
+                   w.design.tracking == Tracking::folio_pincount)) {
+    for (int pfn = 0; pfn < w.npages_used(); ++pfn) {
+      Page& p = w.page(static_cast<Pfn>(pfn));
+      if (p.head == pfn && w.design.exact_pincount(p.order) && p.pincount.peek() != 0)
+        w.report(ViolationKind::unbalanced_pins, pfn, nullptr, "final_check",
+                 fmt::format("folio->_pincount is {} with no pins held", p.pincount.peek()));
+    }
+  }
+  check_pgmaps(w, nullptr);
+  // page_free never ran for a device page that is idle and unmapped.
+  for (int id = 0; id < w.npgmaps; ++id) {
+    DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+    if (pg.torn_down.peek()) continue;
+    for (int i = 0; i < pg.nr; ++i) {
+      Pfn pfn = static_cast<Pfn>(pg.first + i);
+      if (w.ref(pfn) == devmap_idle_base(w) && pg.idle[static_cast<size_t>(pfn)].peek() == 0)
+        w.report(ViolationKind::page_free_count, pfn, nullptr, "final_check",
+                 "the page's last reference is gone but ops->page_free() never ran");
+    }
+  }
+  // A final sync: what was declared dirty must reach the disk.
+  sync_file(w, t);
+  for (int i = 0; i < kMaxFileIdx; ++i) {
+    int64_t want = w.ghost.expected_disk[static_cast<size_t>(i)].load();
+    int64_t have = w.file.disk[static_cast<size_t>(i)].peek();
+    if (want >= 0 && have < want)
+      w.report(ViolationKind::lost_dma_write, w.file.cache[static_cast<size_t>(i)].peek(), nullptr,
+               "final_check",
+               fmt::format("file index {}: disk holds {}, the last data declared dirty was {}", i,
+                           have, want));
+  }
+}
+
+}  // namespace pf

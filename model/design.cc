@@ -1,0 +1,180 @@
+#include "model/design.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace pf {
+namespace {
+
+struct TrackingRow {
+  const char* name;
+  bool correct;
+  const char* history;
+};
+constexpr TrackingRow kTrackings[] = {
+#define PF_DESIGN(name, correct, history) {#name, correct, history},
+#include "model/designs.def"
+#undef PF_DESIGN
+};
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = s.find(sep, start);
+    out.push_back(s.substr(start, pos == s.npos ? s.npos : pos - start));
+    if (pos == s.npos) return out;
+    start = pos + 1;
+  }
+}
+
+std::optional<bool> parse_bool(std::string_view v) {
+  if (v == "on" || v == "1" || v == "true" || v == "yes") return true;
+  if (v == "off" || v == "0" || v == "false" || v == "no") return false;
+  return std::nullopt;
+}
+
+std::optional<int> parse_enum(std::string_view v, std::string_view choices) {
+  int i = 0;
+  for (auto c : split(choices, '|')) {
+    if (c == v) return i;
+    ++i;
+  }
+  return std::nullopt;
+}
+
+std::string list_designs() {
+  std::string s;
+  for (auto& r : kTrackings) s += fmt::format("{}{}", s.empty() ? "" : ", ", r.name);
+  return s;
+}
+
+std::string list_knobs() {
+  std::string s;
+  for (auto& k : knob_table()) s += fmt::format("{}{}", s.empty() ? "" : ", ", k.name);
+  return s;
+}
+
+// Applies one "knob=value" to d; returns an error message or "".
+std::string apply_knob(Design& d, std::string_view key, std::string_view val) {
+#define PF_KNOB_BOOL(name, ref, desc)                                        \
+  if (key == #name || key == std::string_view(#name).substr(3)) {           \
+    bool negated = key != #name; /* "X=off" for knob "no_X" */              \
+    if (negated && std::string_view(#name).substr(0, 3) != "no_")           \
+      return fmt::format("unknown knob '{}'", key);                         \
+    auto b = parse_bool(val);                                               \
+    if (!b)                                                                 \
+      return fmt::format("knob '{}' takes on|off, not '{}'", key, val);     \
+    d.name = negated ? !*b : *b;                                            \
+    return "";                                                              \
+  }
+#define PF_KNOB_ENUM(name, def, choices, ref, desc)                          \
+  if (key == #name) {                                                       \
+    auto e = parse_enum(val, choices);                                      \
+    if (!e)                                                                 \
+      return fmt::format("knob '{}' takes {}, not '{}'", key, choices, val); \
+    d.name = static_cast<decltype(d.name)>(*e);                             \
+    return "";                                                              \
+  }
+#define PF_KNOB_INT(name, def, lo, hi, ref, desc)                            \
+  if (key == #name) {                                                       \
+    int x = 0;                                                              \
+    auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), x); \
+    if (ec != std::errc() || p != val.data() + val.size() || x < lo ||      \
+        x > hi)                                                             \
+      return fmt::format("knob '{}' takes an integer in {}..{}, not '{}'",  \
+                         key, lo, hi, val);                                 \
+    d.name = x;                                                             \
+    return "";                                                              \
+  }
+#include "model/knobs.def"
+#undef PF_KNOB_BOOL
+#undef PF_KNOB_ENUM
+#undef PF_KNOB_INT
+  return fmt::format("unknown knob '{}' (valid knobs: {})", key, list_knobs());
+}
+
+}  // namespace
+
+const char* tracking_name(Tracking t) { return kTrackings[static_cast<int>(t)].name; }
+bool tracking_correct(Tracking t) { return kTrackings[static_cast<int>(t)].correct; }
+const char* tracking_history(Tracking t) {
+  return kTrackings[static_cast<int>(t)].history;
+}
+
+bool Design::exact_pincount(int order) const {
+  // v5.7 hpage_pinned_refcount lived in the third struct page, so only
+  // order > 1 had it; folio->_pincount (v6.x) covers every large folio.
+  if (tracking == Tracking::pin_bias) return order > 1;
+  if (tracking == Tracking::folio_pincount) return order > 0;
+  return false;
+}
+
+bool Design::is_correct() const {
+  Design base;
+  base.tracking = tracking;
+  base.writeback = writeback;      // every policy is a legitimate choice
+  base.devmap_base = devmap_base;  // both bases are correct when consistent
+  base.counter_bits = counter_bits;
+  return tracking_correct(tracking) && *this == base;
+}
+
+std::string Design::name() const {
+  std::string s = tracking_name(tracking);
+  const Design def;
+#define PF_KNOB_BOOL(name, ref, desc) \
+  if (this->name != def.name) s += fmt::format(",{}=on", #name);
+#define PF_KNOB_ENUM(name, d, choices, ref, desc)                     \
+  if (this->name != def.name)                                         \
+    s += fmt::format(",{}={}", #name,                                 \
+                     split(choices, '|')[static_cast<int>(this->name)]);
+#define PF_KNOB_INT(name, d, lo, hi, ref, desc) \
+  if (this->name != def.name) s += fmt::format(",{}={}", #name, this->name);
+#include "model/knobs.def"
+#undef PF_KNOB_BOOL
+#undef PF_KNOB_ENUM
+#undef PF_KNOB_INT
+  return s;
+}
+
+DesignParse parse_design(std::string_view text) {
+  auto parts = split(text, ',');
+  Design d;
+  bool found = false;
+  for (int i = 0; i < kNumTrackings; ++i) {
+    if (parts[0] == kTrackings[i].name) {
+      d.tracking = static_cast<Tracking>(i);
+      found = true;
+    }
+  }
+  if (!found)
+    return {std::nullopt, fmt::format("unknown design '{}' (valid designs: {})",
+                                      parts[0], list_designs())};
+  for (size_t i = 1; i < parts.size(); ++i) {
+    auto eq = parts[i].find('=');
+    // A bare boolean knob name means "=on".
+    std::string_view key = parts[i].substr(0, eq);
+    std::string_view val = eq == std::string_view::npos ? "on" : parts[i].substr(eq + 1);
+    if (key.empty())
+      return {std::nullopt, fmt::format("'{}': expected knob=value (e.g. no_gup_fast_recheck=on)",
+                                        parts[i])};
+    std::string err = apply_knob(d, key, val);
+    if (!err.empty()) return {std::nullopt, err};
+  }
+  return {d, ""};
+}
+
+std::vector<KnobInfo> knob_table() {
+  return {
+#define PF_KNOB_BOOL(name, ref, desc) {#name, "bool", "on|off", ref, desc},
+#define PF_KNOB_ENUM(name, def, choices, ref, desc) {#name, "enum", choices, ref, desc},
+#define PF_KNOB_INT(name, def, lo, hi, ref, desc) {#name, "int", #lo ".." #hi, ref, desc},
+#include "model/knobs.def"
+#undef PF_KNOB_BOOL
+#undef PF_KNOB_ENUM
+#undef PF_KNOB_INT
+  };
+}
+
+}  // namespace pf

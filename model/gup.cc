@@ -1,0 +1,476 @@
+// mm/gup.c: get_user_pages / pin_user_pages and their release, for every
+// design. Sources read: CachyOS/linux mm/gup.c (v6.2-era mainline mirror:
+// try_grab_folio, try_grab_page, gup_put_folio, unpin_user_pages_dirty_lock),
+// SEMANTICS.md sections 1-4.
+#include <fmt/format.h>
+
+#include "model/internal.h"
+#include "model/memremap.h"
+
+namespace pf {
+
+bool design_pins(const World& w, Pfn head) {
+  // mm/gup.c (v6.5+): the zero page is never pinned: is_zero_folio() checks
+  // in try_grab_folio() and gup_put_folio().
+  return !(w.design.tracking == Tracking::folio_pincount && head == w.zero_pfn);
+}
+
+// R/O pins of anon pages that are not exclusive unshare first (v5.19,
+// gup_must_unshare()). The model applies today's COW rules to both correct
+// designs, so that pin_bias differs from folio_pincount only in how pins
+// are counted (docs/model.md says so).
+static bool unshares_ro_pins(const World& w) {
+  return w.design.tracking == Tracking::pin_bias ||
+         w.design.tracking == Tracking::folio_pincount;
+}
+
+bool folio_is_longterm_pinnable(World& w, Pfn pfn) {
+  // include/linux/mm.h: folio_is_longterm_pinnable(): not ZONE_MOVABLE / CMA,
+  // not device coherent, and fs-dax is refused by check_vma_flags().
+  Page& p = w.page(pfn);
+  if (p.zone == Zone::kMovable) return false;
+  if (p.is_device()) {
+    PgmapType ty = w.pgmaps[static_cast<size_t>(p.pgmap)].type;
+    return ty != PgmapType::kDeviceCoherent && ty != PgmapType::kFsDax;
+  }
+  return true;
+}
+
+// The seed's RFC: dma_pinned_count in page->lru, the page leaves the LRU
+// while pinned (PageDmaPinnedWasLru remembers it was on it).
+static void lru_count_pin(World& w, Pfn head) {
+  Page& p = w.page(head);
+  sync::Guard<sync::SpinLock> g(w.lru_lock);
+  uint32_t f = p.flags.load(std::memory_order_relaxed);
+  if (!(f & PG_dma_pinned)) {
+    if (f & PG_lru)
+      p.flags.fetch_and(~PG_lru, std::memory_order_relaxed),
+          p.flags.fetch_or(PG_dma_pinned_was_lru, std::memory_order_relaxed);
+    p.flags.fetch_or(PG_dma_pinned, std::memory_order_release);
+    p.lru[0].store(0, std::memory_order_relaxed);  // dma_pinned_flags
+    p.lru[1].store(1, std::memory_order_relaxed);  // dma_pinned_count
+  } else {
+    p.lru[1].store(p.lru[1].load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+}
+
+static void lru_count_unpin(World& w, Pfn head) {
+  Page& p = w.page(head);
+  sync::Guard<sync::SpinLock> g(w.lru_lock);
+  uint64_t c = p.lru[1].load(std::memory_order_relaxed) - 1;
+  p.lru[1].store(c, std::memory_order_relaxed);
+  if (c == 0) {
+    uint32_t f = p.flags.fetch_and(~(PG_dma_pinned | PG_dma_pinned_was_lru),
+                                   std::memory_order_release);
+    if (f & PG_dma_pinned_was_lru) {
+      p.lru[0].store(kLruLinked, std::memory_order_relaxed);
+      p.lru[1].store(kLruLinked, std::memory_order_relaxed);
+      p.flags.fetch_or(PG_lru, std::memory_order_relaxed);
+    }
+  }
+}
+
+// The pin half of a grab, once the folio holds a plain reference.
+static void grab_pin_part(World& w, const Task* t, Pfn head, bool fast) {
+  Page& h = w.page(head);
+  switch (w.design.tracking) {
+    case Tracking::get_only:
+      return;
+    case Tracking::page_flag:
+      h.flags.fetch_or(PG_dma_pinned, std::memory_order_release);
+      return;
+    case Tracking::lru_count:
+      lru_count_pin(w, head);
+      return;
+    case Tracking::pin_bias:
+    case Tracking::folio_pincount:
+      // mm/gup.c: try_grab_folio(): large -> atomic_add(refs, &folio->_pincount);
+      // small -> folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1)).
+      if (w.design.exact_pincount(h.order))
+        h.pincount.fetch_add(1, std::memory_order_relaxed);
+      else
+        folio_ref_add(w, t, head, GUP_PIN_COUNTING_BIAS - 1);
+      // "Adjust the pincount before re-checking the PTE for changes. This is
+      // essentially a smp_mb() and is paired with a memory barrier in
+      // folio_try_share_anon_rmap_*()": smp_mb__after_atomic().
+      if (fast) sync::smp_mb();
+      return;
+  }
+}
+
+int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how) {
+  Pfn head = w.page(pfn).head;
+  if (how == GupHow::kPin && !design_pins(w, head)) return 0;
+  // mm/gup.c: try_grab_page(): if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
+  // return -ENOMEM; (try_get_page(), 8fde12ca79af / CVE-2019-11487)
+  if (!w.design.no_overflow_check &&
+      w.width.value(w.page(head).refcount.load(std::memory_order_relaxed)) <= 0)
+    return -kENOMEM;
+  folio_ref_add(w, t, head, 1);
+  if (how == GupHow::kPin) grab_pin_part(w, t, head, /*fast=*/false);
+  return 0;
+}
+
+bool try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how) {
+  Pfn head = w.page(pfn).head;
+  // mm/gup.c: try_grab_folio_fast(): FOLL_LONGTERM on a folio that is not
+  // long-term pinnable fails here and the caller falls back to the slow path.
+  if (!folio_try_get(w, t, head)) return false;
+  if (how == GupHow::kPin && design_pins(w, head)) grab_pin_part(w, t, head, /*fast=*/true);
+  else if (how == GupHow::kPin) folio_put_refs(w, t, head, 1);  // zero page: no pin
+  return true;
+}
+
+void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how) {
+  Page& h = w.page(head);
+  int32_t refs = 1;
+  if (how == GupHow::kPin) {
+    if (!design_pins(w, head)) return;
+    w.ghost.pins_released.fetch_add(1);  // NR_FOLL_PIN_RELEASED
+    switch (w.design.tracking) {
+      case Tracking::get_only:
+      case Tracking::page_flag:  // unpin == put_page, which clears the bit
+        break;
+      case Tracking::lru_count:
+        lru_count_unpin(w, head);
+        break;
+      case Tracking::pin_bias:
+      case Tracking::folio_pincount:
+        // mm/gup.c: gup_put_folio(): large -> atomic_sub(refs, &_pincount);
+        // small -> refs *= GUP_PIN_COUNTING_BIAS.
+        if (w.design.exact_pincount(h.order) && !w.design.large_unpin_bias) {
+          h.pincount.fetch_sub(1, std::memory_order_relaxed);
+        } else {  // large_unpin_bias: the small-folio path on a large folio
+          refs = GUP_PIN_COUNTING_BIAS;
+        }
+        break;
+    }
+    folio_put_refs(w, t, head, refs);
+    sync::wake(&h);  // writeback=wait sleeps until the folio is unpinned
+    return;
+  }
+  folio_put_refs(w, t, head, refs);
+}
+
+bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
+  Pfn head = w.page(pfn).head;
+  Page& h = w.page(head);
+  bool r = false;
+  switch (w.design.tracking) {
+    case Tracking::get_only:
+      r = false;  // v4.20 has no way to tell
+      break;
+    case Tracking::page_flag:
+    case Tracking::lru_count:
+      r = h.flags.load(std::memory_order_acquire) & PG_dma_pinned;
+      break;
+    case Tracking::pin_bias:
+    case Tracking::folio_pincount:
+      // include/linux/mm.h: folio_maybe_dma_pinned(): large -> _pincount > 0;
+      // small -> ((unsigned int)folio_ref_count(folio)) >= GUP_PIN_COUNTING_BIAS
+      if (w.design.exact_pincount(h.order)) {
+        r = h.pincount.load(std::memory_order_acquire) > 0;
+      } else {
+        uint32_t raw = static_cast<uint32_t>(h.refcount.load(std::memory_order_acquire));
+        uint32_t mask = w.width.bits >= 32 ? ~0u : ((1u << w.width.bits) - 1);
+        r = (raw & mask) >= static_cast<uint32_t>(GUP_PIN_COUNTING_BIAS);
+      }
+      break;
+  }
+  if (t && w.design.tracks_pins() && !r) {
+    int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
+    if (pins > 0)
+      w.report(ViolationKind::pin_count_mismatch, head, t, "folio_maybe_dma_pinned",
+               fmt::format("returned false with {} pin(s) outstanding", pins));
+  }
+  return r;
+}
+
+// ------------------------------------------------------------ slow path
+
+// One page of __get_user_pages(): follow_page_pte() under the PTL, faulting
+// (handle_mm_fault) and retrying when the PTE does not allow the access.
+static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out) {
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  const Vma vma = m.vma[static_cast<size_t>(vpn)];
+  if (vma.kind == VmaKind::kNone) return -kEFAULT;
+  // mm/gup.c: check_vma_flags(): FOLL_LONGTERM refused on fs-dax VMAs;
+  // writable_file_mapping_allowed() (v6.5) refuses FOLL_LONGTERM|FOLL_WRITE
+  // on file mappings other than shmem/hugetlb.
+  if (f.longterm && vma.kind == VmaKind::kDax) return -kEINVAL;
+  if (f.longterm && f.write && vma.kind == VmaKind::kFile) return -kEFAULT;
+  // p2pdma pages need FOLL_PCI_P2PDMA and cannot be FOLL_LONGTERM.
+  if (vma.kind == VmaKind::kP2pdma && (!f.p2pdma || f.longterm)) return -kEFAULT;
+
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    m.ptl.lock();
+    Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+    bool unshare = false;
+    if (pte.present && how == GupHow::kPin && !f.write && unshares_ro_pins(w)) {
+      // mm/internal.h: gup_must_unshare(): R/O pins of anon pages that are
+      // not exclusive must unshare first (FAULT_FLAG_UNSHARE, v5.19).
+      uint32_t fl = w.page(w.page(pte.pfn).head).flags.load(std::memory_order_acquire);
+      unshare = (fl & PG_anon) && !(w.page(pte.pfn).flags.load() & PG_anon_exclusive);
+    }
+    bool fault = !pte.present || (f.write && !pte.writable);
+    if (fault || unshare) {
+      m.ptl.unlock();
+      int r = handle_mm_fault(w, &t, t.mm, vpn, f.write, unshare);
+      if (r < 0) return r;
+      continue;
+    }
+    Pfn pfn = pte.pfn;
+    Page& p = w.page(pfn);
+    // follow_page_pte(): FOLL_TOUCH|FOLL_WRITE on a clean page dirties it.
+    if (f.write && !pte.dirty && !(w.page(p.head).flags.load() & PG_dirty) &&
+        w.page(p.head).mapping.load() == kBufferedFile)
+      folio_mark_dirty(w, &t, p.head);
+    if (p.is_device() && !get_dev_pagemap(w, &t, pfn)) {  // 71389703839e
+      m.ptl.unlock();
+      return -kEFAULT;
+    }
+    int r = try_grab_page(w, &t, pfn, how);
+    if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+    m.ptl.unlock();
+    if (r < 0) return r;
+    *out = Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(vpn), how, true};
+    return 1;
+  }
+  return -kEFAULT;
+}
+
+// Records the grabbed pages as held and does the post-grab bookkeeping.
+static void commit(World& w, Task& t, Held h) {
+  Mm& m = w.mm[static_cast<size_t>(h.mm)];
+  if (m.vma[static_cast<size_t>(h.vpn)].kind == VmaKind::kFile) {
+    h.index = static_cast<int8_t>(m.vma[static_cast<size_t>(h.vpn)].pgoff);
+    h.trunc_gen = w.ghost.trunc_gen[static_cast<size_t>(h.index)].load();
+  }
+  int slot;
+  {
+    std::lock_guard<std::mutex> lock(w.held_mu);
+    slot = t.add(h);
+  }
+  if (slot < 0) {  // the scenario holds too much: release, as a caller would
+    gup_put_folio(w, &t, h.head, h.how);
+    return;
+  }
+  ghost_grabbed(w, h);
+  // mm/gup_test.c: verify_dma_pinned(): every pinned page must look pinned.
+  if (h.how == GupHow::kPin && design_pins(w, h.head)) folio_maybe_dma_pinned(w, &t, h.pfn);
+}
+
+// __gup_longterm_locked() + check_and_migrate_movable_pages().
+static int gup_slow(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) {
+  // mm/gup.c: is_valid_gup_args(): FOLL_LONGTERM requires FOLL_PIN.
+  if (f.longterm && how != GupHow::kPin) return -kEINVAL;
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  if (how == GupHow::kPin && !(m.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED))
+    m.flags.fetch_or(MMF_HAS_PINNED, std::memory_order_relaxed);  // mm_set_has_pinned_flag()
+  for (int round = 0; round < 3; ++round) {
+    std::array<Held, kMaxHeld> got{};
+    int n = 0, err = 0;
+    m.mmap_lock.down_read();
+    for (int i = 0; i < nr && vpn + i < kMaxVpn && n < kMaxHeld; ++i) {
+      int r = gup_one(w, t, vpn + i, how, f, &got[static_cast<size_t>(n)]);
+      if (r < 0) {
+        err = r;
+        break;
+      }
+      ++n;
+    }
+    m.mmap_lock.up_read();
+    int movable = -1;
+    if (f.longterm) {
+      for (int i = 0; i < n; ++i)
+        if (!folio_is_longterm_pinnable(w, got[static_cast<size_t>(i)].pfn)) movable = i;
+    }
+    if (movable < 0) {
+      for (int i = 0; i < n; ++i) commit(w, t, got[static_cast<size_t>(i)]);
+      return n > 0 ? n : err;
+    }
+    // check_and_migrate_movable_pages(): unpin everything, migrate, retry.
+    for (int i = 0; i < n; ++i) gup_put_folio(w, &t, got[static_cast<size_t>(i)].head, how);
+    if (migrate_vpn(w, t, got[static_cast<size_t>(movable)].vpn) < 0) return -kENOMEM;
+  }
+  return -kEAGAIN;
+}
+
+int get_user_pages(World& w, Task& t, int vpn, int nr, GupFlags f) {
+  return gup_slow(w, t, vpn, nr, GupHow::kGet, f);
+}
+int pin_user_pages(World& w, Task& t, int vpn, int nr, GupFlags f) {
+  return gup_slow(w, t, vpn, nr, GupHow::kPin, f);
+}
+
+// ------------------------------------------------------------ fast path
+
+// mm/gup.c: gup_fast_fallback() -> gup_fast() -> gup_fast_pte_range(), then
+// the slow path for the rest.
+static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) {
+  if (f.longterm && how != GupHow::kPin) return -kEINVAL;
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  uint32_t seq = 0;
+  if (how == GupHow::kPin) {
+    // mm_set_has_pinned_flag(); then raw_read_seqcount(&mm->write_protect_seq)
+    // and bail to the slow path if a fork is copying page tables (57efa1fe5957).
+    if (!(m.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED))
+      m.flags.fetch_or(MMF_HAS_PINNED, std::memory_order_relaxed);
+    if (!w.design.no_fork_wp_seq) {
+      seq = m.write_protect_seq.raw_read();
+      if (seq & 1) return gup_slow(w, t, vpn, nr, how, f);
+    }
+  }
+  std::array<Held, kMaxHeld> got{};
+  int n = 0;
+  for (int i = vpn; i < vpn + nr && i < kMaxVpn && n < kMaxHeld; ++i) {
+    VmaKind kind = m.vma[static_cast<size_t>(i)].kind;
+    // gup_fast_folio_allowed(): no FOLL_LONGTERM|FOLL_WRITE on file mappings.
+    if (f.longterm && f.write && kind == VmaKind::kFile) break;
+    uint32_t pmd = m.pmd.load(std::memory_order_acquire);
+    uint64_t raw = m.pte[static_cast<size_t>(i)].load(std::memory_order_acquire);
+    Pte pte = Pte::unpack(raw);
+    if (!pte.present || (f.write && !pte.writable)) break;
+    Pfn pfn = pte.pfn;
+    Page& p = w.page(pfn);
+    if (p.is_device()) {
+      if (kind == VmaKind::kP2pdma && !f.p2pdma) break;
+      if (!get_dev_pagemap(w, &t, pfn)) break;
+    }
+    if (f.longterm && !folio_is_longterm_pinnable(w, pfn)) {
+      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      break;
+    }
+    if (how == GupHow::kPin && !f.write && unshares_ro_pins(w) &&
+        (p.flags.load(std::memory_order_acquire) & (PG_anon | PG_anon_exclusive)) == PG_anon) {
+      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      break;  // gup_must_unshare(): the slow path unshares
+    }
+    if (!try_grab_folio_fast(w, &t, pfn, how)) {
+      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      break;
+    }
+    // Re-check that PMD and PTE did not change while we grabbed: the other
+    // side (unmap, try_share, collapse) clears them first, then checks refs.
+    if (!w.design.no_gup_fast_recheck &&
+        (m.pmd.load(std::memory_order_acquire) != pmd ||
+         m.pte[static_cast<size_t>(i)].load(std::memory_order_acquire) != raw)) {
+      gup_put_folio(w, &t, p.head, how);
+      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      break;
+    }
+    if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+    got[static_cast<size_t>(n++)] =
+        Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
+  }
+  if (how == GupHow::kPin && !w.design.no_fork_wp_seq && n > 0 &&
+      m.write_protect_seq.retry(seq)) {
+    // A fork ran: unpin_user_pages_lockless() and take the slow path.
+    for (int i = 0; i < n; ++i) gup_put_folio(w, &t, got[static_cast<size_t>(i)].head, how);
+    n = 0;
+  }
+  for (int i = 0; i < n; ++i) commit(w, t, got[static_cast<size_t>(i)]);
+  if (n == nr) return n;
+  int r = gup_slow(w, t, vpn + n, nr - n, how, f);
+  return r < 0 ? (n > 0 ? n : r) : n + r;
+}
+
+int get_user_pages_fast(World& w, Task& t, int vpn, int nr, GupFlags f) {
+  return gup_fast(w, t, vpn, nr, GupHow::kGet, f);
+}
+int pin_user_pages_fast(World& w, Task& t, int vpn, int nr, GupFlags f) {
+  return gup_fast(w, t, vpn, nr, GupHow::kPin, f);
+}
+
+// ------------------------------------------------------------ release
+
+// Takes the handle out of task.held; nullopt-like (live=false) if the slot
+// is empty, which the callers report as API misuse.
+static Held take(World& w, Task& t, int slot, const char* fn) {
+  if (slot < 0 || slot >= kMaxHeld || !t.held[static_cast<size_t>(slot)].live) {
+    w.report(ViolationKind::api_misuse, -1, &t, fn,
+             fmt::format("release of slot {} which holds no page", slot));
+    return Held{};
+  }
+  std::lock_guard<std::mutex> lock(w.held_mu);
+  Held h = t.held[static_cast<size_t>(slot)];
+  t.held[static_cast<size_t>(slot)].live = false;
+  return h;
+}
+
+// Where the two APIs meet: pin_bias/folio_pincount can tell a pin from a
+// get, so releasing with the wrong call is misuse; the older designs cannot.
+static bool release_matches(World& w, Task& t, const Held& h, GupHow want, const char* fn) {
+  bool distinguishes = w.design.tracking == Tracking::pin_bias ||
+                       w.design.tracking == Tracking::folio_pincount ||
+                       w.design.tracking == Tracking::lru_count;
+  if (distinguishes && h.how != want) {
+    w.report(ViolationKind::api_misuse, h.pfn, &t, fn,
+             want == GupHow::kPin ? "unpin of a page that was never pinned (FOLL_GET ref)"
+                                  : "put_page() of a FOLL_PIN pin");
+    return false;
+  }
+  return true;
+}
+
+static void release(World& w, Task& t, int slot, GupHow want, MakeDirty dirty,
+                    bool lock_for_dirty, const char* fn) {
+  Held h = take(w, t, slot, fn);
+  if (!h.live) return;
+  if (!release_matches(w, t, h, want, fn)) return;
+  if (h.how == GupHow::kPin) check_pin_stable(w, &t, h, fn);
+  if (dirty == MakeDirty::kYes) {
+    // "if (!folio_test_dirty(folio)) { folio_lock(); folio_mark_dirty();
+    // folio_unlock(); }" -- the unlocked test may race with
+    // clear_page_dirty_for_io(); both outcomes are harmless (kernel comment).
+    Page& hp = w.page(h.head);
+    if (!(hp.flags.load(std::memory_order_acquire) & PG_dirty)) {
+      if (lock_for_dirty) {
+        set_page_dirty_lock(w, &t, h.head);
+      } else {
+        folio_mark_dirty(w, &t, h.head);  // v5.2 put_user_pages_dirty()
+      }
+    }
+    // Ghost: the device's data is now declared dirty: a final sync must put
+    // it (or something newer) at the file index the caller pinned, unless
+    // that index was truncated since.
+    if (h.index >= 0 && w.ghost.trunc_gen[static_cast<size_t>(h.index)].load() == h.trunc_gen) {
+      auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index)];
+      int64_t v = w.page(h.pfn).data.peek();
+      int64_t cur = e.load();
+      while (cur < v && !e.compare_exchange_weak(cur, v)) {
+      }
+    }
+  }
+  ghost_released(w, h);
+  gup_put_folio(w, &t, h.head, h.how);
+}
+
+void put_page(World& w, Task& t, int slot) {
+  release(w, t, slot, GupHow::kGet, MakeDirty::kNo, true, "put_page");
+}
+void put_user_page(World& w, Task& t, int slot) {
+  // The 2018 placeholder: put_user_page() simply calls put_page(); designs
+  // that cannot tell pins from gets accept either (release_matches()).
+  release(w, t, slot, GupHow::kPin, MakeDirty::kNo, true, "put_user_page");
+}
+void put_user_pages(World& w, Task& t, std::span<const int> slots) {
+  for (int s : slots) put_user_page(w, t, s);
+}
+void put_user_pages_dirty_lock(World& w, Task& t, std::span<const int> slots, MakeDirty d) {
+  // v5.2: "if (!PageDirty(page)) set_page_dirty_lock(page); put_user_page(page);"
+  for (int s : slots)
+    release(w, t, s, GupHow::kPin, d, !w.design.unlocked_dirty, "put_user_pages_dirty_lock");
+}
+void unpin_user_page(World& w, Task& t, int slot) {
+  release(w, t, slot, GupHow::kPin, MakeDirty::kNo, true, "unpin_user_page");
+}
+void unpin_user_pages(World& w, Task& t, std::span<const int> slots) {
+  for (int s : slots) release(w, t, s, GupHow::kPin, MakeDirty::kNo, true, "unpin_user_pages");
+}
+void unpin_user_pages_dirty_lock(World& w, Task& t, std::span<const int> slots, MakeDirty d) {
+  for (int s : slots)
+    release(w, t, s, GupHow::kPin, d, !w.design.unlocked_dirty, "unpin_user_pages_dirty_lock");
+}
+
+}  // namespace pf

@@ -1,0 +1,57 @@
+// Helpers shared by the model's operation files; not part of the model's API.
+#pragma once
+
+#include "model/mm.h"
+
+namespace pf {
+
+// mm/gup.c: try_grab_page() (slow path, under the PTL: the count is known to
+// be positive). 0 on success or -errno.
+int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how);
+// mm/gup.c: try_grab_folio_fast(): try_get_folio(+1), then the pin part.
+bool try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how);
+// mm/gup.c: gup_put_folio(). Releases one GET or PIN of the folio.
+void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how);
+// mm/gup.c / mm/page_alloc.c: folio_is_longterm_pinnable()
+bool folio_is_longterm_pinnable(World& w, Pfn pfn);
+// True if the design really pins this folio (the zero page is never pinned
+// under folio_pincount, v6.5).
+bool design_pins(const World& w, Pfn head);
+
+// Ghost bookkeeping of a grab/release that has been committed.
+void ghost_grabbed(World& w, const Held& h);
+void ghost_released(World& w, const Held& h);
+// The cow.c oracle: a pin must keep observing the page its mm maps at the
+// pinned address. Reports pinned_page_replaced if the PTE now maps another
+// page or a swap entry.
+void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn);
+// Live PIN handles of any thread on this folio from mm `mm` (or any mm if -1).
+int live_pins(World& w, Pfn head, int mm);
+// Live GUP handles (GET or PIN) of any thread on this page from another mm.
+bool held_by_other_mm(World& w, Pfn pfn, int mm);
+
+// Remove one PTE's mapping of its page: mapcount and refcount (zap_pte_range).
+void zap_pte(World& w, const Task* t, int mm, int vpn);
+// rmap walk: calls fn(mm, vpn) for every PTE that maps `pfn`.
+template <class Fn>
+void for_each_mapping(World& w, Pfn pfn, Fn fn) {
+  for (int m = 0; m < kMaxMm; ++m) {
+    if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
+    for (int v = 0; v < kMaxVpn; ++v) {
+      Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte[static_cast<size_t>(v)].peek());
+      if ((pte.present || pte.device_private) && pte.pfn == pfn) fn(m, v);
+    }
+  }
+}
+
+// Frees a folio whose refcount was frozen to 0 (reclaim, migration).
+void free_frozen_folio(World& w, const Task* t, Pfn head);
+// page_mkclean(): write-protect and clean every PTE mapping the folio;
+// true if any was dirty.
+bool page_mkclean(World& w, const Task* t, Pfn head);
+
+// Replace the folio mapped in a page cache slot or PTE by a copy: used by
+// migration and COW. Copies the data and returns the new pfn (or kNoPfn).
+Pfn alloc_copy(World& w, Pfn from);
+
+}  // namespace pf

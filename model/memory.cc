@@ -1,0 +1,496 @@
+// mm/memory.c and mm/rmap.c: faults, COW, fork, munmap, CPU access; the
+// device's DMA; and the ghost bookkeeping behind the oracles.
+#include <fmt/format.h>
+
+#include "model/internal.h"
+#include "model/memremap.h"
+
+namespace pf {
+
+// ------------------------------------------------------------ ghost
+
+void ghost_grabbed(World& w, const Held& h) {
+  if (h.how == GupHow::kPin) {
+    if (!design_pins(w, h.head)) return;
+    w.ghost.pins[static_cast<size_t>(h.head)].fetch_add(1);
+    w.ghost.pins_acquired.fetch_add(1);  // NR_FOLL_PIN_ACQUIRED
+  } else {
+    w.ghost.gup_refs[static_cast<size_t>(h.head)].fetch_add(1);
+  }
+}
+
+void ghost_released(World& w, const Held& h) {
+  if (h.how == GupHow::kPin) {
+    if (!design_pins(w, h.head)) return;
+    w.ghost.pins[static_cast<size_t>(h.head)].fetch_sub(1);
+  } else {
+    w.ghost.gup_refs[static_cast<size_t>(h.head)].fetch_sub(1);
+  }
+}
+
+int live_pins(World& w, Pfn head, int mm) {
+  std::lock_guard<std::mutex> lock(w.held_mu);
+  int n = 0;
+  for (auto& t : w.tasks)
+    for (auto& h : t.held)
+      if (h.live && h.how == GupHow::kPin && h.head == head && (mm < 0 || h.mm == mm)) ++n;
+  return n;
+}
+
+static bool held_by_other_mm(World& w, Pfn pfn, int mm, bool pins_only) {
+  std::lock_guard<std::mutex> lock(w.held_mu);
+  for (auto& t : w.tasks)
+    for (auto& h : t.held)
+      if (h.live && h.pfn == pfn && h.mm != mm && (!pins_only || h.how == GupHow::kPin))
+        return true;
+  return false;
+}
+bool held_by_other_mm(World& w, Pfn pfn, int mm) {
+  return held_by_other_mm(w, pfn, mm, /*pins_only=*/false);
+}
+
+void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
+  // tools/testing/selftests/mm/cow.c: a pin keeps observing the page the
+  // process reads and writes through its page table.
+  if (h.how != GupHow::kPin || h.pfn == w.zero_pfn || !design_pins(w, h.head)) return;
+  Mm& m = w.mm[static_cast<size_t>(h.mm)];
+  if (!m.live.load() || m.vma[static_cast<size_t>(h.vpn)].kind == VmaKind::kNone) return;
+  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(h.vpn)].peek());
+  if ((pte.present && pte.pfn != h.pfn) || pte.swap) {
+    w.report(ViolationKind::pinned_page_replaced, h.pfn, t, fn,
+             fmt::format("mm {} vpn {} now maps {} while pfn {} is pinned there", h.mm, h.vpn,
+                         pte.swap ? std::string("a swap entry") : fmt::format("pfn {}", pte.pfn),
+                         h.pfn));
+  }
+}
+
+// Checks made at every CPU access through the page table.
+static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, bool write) {
+  if (w.ghost.freed[static_cast<size_t>(pfn)].load()) {
+    w.report(ViolationKind::use_after_free, pfn, &t, write ? "user_write" : "user_read",
+             fmt::format("mm {} vpn {} maps a freed page", mm, vpn));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(w.held_mu);
+    for (auto& other : w.tasks)
+      for (auto& h : other.held)
+        if (h.live && h.mm == mm && h.vpn == vpn)
+          check_pin_stable(w, &t, h, write ? "user_write" : "user_read");
+  }
+  // CVE-2020-29374: another process's GUP reference must not see this
+  // process's private data (write), nor this process see another's pinned
+  // page (read).
+  Page& p = w.page(pfn);
+  if ((p.flags.peek() & PG_anon) && pfn != w.zero_pfn &&
+      held_by_other_mm(w, pfn, mm, /*pins_only=*/!write)) {
+    w.report(ViolationKind::cow_leak, pfn, &t, write ? "user_write" : "user_read",
+             fmt::format("mm {} {} an anon page that another mm holds a GUP reference on", mm,
+                         write ? "wrote" : "read"));
+  }
+}
+
+// ------------------------------------------------------------ helpers
+
+Pfn alloc_copy(World& w, Pfn from) {
+  Pfn pfn = w.alloc_page();
+  if (pfn == kNoPfn) return kNoPfn;
+  // copy_mc_user_highpage() / folio_copy()
+  w.page(pfn).data.store(w.page(from).data.load(std::memory_order_relaxed),
+                         std::memory_order_relaxed);
+  return pfn;
+}
+
+static void init_anon(World& w, Pfn pfn, int vpn) {
+  Page& p = w.page(pfn);
+  p.mapping.store(kAnonMapping, std::memory_order_relaxed);
+  p.index.store(vpn, std::memory_order_relaxed);
+  p.mapcount.store(1, std::memory_order_relaxed);
+  p.lru[0].store(kLruLinked, std::memory_order_relaxed);
+  p.lru[1].store(kLruLinked, std::memory_order_relaxed);
+  // folio_add_new_anon_rmap(): exclusive; folio_add_lru()
+  p.flags.fetch_or(PG_anon | PG_anon_exclusive | PG_lru, std::memory_order_release);
+}
+
+static Pte present(Pfn pfn, bool writable, bool dirty) {
+  Pte p;
+  p.pfn = pfn;
+  p.present = true;
+  p.writable = writable;
+  p.dirty = dirty;
+  return p;
+}
+
+void zap_pte(World& w, const Task* t, int mm, int vpn) {
+  // mm/memory.c: zap_pte_range(): ptep_get_and_clear_full(), then for a
+  // present page: dirty PTE -> folio_mark_dirty(); folio_remove_rmap_pte();
+  // the reference goes after the TLB flush (tlb_finish_mmu).
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  m.ptl.lock();
+  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  m.pte[static_cast<size_t>(vpn)].store(kPteNone, std::memory_order_release);
+  m.ptl.unlock();
+  if (!(pte.present || pte.device_private) || pte.pfn == w.zero_pfn) return;
+  Pfn head = w.page(pte.pfn).head;
+  if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0)
+    folio_mark_dirty(w, t, head);
+  w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);
+  folio_put(w, t, head);
+}
+
+// The page-cache side of a file fault: find the folio (with a reference) or
+// read it from disk into a new one (filemap_fault / filemap_add_folio).
+static Pfn filemap_get_folio(World& w, const Task* t, int index) {
+  File& f = w.file;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
+    if (pfn != kNoPfn) {
+      if (folio_try_get(w, t, w.page(pfn).head)) {
+        // filemap_get_entry(): recheck the slot after the speculative get.
+        if (f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire) == pfn)
+          return pfn;
+        folio_put(w, t, w.page(pfn).head);
+      }
+      continue;
+    }
+    Pfn np = w.alloc_page();
+    if (np == kNoPfn) return kNoPfn;
+    Page& p = w.page(np);
+    p.data.store(f.disk[static_cast<size_t>(index)].load(std::memory_order_relaxed),
+                 std::memory_order_relaxed);
+    p.mapping.store(0, std::memory_order_relaxed);
+    p.index.store(index, std::memory_order_relaxed);
+    p.lru[0].store(kLruLinked, std::memory_order_relaxed);
+    p.lru[1].store(kLruLinked, std::memory_order_relaxed);
+    p.flags.fetch_or(PG_lru, std::memory_order_relaxed);
+    // filemap_add_folio(): the cache's reference, inserted under the xa lock.
+    folio_ref_add(w, t, np, 1);
+    f.i_pages_lock.lock();
+    bool inserted = f.cache[static_cast<size_t>(index)].cmpxchg(kNoPfn, np) == kNoPfn;
+    f.i_pages_lock.unlock();
+    if (inserted) return np;  // our allocation ref is the caller's ref
+    p.mapping.store(kNoMapping, std::memory_order_relaxed);
+    folio_put_refs(w, t, np, 2);
+  }
+  return kNoPfn;
+}
+
+// ext4_page_mkwrite() -> block_page_mkwrite(): lock, attach buffers if the
+// folio has none (create_empty_buffers takes a folio reference), mark dirty.
+// Returns false if the folio was truncated meanwhile. Leaves it locked.
+static bool page_mkwrite(World& w, const Task* t, Pfn head) {
+  folio_lock(w, head);
+  Page& p = w.page(head);
+  if (p.mapping.load(std::memory_order_acquire) != 0) {
+    folio_unlock(w, head);
+    return false;
+  }
+  if (!(p.flags.load(std::memory_order_acquire) & PG_private)) {
+    folio_ref_add(w, t, head, 1);
+    p.flags.fetch_or(PG_private, std::memory_order_release);
+  }
+  folio_mark_dirty(w, t, head);
+  return true;
+}
+
+// mm/memory.c: wp_page_copy(): COW (or unshare) into a new exclusive page.
+static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pfn old, bool writable) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  Pfn np = alloc_copy(w, old);
+  if (np == kNoPfn) return -kENOMEM;
+  init_anon(w, np, vpn);
+  m.ptl.lock();
+  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  if (!pte.present || pte.pfn != old) {  // raced: someone changed the PTE
+    m.ptl.unlock();
+    folio_put(w, t, np);
+    return 0;
+  }
+  m.pte[static_cast<size_t>(vpn)].store(present(np, writable, writable).pack(),
+                                        std::memory_order_release);
+  m.ptl.unlock();
+  if (old != w.zero_pfn) {
+    w.page(old).mapcount.fetch_sub(1, std::memory_order_relaxed);
+    folio_put(w, t, w.page(old).head);
+  }
+  return 0;
+}
+
+// ------------------------------------------------------------ faults
+
+int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  const Vma vma = m.vma[static_cast<size_t>(vpn)];
+  if (vma.kind == VmaKind::kNone) return -kEFAULT;
+  m.ptl.lock();
+  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  m.ptl.unlock();
+
+  if (pte.none()) {
+    if (vma.kind == VmaKind::kAnon) {
+      // do_anonymous_page(): a new zeroed exclusive page.
+      Pfn np = w.alloc_page();
+      if (np == kNoPfn) return -kENOMEM;
+      init_anon(w, np, vpn);
+      m.ptl.lock();
+      bool still_none = m.pte[static_cast<size_t>(vpn)].load() == kPteNone;
+      if (still_none) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
+      m.ptl.unlock();
+      if (!still_none) folio_put(w, t, np);
+      return 0;
+    }
+    if (vma.kind != VmaKind::kFile) return -kEFAULT;  // dax / p2pdma: no refault model
+    // do_read_fault() / do_shared_fault(): filemap_fault + finish_fault.
+    Pfn pfn = filemap_get_folio(w, t, vma.pgoff);
+    if (pfn == kNoPfn) return -kENOMEM;
+    Pfn head = w.page(pfn).head;
+    if (write && !page_mkwrite(w, t, head)) {
+      folio_put(w, t, head);
+      return 0;  // truncated: retry
+    }
+    m.ptl.lock();
+    bool still_none = m.pte[static_cast<size_t>(vpn)].load() == kPteNone;
+    if (still_none) {
+      w.page(pfn).mapcount.fetch_add(1, std::memory_order_relaxed);
+      m.pte[static_cast<size_t>(vpn)].store(present(pfn, write, write).pack());
+    }
+    m.ptl.unlock();
+    if (write) folio_unlock(w, head);
+    if (!still_none) folio_put(w, t, head);  // our ref became the mapping's otherwise
+    return 0;
+  }
+
+  if (pte.migration) {
+    // do_swap_page() -> migration_entry_wait(): sleep until the move is done.
+    sync::block(sync::Site::here(), &w.page(pte.pfn));
+    return 0;
+  }
+  if (pte.swap) {
+    // do_swap_page(): read the slot into a new exclusive page.
+    Pfn np = w.alloc_page();
+    if (np == kNoPfn) return -kENOMEM;
+    w.page(np).data.store(m.swap[static_cast<size_t>(vpn)].load(std::memory_order_relaxed),
+                          std::memory_order_relaxed);
+    init_anon(w, np, vpn);
+    m.ptl.lock();
+    bool same = m.pte[static_cast<size_t>(vpn)].load() == pte.pack();
+    if (same) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
+    m.ptl.unlock();
+    if (!same) folio_put(w, t, np);
+    return 0;
+  }
+
+  if (pte.device_private) {
+    // do_swap_page() -> pgmap->ops->migrate_to_ram(): copy the device page
+    // to system RAM and drop the device page (free_zone_device_folio).
+    Pfn dp = pte.pfn;
+    if (!folio_try_get(w, t, dp)) return 0;
+    folio_lock(w, dp);
+    Pfn np = alloc_copy(w, dp);
+    if (np == kNoPfn) {
+      folio_unlock(w, dp);
+      folio_put(w, t, dp);
+      return -kENOMEM;
+    }
+    init_anon(w, np, vpn);
+    m.ptl.lock();
+    bool same = m.pte[static_cast<size_t>(vpn)].load() == pte.pack();
+    if (same) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
+    m.ptl.unlock();
+    folio_unlock(w, dp);
+    if (same) {
+      w.page(dp).mapcount.fetch_sub(1, std::memory_order_relaxed);
+      folio_put(w, t, dp);  // the mapping's reference
+    } else {
+      folio_put(w, t, np);
+    }
+    folio_put(w, t, dp);  // ours
+    return 0;
+  }
+
+  if (!write && !unshare) return 0;  // present: nothing to do
+  Pfn pfn = pte.pfn;
+  Pfn head = w.page(pfn).head;
+  if (vma.kind == VmaKind::kFile) {
+    // wp_page_shared(): ->page_mkwrite, then make the PTE writable + dirty.
+    if (!folio_try_get(w, t, head)) return 0;
+    bool ok = page_mkwrite(w, t, head);
+    if (ok) {
+      m.ptl.lock();
+      if (m.pte[static_cast<size_t>(vpn)].load() == pte.pack())
+        m.pte[static_cast<size_t>(vpn)].store(present(pfn, true, true).pack());
+      m.ptl.unlock();
+      folio_unlock(w, head);
+    }
+    folio_put(w, t, head);
+    return 0;
+  }
+  if (vma.kind != VmaKind::kAnon) return -kEFAULT;
+  if (pfn == w.zero_pfn) return wp_page_copy(w, t, mm, vpn, pfn, /*writable=*/true);
+  // do_wp_page() -> wp_can_reuse_anon_folio(): an exclusive page is reused;
+  // otherwise reuse only if we hold the only reference (refcount, not
+  // mapcount: the CVE-2020-29374 lesson), else copy.
+  Page& p = w.page(head);
+  bool exclusive = w.page(pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive;
+  if (!exclusive && !p.is_device() && p.order == 0 &&
+      w.width.value(p.refcount.load(std::memory_order_acquire)) == 1) {
+    w.page(pfn).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
+    exclusive = true;
+  }
+  if (exclusive) {
+    m.ptl.lock();
+    if (m.pte[static_cast<size_t>(vpn)].load() == pte.pack() && write)
+      m.pte[static_cast<size_t>(vpn)].store(present(pfn, true, true).pack());
+    m.ptl.unlock();
+    return 0;
+  }
+  return wp_page_copy(w, t, mm, vpn, pfn, /*writable=*/write);
+}
+
+// ------------------------------------------------------------ fork
+
+int fork_mm(World& w, Task& t) {
+  Mm& src = w.mm[static_cast<size_t>(t.mm)];
+  src.mmap_lock.down_write();  // dup_mmap()
+  int child = w.mm_count.fetch_add(1, std::memory_order_relaxed);
+  if (child >= kMaxMm) {
+    w.mm_count.fetch_sub(1, std::memory_order_relaxed);
+    src.mmap_lock.up_write();
+    return -kENOMEM;
+  }
+  Mm& dst = w.mm[static_cast<size_t>(child)];
+  dst.live.store(true);
+  // copy_page_range(): raw_write_seqcount_begin(&src_mm->write_protect_seq)
+  src.write_protect_seq.write_begin();
+  bool has_pinned = src.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED;
+  for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
+    const Vma vma = src.vma[static_cast<size_t>(vpn)];
+    dst.vma[static_cast<size_t>(vpn)] = vma;
+    // vma_needs_copy(): shared file/dax/p2pdma mappings are refaulted lazily.
+    if (vma.kind != VmaKind::kAnon) continue;
+    src.ptl.lock();
+    uint64_t raw = src.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+    Pte pte = Pte::unpack(raw);
+    if (pte.none()) {
+      src.ptl.unlock();
+      continue;
+    }
+    if (pte.swap) {  // copy_nonpresent_pte(): swap_duplicate()
+      dst.swap[static_cast<size_t>(vpn)].store(src.swap[static_cast<size_t>(vpn)].load());
+      dst.pte[static_cast<size_t>(vpn)].store(raw);
+      src.ptl.unlock();
+      continue;
+    }
+    if (pte.pfn == w.zero_pfn) {
+      dst.pte[static_cast<size_t>(vpn)].store(raw);
+      src.ptl.unlock();
+      continue;
+    }
+    Pfn pfn = pte.pfn;
+    Page& p = w.page(pfn);
+    Pfn head = p.head;
+    bool exclusive = p.flags.load(std::memory_order_acquire) & PG_anon_exclusive;
+    // copy_present_pte() -> folio_try_dup_anon_rmap_pte(): an exclusive page
+    // that folio_needs_cow_for_dma() (MMF_HAS_PINNED && maybe pinned) is
+    // copied for the child right now (copy_present_page(), Peter Xu v5.9).
+    if (exclusive && pte.present && !p.is_device() && !w.design.no_cow_for_dma &&
+        has_pinned && folio_maybe_dma_pinned(w, &t, pfn)) {
+      src.ptl.unlock();
+      Pfn np = alloc_copy(w, pfn);
+      if (np == kNoPfn) break;
+      init_anon(w, np, vpn);
+      dst.pte[static_cast<size_t>(vpn)].store(present(np, true, pte.dirty).pack());
+      continue;
+    }
+    if (exclusive) p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+    folio_ref_add(w, &t, head, 1);
+    p.mapcount.fetch_add(1, std::memory_order_relaxed);
+    Pte ro = pte;
+    ro.writable = false;  // COW: write-protect both sides
+    src.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
+    dst.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
+    src.ptl.unlock();
+  }
+  src.write_protect_seq.write_end();
+  src.mmap_lock.up_write();
+  return child;
+}
+
+void munmap_vpn(World& w, Task& t, int vpn) {
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  m.mmap_lock.down_write();
+  if (m.vma[static_cast<size_t>(vpn)].kind != VmaKind::kNone) {
+    m.vma[static_cast<size_t>(vpn)] = Vma{};
+    zap_pte(w, &t, t.mm, vpn);
+  }
+  m.mmap_lock.up_write();
+}
+
+// ------------------------------------------------------------ CPU, DMA
+
+static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
+  if (mm < 0 || mm >= kMaxMm || !w.mm[static_cast<size_t>(mm)].live.load()) return -kEFAULT;
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  m.mmap_lock.down_read();
+  int64_t result = -kEFAULT;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    m.ptl.lock();
+    uint64_t raw = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+    Pte pte = Pte::unpack(raw);
+    if (!pte.present || (write && !pte.writable)) {
+      m.ptl.unlock();
+      int r = handle_mm_fault(w, &t, mm, vpn, write, /*unshare=*/false);
+      if (r < 0) {
+        result = r;
+        break;
+      }
+      continue;
+    }
+    check_cpu_access(w, t, mm, vpn, pte.pfn, write);
+    Page& p = w.page(pte.pfn);
+    if (write) {
+      uint32_t v = next_data_value(w);
+      p.data.store(v, std::memory_order_relaxed);
+      if (!pte.dirty) {
+        pte.dirty = true;  // the MMU sets the dirty bit
+        m.pte[static_cast<size_t>(vpn)].store(pte.pack(), std::memory_order_relaxed);
+      }
+      Page& h = w.page(p.head);
+      if (h.mapping.peek() >= 0 && m.vma[static_cast<size_t>(vpn)].kind == VmaKind::kFile) {
+        auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index.peek())];
+        int64_t cur = e.load();
+        while (cur < v && !e.compare_exchange_weak(cur, v)) {
+        }
+      }
+      result = v;
+    } else {
+      result = p.data.load(std::memory_order_relaxed);
+    }
+    m.ptl.unlock();
+    break;
+  }
+  m.mmap_lock.up_read();
+  return result;
+}
+
+int64_t user_write(World& w, Task& t, int mm, int vpn) { return user_access(w, t, mm, vpn, true); }
+int64_t user_read(World& w, Task& t, int mm, int vpn) { return user_access(w, t, mm, vpn, false); }
+
+int64_t dma_write(World& w, Task& t, int slot) {
+  if (slot < 0 || slot >= kMaxHeld || !t.held[static_cast<size_t>(slot)].live) {
+    w.report(ViolationKind::api_misuse, -1, &t, "dma_write",
+             fmt::format("DMA through slot {} which holds no page", slot));
+    return -kEINVAL;
+  }
+  Pfn pfn = t.held[static_cast<size_t>(slot)].pfn;
+  if (w.ghost.freed[static_cast<size_t>(pfn)].load()) {
+    w.report(ViolationKind::use_after_free, pfn, &t, "dma_write",
+             "the device wrote into a freed page");
+    return -kEFAULT;
+  }
+  uint32_t v = next_data_value(w);
+  w.page(pfn).data.store(v, std::memory_order_relaxed);
+  return v;
+}
+
+}  // namespace pf

@@ -1,0 +1,106 @@
+// mm/memremap.c: dev_pagemap references, zone_device_page_init(),
+// free_zone_device_folio(), memunmap_pages(); include/linux/mm_types.h: the
+// pgmap / zone_device_data words overlay page->lru.
+#include <fmt/format.h>
+
+#include "model/memremap.h"
+#include "model/internal.h"
+
+namespace pf {
+
+int32_t devmap_idle_base(const World& w) {
+  return w.design.devmap_base == DevmapBase::kOne ? 1 : 0;
+}
+
+Pfn device_alloc_setup(World& w, int id) {
+  DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+  for (int i = 0; i < pg.nr; ++i) {
+    Pfn pfn = static_cast<Pfn>(pg.first + i);
+    if (pg.idle[static_cast<size_t>(pfn)].peek() != 1) continue;
+    pg.idle[static_cast<size_t>(pfn)].init(0);
+    // zone_device_page_init(): refcount base + 1, and for device-private /
+    // coherent a pgmap reference per allocated page (0dc45ca1ce18).
+    w.page(pfn).refcount.init(devmap_idle_base(w) + 1);
+    if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent)
+      pg.ref.get_many(1);
+    w.ghost.device_allocs[static_cast<size_t>(pfn)].fetch_add(1);
+    return pfn;
+  }
+  std::fprintf(stderr, "pinfuzz: pagemap %d has no idle page at setup\n", id);
+  std::abort();
+}
+
+int page_pgmap(World& w, const Task* t, Pfn pfn) {
+  Page& p = w.page(pfn);
+  uint64_t word = p.lru[0].load(std::memory_order_acquire);
+  uint64_t want = kPgmapTag | static_cast<uint64_t>(p.pgmap);
+  if (word != want) {
+    w.report(ViolationKind::pgmap_corrupted, pfn, t, "page_pgmap",
+             fmt::format("page->pgmap reads {:#x}, pagemap {} expected", word, p.pgmap));
+    return -1;
+  }
+  return p.pgmap;
+}
+
+bool get_dev_pagemap(World& w, const Task* t, Pfn pfn) {
+  int id = page_pgmap(w, t, pfn);
+  if (id < 0) return false;
+  return w.pgmaps[static_cast<size_t>(id)].ref.tryget_live();
+}
+
+void put_dev_pagemap(World& w, const Task* t, Pfn pfn) {
+  w.pgmaps[static_cast<size_t>(w.page(pfn).pgmap)].ref.put();
+}
+
+void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
+  Page& p = w.page(pfn);
+  int id = page_pgmap(w, t, pfn);
+  if (id < 0) return;
+  DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+  if (pg.torn_down.load(std::memory_order_acquire)) {
+    w.report(ViolationKind::use_after_free, pfn, t, "free_zone_device_folio",
+             fmt::format("page freed after pagemap {} was torn down", id));
+    return;
+  }
+  w.ghost.page_free_calls[static_cast<size_t>(pfn)].fetch_add(1);
+  int32_t ref = w.ref(pfn);
+  if (ref != devmap_idle_base(w)) {
+    w.report(ViolationKind::page_free_count, pfn, t, "free_zone_device_folio",
+             fmt::format("ops->page_free() while the refcount is {} (idle at {})", ref,
+                         devmap_idle_base(w)));
+  }
+  if (pg.idle[static_cast<size_t>(pfn)].load(std::memory_order_acquire) == 1) {
+    w.report(ViolationKind::page_free_count, pfn, t, "free_zone_device_folio",
+             "ops->page_free() on a page that was already freed");
+  }
+  // "folio->mapping = NULL"; anon state is cleared for the next user.
+  p.mapping.store(kNoMapping, std::memory_order_relaxed);
+  p.flags.fetch_and(~(PG_anon | PG_anon_exclusive | PG_dirty), std::memory_order_relaxed);
+  pg.idle[static_cast<size_t>(pfn)].store(1, std::memory_order_release);  // ops->page_free()
+  sync::wake(&p);  // fs_dax: wake_up_var() for dax_layout_busy_page waiters
+  if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent)
+    pg.ref.put();  // put_dev_pagemap()
+}
+
+void memunmap_pages(World& w, Task& t, int id) {
+  if (id < 0 || id >= w.npgmaps) return;
+  DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+  if (pg.torn_down.load(std::memory_order_acquire) || pg.ref.is_dead()) return;
+  // percpu_ref_kill(); fs_dax/p2pdma: drop the per-page refs from setup.
+  pg.ref.kill();
+  if (pg.type == PgmapType::kFsDax || pg.type == PgmapType::kP2pdma) pg.ref.put_many(pg.nr);
+  // wait_for_completion(&pgmap->done): every page's reference is gone.
+  if (!w.design.memunmap_no_wait) pg.ref.wait_for_zero();
+  if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent) {
+    for (int i = 0; i < pg.nr; ++i) {
+      Pfn pfn = static_cast<Pfn>(pg.first + i);
+      int32_t ref = w.ref(pfn);
+      if (ref != devmap_idle_base(w))
+        w.report(ViolationKind::pgmap_teardown_busy, pfn, &t, "memunmap_pages",
+                 fmt::format("pagemap {} torn down while pfn {} has refcount {}", id, pfn, ref));
+    }
+  }
+  pg.torn_down.store(1, std::memory_order_release);  // pageunmap_range()
+}
+
+}  // namespace pf

@@ -1,0 +1,39 @@
+// ZONE_DEVICE: struct dev_pagemap and its pages (mm/memremap.c).
+//
+//   page lifecycle (device_private / device_coherent)
+//   ------------------------------------------------------------------
+//   idle (driver free list)  refcount base (0 since v5.18, 1 before)
+//   zone_device_page_init()  refcount base+1, pgmap ref taken, locked
+//   mapped / GUP'd           refcount > base+... like any page
+//   last put -> base         free_zone_device_folio(): ops->page_free(),
+//                            put_dev_pagemap(); back to idle
+//   memunmap_pages()         kill ref, wait for all pages idle, tear down
+//
+// fs_dax and p2pdma pagemaps hold one pgmap ref per page for their life.
+#pragma once
+
+#include "model/world.h"
+
+namespace pf {
+
+// Setup-time allocation of an idle device page (no scheduling points).
+Pfn device_alloc_setup(World& w, int pgmap);
+
+// page_pgmap(): reads the pgmap word of a ZONE_DEVICE page's lru overlay and
+// returns the pagemap id, or -1 after reporting pgmap_corrupted.
+int page_pgmap(World& w, const Task* t, Pfn pfn);
+// get_dev_pagemap(): tryget_live on the page's pagemap; false once teardown began.
+bool get_dev_pagemap(World& w, const Task* t, Pfn pfn);
+void put_dev_pagemap(World& w, const Task* t, Pfn pfn);
+
+// Called when a ZONE_DEVICE folio's refcount reaches its idle base.
+void free_zone_device_folio(World& w, const Task* t, Pfn pfn);
+
+// memunmap_pages(): kill the pagemap's ref, drop the per-page refs held at
+// setup, wait for the ref to drain (unless memunmap_no_wait), tear down.
+void memunmap_pages(World& w, Task& t, int pgmap);
+
+// The refcount at which a device page of this world is idle.
+int32_t devmap_idle_base(const World& w);
+
+}  // namespace pf

@@ -1,0 +1,155 @@
+// mm/vmscan.c: shrink_folio_list() for one folio; mm/rmap.c:
+// try_to_unmap_one() and __folio_try_share_anon_rmap() (the other half of
+// GUP-fast's Dekker protocol: clear PTE, smp_mb(), check maybe-pinned).
+#include "model/internal.h"
+
+namespace pf {
+
+// folio_isolate_lru(): a reference plus PG_lru cleared; false if someone
+// else has it isolated (or it is not on the LRU).
+static bool isolate(World& w, const Task* t, Pfn head) {
+  if (!folio_try_get(w, t, head)) return false;
+  if (!(w.page(head).flags.fetch_and(~PG_lru, std::memory_order_acq_rel) & PG_lru)) {
+    folio_put(w, t, head);
+    return false;
+  }
+  return true;
+}
+
+// folio_putback_lru()
+static void putback(World& w, const Task* t, Pfn head) {
+  w.page(head).flags.fetch_or(PG_lru, std::memory_order_release);
+  folio_put(w, t, head);
+}
+
+bool reclaim_file(World& w, Task& t, int index) {
+  File& f = w.file;
+  Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
+  if (pfn == kNoPfn) return false;
+  Pfn head = w.page(pfn).head;
+  Page& p = w.page(head);
+  if (!isolate(w, &t, head)) return false;
+  auto give_up = [&] {
+    folio_unlock(w, head);
+    putback(w, &t, head);
+    return false;
+  };
+  if (!folio_trylock(w, head)) {
+    putback(w, &t, head);
+    return false;
+  }
+  if (p.mapping.load(std::memory_order_acquire) != 0 ||
+      (p.flags.load(std::memory_order_acquire) & (PG_writeback | PG_dirty)))
+    return give_up();  // truncated, or dirty (pageout is writeback's job here)
+  // try_to_unmap(): file PTEs go (a dirty PTE dirties the folio).
+  int nr = 1 << p.order;
+  for (int i = 0; i < nr; ++i)
+    for_each_mapping(w, static_cast<Pfn>(head + i),
+                     [&](int mm, int vpn) { zap_pte(w, &t, mm, vpn); });
+  if (p.flags.load(std::memory_order_acquire) & PG_dirty) return give_up();
+  // "Folio is unmapped now so it cannot be newly pinned anymore. No point in
+  // trying to reclaim folio if it is pinned. Furthermore we don't want to
+  // reclaim underlying fs metadata if the folio is pinned" (Jan Kara, 2023;
+  // get_only cannot tell, which is the seed's crash).
+  if (folio_maybe_dma_pinned(w, &t, head)) return give_up();
+  // filemap_release_folio() -> try_to_free_buffers(): buffers are clean.
+  if (p.flags.fetch_and(~PG_private, std::memory_order_acq_rel) & PG_private)
+    folio_put(w, &t, head);
+  // __remove_mapping(): freeze against 1 (ours) + the page cache's refs.
+  f.i_pages_lock.lock();
+  if (!folio_ref_freeze(w, head, 1 + nr)) {
+    f.i_pages_lock.unlock();
+    return give_up();  // extra references: a GUP user, say
+  }
+  for (int i = 0; i < nr; ++i) f.cache[static_cast<size_t>(index + i)].store(kNoPfn);
+  p.mapping.store(kNoMapping, std::memory_order_release);
+  f.i_pages_lock.unlock();
+  folio_unlock(w, head);
+  free_frozen_folio(w, &t, head);
+  return true;
+}
+
+bool reclaim_vpn(World& w, Task& t, int vpn) {
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  if (!pte.present || pte.pfn == w.zero_pfn) return false;
+  Pfn pfn = pte.pfn;
+  Page& p = w.page(pfn);
+  Pfn head = p.head;
+  Page& h = w.page(head);
+  if (h.mapping.load(std::memory_order_acquire) == kBufferedFile)
+    return reclaim_file(w, t, h.index.load());
+  if (p.is_device() || h.order > 0 || !(h.flags.load() & PG_anon)) return false;
+  if (!isolate(w, &t, head)) return false;
+  if (!folio_trylock(w, head)) {
+    putback(w, &t, head);
+    return false;
+  }
+  // try_to_unmap() -> try_to_unmap_one() for each PTE: clear it, then for an
+  // exclusive anon page folio_try_share_anon_rmap_pte(): smp_mb() and back
+  // off (restore the PTE) if the folio may be pinned.
+  struct Unmapped {
+    int mm, vpn;
+    Pte pte;
+  };
+  std::array<Unmapped, kMaxMm * kMaxVpn> done{};
+  int ndone = 0;
+  bool busy = false;
+  for_each_mapping(w, pfn, [&](int mm, int v) {
+    if (busy) return;
+    Mm& mmr = w.mm[static_cast<size_t>(mm)];
+    mmr.ptl.lock();
+    uint64_t raw = mmr.pte[static_cast<size_t>(v)].load(std::memory_order_acquire);
+    Pte cur = Pte::unpack(raw);
+    if (!cur.present || cur.pfn != pfn) {
+      mmr.ptl.unlock();
+      return;
+    }
+    mmr.pte[static_cast<size_t>(v)].store(kPteNone, std::memory_order_release);  // ptep_clear_flush
+    if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
+      sync::smp_mb();
+      if (!w.design.no_try_share_check && folio_maybe_dma_pinned(w, &t, pfn)) {
+        mmr.pte[static_cast<size_t>(v)].store(raw, std::memory_order_release);
+        mmr.ptl.unlock();
+        busy = true;
+        return;
+      }
+      p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+    }
+    mmr.swap[static_cast<size_t>(v)].store(p.data.load(std::memory_order_acquire));
+    Pte sw;
+    sw.swap = true;
+    mmr.pte[static_cast<size_t>(v)].store(sw.pack(), std::memory_order_release);
+    mmr.ptl.unlock();
+    p.mapcount.fetch_sub(1, std::memory_order_relaxed);
+    folio_put(w, &t, head);
+    done[static_cast<size_t>(ndone++)] = {mm, v, cur};
+  });
+  // __remove_mapping() for the swap cache: only our reference may remain.
+  if (!busy && folio_ref_freeze(w, head, 1)) {
+    folio_unlock(w, head);
+    free_frozen_folio(w, &t, head);
+    return true;
+  }
+  // Extra references (FOLL_GET users): the folio stays in the swap cache and
+  // a refault maps the same, now shared, folio again read-only. The model
+  // has no swap cache, so it does that refault right here.
+  for (int i = 0; i < ndone; ++i) {
+    Mm& mmr = w.mm[static_cast<size_t>(done[i].mm)];
+    mmr.ptl.lock();
+    Pte cur = Pte::unpack(mmr.pte[static_cast<size_t>(done[i].vpn)].load());
+    if (cur.swap) {
+      folio_ref_add(w, &t, head, 1);
+      p.mapcount.fetch_add(1, std::memory_order_relaxed);
+      Pte ro = done[i].pte;
+      ro.writable = false;
+      mmr.pte[static_cast<size_t>(done[i].vpn)].store(ro.pack(), std::memory_order_release);
+    }
+    mmr.ptl.unlock();
+  }
+  folio_unlock(w, head);
+  putback(w, &t, head);
+  return false;
+}
+
+}  // namespace pf

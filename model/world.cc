@@ -1,0 +1,289 @@
+#include "model/world.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "model/memremap.h"
+
+namespace pf {
+
+const char* pgmap_type_name(PgmapType t) {
+  switch (t) {
+    case PgmapType::kDevicePrivate: return "device_private";
+    case PgmapType::kDeviceCoherent: return "device_coherent";
+    case PgmapType::kFsDax: return "fs_dax";
+    case PgmapType::kP2pdma: return "p2pdma";
+  }
+  return "?";
+}
+
+const char* backing_name(Backing b) {
+  switch (b) {
+    case Backing::kNone: return "none";
+    case Backing::kAnon: return "anon";
+    case Backing::kAnonMovable: return "anon_movable";
+    case Backing::kZeroPage: return "zero";
+    case Backing::kFile: return "file";
+    case Backing::kDax: return "dax";
+    case Backing::kDevicePrivate: return "device_private";
+    case Backing::kDeviceCoherent: return "device_coherent";
+    case Backing::kP2pdma: return "p2pdma";
+  }
+  return "?";
+}
+
+int Task::nheld() const {
+  int n = 0;
+  for (auto& h : held) n += h.live;
+  return n;
+}
+
+int Task::add(const Held& h) {
+  for (int i = 0; i < kMaxHeld; ++i) {
+    if (!held[i].live) {
+      held[i] = h;
+      held[i].live = true;
+      return i;
+    }
+  }
+  return -1;
+}
+
+World::World(const Design& d, const WorldSpec& s) : design(d), spec(s) {
+  for (int i = 0; i < kMaxThreads; ++i) tasks[static_cast<size_t>(i)].id = i;
+  width.bits = d.counter_bits;
+  for (auto& e : ghost.expected_disk) e.store(-1);
+  build(s);
+}
+
+Pfn World::take_setup_pages(int n) {
+  if (npages_ + n > kMaxPages) {
+    std::fprintf(stderr, "pinfuzz: world spec needs more than %d pages\n", kMaxPages);
+    std::abort();
+  }
+  Pfn first = static_cast<Pfn>(npages_);
+  npages_ += n;
+  return first;
+}
+
+int World::add_pgmap(PgmapType type, int nr_pages) {
+  int id = npgmaps++;
+  DevPagemap& pg = pgmaps[id];
+  pg.type = type;
+  pg.ref.init();
+  pg.first = take_setup_pages(nr_pages);
+  pg.nr = nr_pages;
+  for (int i = 0; i < nr_pages; ++i) {
+    Page& p = page(static_cast<Pfn>(pg.first + i));
+    p.zone = Zone::kDevice;
+    p.pgmap = static_cast<int8_t>(id);
+    p.head = static_cast<Pfn>(pg.first + i);
+    // mm/memremap.c: memremap_pages() -> page->pgmap = pgmap
+    p.lru[0].init(kPgmapTag | static_cast<uint64_t>(id));
+    p.lru[1].init(0);  // zone_device_data
+    // Idle refcount: 0 since v5.18 (27674ef6c73f), 1 before.
+    p.refcount.init(design.devmap_base == DevmapBase::kOne ? 1 : 0);
+    pg.idle[static_cast<size_t>(p.head)].init(1);
+  }
+  // mm/memremap.c: memremap_pages() takes one pgmap ref per page for the
+  // types whose pages are not allocated one by one.
+  if (type == PgmapType::kFsDax || type == PgmapType::kP2pdma)
+    pg.ref.get_many(nr_pages);
+  return id;
+}
+
+void World::build(const WorldSpec& s) {
+  Mm& m = mm[0];
+  m.live.store(true);
+  int pgmap_of[4] = {-1, -1, -1, -1};  // by PgmapType
+  auto pgmap_for = [&](PgmapType t) {
+    int& id = pgmap_of[static_cast<int>(t)];
+    if (id < 0) {
+      int nr = 0;
+      for (auto& v : s.vpn) {
+        bool match = (t == PgmapType::kFsDax && v.backing == Backing::kDax) ||
+                     (t == PgmapType::kDevicePrivate && v.backing == Backing::kDevicePrivate) ||
+                     (t == PgmapType::kDeviceCoherent && v.backing == Backing::kDeviceCoherent) ||
+                     (t == PgmapType::kP2pdma && v.backing == Backing::kP2pdma);
+        nr += match;
+      }
+      id = add_pgmap(t, nr + 1);  // one spare idle page for the driver
+    }
+    return id;
+  };
+
+  int vpn = 0;
+  while (vpn < kMaxVpn) {
+    const VpnSpec& v = s.vpn[vpn];
+    int nr = 1;
+    auto map = [&](Pfn pfn, int at, bool writable) {
+      Pte pte;
+      pte.pfn = pfn;
+      pte.present = true;
+      pte.writable = writable;
+      m.pte[at].init(pte.pack());
+    };
+    switch (v.backing) {
+      case Backing::kNone:
+        break;
+      case Backing::kZeroPage: {
+        if (zero_pfn == kNoPfn) {
+          zero_pfn = take_setup_pages(1);
+          Page& z = page(zero_pfn);
+          z.head = zero_pfn;
+          z.flags.init(PG_zero);
+          z.refcount.init(1);
+        }
+        m.vma[vpn] = {VmaKind::kAnon, 0};
+        map(zero_pfn, vpn, false);  // the zero page is never mapped writable
+        break;
+      }
+      case Backing::kAnon:
+      case Backing::kAnonMovable:
+      case Backing::kFile: {
+        nr = 1 << v.order;
+        if (vpn + nr > kMaxVpn) nr = 1;  // a folio must fit the mm
+        int order = nr > 1 ? v.order : 0;
+        Pfn head = take_setup_pages(nr);
+        bool is_file = v.backing == Backing::kFile;
+        for (int i = 0; i < nr; ++i) {
+          Pfn pfn = static_cast<Pfn>(head + i);
+          Page& p = page(pfn);
+          p.head = head;
+          p.order = static_cast<uint8_t>(order);
+          p.zone = v.backing == Backing::kAnonMovable ? Zone::kMovable : Zone::kNormal;
+          p.mapcount.init(1);
+          p.index.init(vpn + i);
+          p.mapping.init(is_file ? 0 : kAnonMapping);
+          p.data.init(static_cast<uint32_t>(100 + vpn + i));
+          uint32_t f = 0;
+          if (i == 0) f |= PG_lru | (order > 0 ? PG_head : 0);
+          if (!is_file) f |= PG_anon | PG_anon_exclusive;
+          if (is_file && i == 0) f |= PG_private;
+          p.flags.init(f);
+          if (i == 0) p.lru[0].init(kLruLinked), p.lru[1].init(kLruLinked);
+          m.vma[vpn + i] = {is_file ? VmaKind::kFile : VmaKind::kAnon, vpn + i};
+          map(pfn, vpn + i, v.writable);
+          if (is_file) {
+            file.cache[static_cast<size_t>(vpn + i)].init(pfn);
+            file.disk[static_cast<size_t>(vpn + i)].init(static_cast<uint32_t>(100 + vpn + i));
+          }
+        }
+        // Refs: one per mapping PTE; page cache holds nr; buffers hold one
+        // (folio_attach_private()).
+        int refs = nr + (is_file ? nr + 1 : 0);
+        page(head).refcount.init(refs);
+        break;
+      }
+      case Backing::kDax:
+      case Backing::kDevicePrivate:
+      case Backing::kDeviceCoherent:
+      case Backing::kP2pdma: {
+        PgmapType t = v.backing == Backing::kDax              ? PgmapType::kFsDax
+                      : v.backing == Backing::kDevicePrivate  ? PgmapType::kDevicePrivate
+                      : v.backing == Backing::kDeviceCoherent ? PgmapType::kDeviceCoherent
+                                                              : PgmapType::kP2pdma;
+        int id = pgmap_for(t);
+        Pfn pfn = device_alloc_setup(*this, id);
+        Page& p = page(pfn);
+        p.mapcount.init(1);
+        p.index.init(vpn);
+        p.data.init(static_cast<uint32_t>(100 + vpn));
+        if (t == PgmapType::kFsDax) {
+          m.vma[vpn] = {VmaKind::kDax, vpn};
+          p.mapping.init(kDaxFile);
+        } else if (t == PgmapType::kP2pdma) {
+          m.vma[vpn] = {VmaKind::kP2pdma, 0};
+        } else {
+          m.vma[vpn] = {VmaKind::kAnon, vpn};
+          p.mapping.init(kAnonMapping);
+          p.flags.init(p.flags.peek() | PG_anon | PG_anon_exclusive);
+        }
+        if (t == PgmapType::kDevicePrivate) {
+          Pte pte;
+          pte.pfn = pfn;
+          pte.device_private = true;
+          pte.writable = v.writable;
+          m.pte[vpn].init(pte.pack());
+        } else {
+          map(pfn, vpn, v.writable);
+        }
+        break;
+      }
+    }
+    vpn += nr;
+  }
+
+  for (int i = 0; i < s.free_pages && npages_ < kMaxPages; ++i) {
+    Pfn pfn = take_setup_pages(1);
+    Page& p = page(pfn);
+    p.head = pfn;
+    p.data.init(kPoison);
+    ghost.freed[static_cast<size_t>(pfn)].store(1);
+    free_list_.push(pfn);
+    nfree_.fetch_add(1);
+  }
+}
+
+Pfn World::alloc_page(sync::Site s) {
+  alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+  Pfn pfn = kNoPfn;
+  if (!free_list_.pop(pfn)) return kNoPfn;
+  nfree_.fetch_sub(1);
+  Page& p = page(pfn);
+  // mm/page_alloc.c: prep_new_page() -> set_page_refcounted()
+  p.flags.init(0);
+  p.mapping.init(kNoMapping);
+  p.mapcount.init(0);
+  p.pincount.init(0);
+  p.lru[0].init(0);
+  p.lru[1].init(0);
+  p.data.init(0);
+  p.refcount.store(1, std::memory_order_release, s);
+  ghost.freed[static_cast<size_t>(pfn)].store(0);
+  return pfn;
+}
+
+void World::free_page(Pfn pfn, sync::Site s) {
+  Page& p = page(pfn);
+  if (p.is_device() || p.order > 0 || pfn == zero_pfn) {
+    // Device pages go back to their driver (memremap.cc); large folios are
+    // built at setup and are not reused once freed; the zero page is never
+    // freed. All of them are poisoned here all the same.
+    ghost.freed[static_cast<size_t>(pfn)].store(1);
+    for (int i = 1; i < (1 << p.order); ++i)
+      ghost.freed[static_cast<size_t>(pfn + i)].store(1);
+    p.data.store(kPoison, std::memory_order_relaxed, s);
+    return;
+  }
+  p.data.store(kPoison, std::memory_order_relaxed, s);
+  p.flags.store(0, std::memory_order_relaxed, s);
+  ghost.freed[static_cast<size_t>(pfn)].store(1);
+  alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+  free_list_.push(pfn);
+  nfree_.fetch_add(1);
+}
+
+bool World::submit_io(const IoCompletion& c, sync::Site s) {
+  io_word_.fetch_add(1, std::memory_order_release, s);
+  return io_queue_.push(c);
+}
+
+bool World::pop_io(IoCompletion& c, sync::Site s) {
+  io_word_.fetch_add(1, std::memory_order_acquire, s);
+  return io_queue_.pop(c);
+}
+
+void World::report(ViolationKind kind, int pfn, const Task* t, const char* fn,
+                   std::string detail) {
+  Violation v;
+  v.kind = kind;
+  v.pfn = pfn;
+  v.thread = t ? t->id : -1;
+  v.fn = fn ? fn : "";
+  v.detail = std::move(detail);
+  violations.report(std::move(v));
+}
+
+}  // namespace pf

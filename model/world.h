@@ -1,0 +1,269 @@
+// World: everything a model run can touch. Small on purpose (tens of pages,
+// a few threads): the bugs live in interleavings, not in scale.
+//
+// Built once from a WorldSpec before any model thread runs; after that only
+// model operations (through pf::sync) change it. Ghost state (what really
+// happened, kept outside every design) is plain std::atomic: updating it is
+// not a scheduling point, so oracles never perturb the schedule.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/stack.hpp>
+
+#include "model/design.h"
+#include "model/page.h"
+#include "model/sync/locks.h"
+#include "model/violation.h"
+
+namespace pf {
+
+inline constexpr int kMaxPages = 48;
+inline constexpr int kMaxVpn = 8;       // virtual pages per mm
+inline constexpr int kMaxMm = 4;        // the first mm plus forks
+inline constexpr int kMaxFileIdx = 8;   // pages per file
+inline constexpr int kMaxPgmaps = 4;
+inline constexpr int kMaxThreads = 4;
+inline constexpr int kMaxHeld = 8;      // GUP results a thread may hold
+
+// ---------------------------------------------------------------- page table
+
+// A PTE packed in one word so that a lockless reader (GUP-fast) sees it
+// atomically, as READ_ONCE(*ptep) does.
+struct Pte {
+  Pfn pfn = kNoPfn;
+  bool present = false;
+  bool writable = false;
+  bool dirty = false;
+  bool device_private = false;  // non-present device-private swap entry
+  bool swap = false;            // non-present swap entry (data in Mm::swap)
+  bool migration = false;       // non-present migration entry (faults wait)
+
+  uint64_t pack() const {
+    return static_cast<uint64_t>(static_cast<uint16_t>(pfn)) |
+           (uint64_t{present} << 16) | (uint64_t{writable} << 17) |
+           (uint64_t{dirty} << 18) | (uint64_t{device_private} << 19) |
+           (uint64_t{swap} << 20) | (uint64_t{migration} << 21);
+  }
+  static Pte unpack(uint64_t w) {
+    Pte p;
+    p.pfn = static_cast<Pfn>(static_cast<uint16_t>(w & 0xffff));
+    p.present = (w >> 16) & 1;
+    p.writable = (w >> 17) & 1;
+    p.dirty = (w >> 18) & 1;
+    p.device_private = (w >> 19) & 1;
+    p.swap = (w >> 20) & 1;
+    p.migration = (w >> 21) & 1;
+    return p;
+  }
+  bool none() const { return !present && !device_private && !swap && !migration; }
+};
+inline constexpr uint64_t kPteNone = 0xffff;  // Pte{}.pack()
+
+enum class VmaKind : uint8_t {
+  kNone,        // unmapped
+  kAnon,        // private anonymous
+  kFile,        // MAP_SHARED file mapping backed by page cache
+  kDax,         // MAP_SHARED fs-dax file mapping (pages are ZONE_DEVICE)
+  kP2pdma,      // a mapping of p2pdma BAR pages (VM_IO-like, needs FOLL_PCI_P2PDMA)
+};
+
+struct Vma {
+  VmaKind kind = VmaKind::kNone;
+  int pgoff = 0;  // file index of this virtual page (kFile, kDax)
+};
+
+inline constexpr uint32_t MMF_HAS_PINNED = 1u << 0;
+
+struct Mm {
+  std::atomic<bool> live{false};
+  std::array<Vma, kMaxVpn> vma{};  // changed only under mmap_lock for write
+  std::array<sync::Atomic<uint64_t>, kMaxVpn> pte;
+  sync::Atomic<uint32_t> pmd{1};   // page-table generation: THP collapse changes it
+  sync::RwSem mmap_lock;
+  sync::SpinLock ptl;              // the page table lock
+  sync::SeqCount write_protect_seq;
+  sync::Atomic<uint32_t> flags{0}; // MMF_HAS_PINNED
+  std::array<sync::Atomic<uint32_t>, kMaxVpn> swap{};  // swap slots by vpn
+
+  Mm() {
+    for (auto& p : pte) p.init(kPteNone);
+  }
+};
+
+// ------------------------------------------------------------ file and disk
+
+struct File {
+  bool dax = false;            // fs-dax: no page cache, pages are the pmem
+  bool buffers = true;         // ext4-style: every dirty page needs buffers
+  sync::SpinLock i_pages_lock; // xa_lock of the page cache
+  std::array<sync::Atomic<int16_t>, kMaxFileIdx> cache;  // index -> pfn
+  std::array<sync::Atomic<uint32_t>, kMaxFileIdx> disk;  // block contents
+  sync::RwSem invalidate_lock; // mapping->invalidate_lock (truncate vs fault)
+
+  File() {
+    for (auto& c : cache) c.init(kNoPfn);
+  }
+};
+
+// ----------------------------------------------------------------- pagemaps
+
+enum class PgmapType : uint8_t {
+  kDevicePrivate,
+  kDeviceCoherent,
+  kFsDax,
+  kP2pdma,
+};
+const char* pgmap_type_name(PgmapType t);
+
+struct DevPagemap {
+  PgmapType type = PgmapType::kFsDax;
+  sync::PercpuRef ref;
+  Pfn first = kNoPfn;
+  int nr = 0;
+  sync::Atomic<int32_t> torn_down{0};
+  // Driver-side free list for device-private/coherent pages (by pfn).
+  std::array<sync::Atomic<int32_t>, kMaxPages> idle{};  // 1 = page idle
+};
+
+// ---------------------------------------------------------------- ghost state
+
+struct Ghost {
+  std::array<std::atomic<int32_t>, kMaxPages> pins{};     // per folio head
+  std::array<std::atomic<int32_t>, kMaxPages> gup_refs{}; // FOLL_GET handles, per head
+  std::array<std::atomic<uint8_t>, kMaxPages> freed{};    // on the free list
+  std::array<std::atomic<int32_t>, kMaxPages> page_free_calls{};
+  std::array<std::atomic<int32_t>, kMaxPages> device_allocs{};  // zone_device_page_init()s
+  std::array<std::atomic<int64_t>, kMaxFileIdx> expected_disk{};  // -1: none
+  std::array<std::atomic<uint32_t>, kMaxFileIdx> trunc_gen{};     // truncations
+  std::atomic<int64_t> pins_acquired{0};   // nr_foll_pin_acquired
+  std::atomic<int64_t> pins_released{0};   // nr_foll_pin_released
+  std::atomic<uint32_t> next_value{1000};  // data values only grow
+};
+
+// -------------------------------------------------------------- threads
+
+enum class GupHow : uint8_t { kGet, kPin };
+
+// One page returned by GUP and not yet released.
+struct Held {
+  Pfn pfn = kNoPfn;   // the page (possibly a tail)
+  Pfn head = kNoPfn;  // its folio at grab time
+  int8_t mm = -1;
+  int8_t vpn = -1;
+  GupHow how = GupHow::kGet;
+  bool live = false;
+  int8_t index = -1;     // file index at grab time (file-backed pages)
+  uint32_t trunc_gen = 0;  // that index's truncate generation at grab time
+};
+
+// A model thread's context: identity, the mm it runs in, and what it holds.
+struct Task {
+  int id = 0;
+  int mm = 0;
+  std::array<Held, kMaxHeld> held{};
+  int nheld() const;
+  int add(const Held& h);  // returns slot or -1 if full
+};
+
+// --------------------------------------------------------------- the world
+
+// What a virtual page of mm 0 holds at setup.
+enum class Backing : uint8_t {
+  kNone,
+  kAnon,            // anonymous page (order from the spec)
+  kAnonMovable,     // anonymous page in ZONE_MOVABLE
+  kZeroPage,        // read-only mapping of the shared zero page
+  kFile,            // page-cache page of the file, with buffers
+  kDax,             // fs-dax page of a pagemap
+  kDevicePrivate,   // anon page migrated to device-private memory
+  kDeviceCoherent,  // anon page in device-coherent memory
+  kP2pdma,          // p2pdma page
+};
+const char* backing_name(Backing b);
+
+struct VpnSpec {
+  Backing backing = Backing::kNone;
+  uint8_t order = 0;  // large folio: covers 2^order consecutive vpns
+  bool writable = true;
+};
+
+struct WorldSpec {
+  std::array<VpnSpec, kMaxVpn> vpn{};
+  int free_pages = 8;  // order-0 pages on the allocator's free list
+};
+
+struct IoCompletion {
+  int16_t pfn;
+  int16_t index;
+  int64_t snapshot;  // data written to disk; -1 = read the page at completion
+};
+
+class World {
+ public:
+  World(const Design& design, const WorldSpec& spec);
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  const Design design;
+  const WorldSpec spec;
+  RefWidth width;
+
+  std::array<Page, kMaxPages> pages;
+  std::array<Mm, kMaxMm> mm;
+  File file;
+  std::array<DevPagemap, kMaxPgmaps> pgmaps;
+  std::array<Task, kMaxThreads> tasks;
+  int npgmaps = 0;
+  Pfn zero_pfn = kNoPfn;
+  Ghost ghost;
+  ViolationSink violations;
+
+  sync::SpinLock lru_lock;      // lru_count's dma_pinned_count updates
+  // Guards every Task::held array for the oracles, which read other
+  // threads' handles. Oracle-side: not a scheduling point.
+  std::mutex held_mu;
+  sync::Atomic<int32_t> mm_count{1};
+
+  // mm/page_alloc.c: the free list of order-0 pfns (Boost.Lockfree stack:
+  // a lock-free LIFO is what per-cpu page lists are). One scheduling point.
+  Pfn alloc_page(sync::Site s = sync::Site::here());
+  void free_page(Pfn pfn, sync::Site s = sync::Site::here());
+
+  // I/O completions from the writeback path to whoever ends writeback.
+  bool submit_io(const IoCompletion& c, sync::Site s = sync::Site::here());
+  bool pop_io(IoCompletion& c, sync::Site s = sync::Site::here());
+
+  // Oracle helpers: report a violation with the current thread and function.
+  void report(ViolationKind kind, int pfn, const Task* t, const char* fn,
+              std::string detail);
+  bool violated() const { return violations.any(); }
+
+  Page& page(Pfn pfn) { return pages[static_cast<size_t>(pfn)]; }
+  Page& head_of(Pfn pfn) { return page(page(pfn).head); }
+  int32_t ref(Pfn pfn) const {  // refcount as the design sees it (no step)
+    return width.value(pages[static_cast<size_t>(pfn)].refcount.peek());
+  }
+  int npages_used() const { return npages_; }
+  int nr_free() const { return nfree_.load(); }
+
+ private:
+  void build(const WorldSpec& spec);
+  Pfn take_setup_pages(int n);
+  int add_pgmap(PgmapType type, int nr_pages);
+
+  int npages_ = 0;
+  boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> free_list_;
+  boost::lockfree::queue<IoCompletion, boost::lockfree::capacity<32>> io_queue_;
+  sync::Atomic<int32_t> alloc_word_{0};  // the access the allocator makes
+  sync::Atomic<int32_t> io_word_{0};
+  std::atomic<int> nfree_{0};
+};
+
+}  // namespace pf

@@ -1,0 +1,116 @@
+// mm/page-writeback.c: write_cache_pages(), folio_clear_dirty_for_io(),
+// folio_mkclean() (mm/rmap.c), folio_start_writeback()/folio_end_writeback();
+// fs/ext4/inode.c: ext4_writepage() on a page without buffers (the 2018 BUG,
+// made a WARN by cc5095747edf). The writeback policy for maybe-pinned pages
+// is a design knob (Documentation/core-api/pin_user_pages.rst, TODO section).
+#include "model/internal.h"
+
+namespace pf {
+
+bool page_mkclean(World& w, const Task* t, Pfn head) {
+  bool was_dirty = false;
+  int nr = 1 << w.page(head).order;
+  for (int i = 0; i < nr; ++i) {
+    Pfn pfn = static_cast<Pfn>(head + i);
+    for_each_mapping(w, pfn, [&](int mm, int vpn) {
+      Mm& m = w.mm[static_cast<size_t>(mm)];
+      m.ptl.lock();
+      uint64_t raw = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+      Pte pte = Pte::unpack(raw);
+      if (pte.present && pte.pfn == pfn && (pte.dirty || pte.writable)) {
+        was_dirty |= pte.dirty;
+        pte.dirty = false;
+        pte.writable = false;
+        m.pte[static_cast<size_t>(vpn)].store(pte.pack(), std::memory_order_release);
+      }
+      m.ptl.unlock();
+    });
+  }
+  return was_dirty;
+}
+
+void complete_io(World& w, const Task* t) {
+  IoCompletion c;
+  while (w.pop_io(c)) {
+    Page& p = w.page(c.pfn);
+    // The device reads the page during the I/O unless writeback bounced it.
+    uint32_t data = c.snapshot >= 0 ? static_cast<uint32_t>(c.snapshot)
+                                    : p.data.load(std::memory_order_relaxed);
+    w.file.disk[static_cast<size_t>(c.index)].store(data, std::memory_order_release);
+    // folio_end_writeback(): clear PG_writeback, wake waiters.
+    p.flags.fetch_and(~PG_writeback, std::memory_order_release);
+    sync::wake(&p);
+    folio_put(w, t, c.pfn);  // the reference the I/O held
+  }
+}
+
+// folio_wait_writeback(): the model's waiter completes queued I/O itself,
+// which is what the completion context would do meanwhile.
+static void wait_writeback(World& w, const Task* t, Page& p) {
+  while (p.flags.load(std::memory_order_acquire) & PG_writeback) complete_io(w, t);
+}
+
+bool writeback(World& w, Task& t, int index) {
+  File& f = w.file;
+  Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
+  if (pfn == kNoPfn) return false;
+  Pfn head = w.page(pfn).head;
+  if (!folio_try_get(w, &t, head)) return false;
+  Page& p = w.page(head);
+  folio_lock(w, head);
+  for (;;) {
+    if (p.mapping.load(std::memory_order_acquire) != 0 || p.index.load() != index) {
+      folio_unlock(w, head);  // truncated (or migrated) meanwhile
+      folio_put(w, &t, head);
+      return false;
+    }
+    wait_writeback(w, &t, p);
+    if (!(p.flags.load(std::memory_order_acquire) & PG_dirty)) {
+      folio_unlock(w, head);
+      folio_put(w, &t, head);
+      return false;
+    }
+    if (w.design.writeback == WritebackPolicy::kIgnore ||
+        !folio_maybe_dma_pinned(w, &t, head))
+      break;
+    if (w.design.writeback == WritebackPolicy::kSkip) {  // leave it dirty
+      folio_unlock(w, head);
+      folio_put(w, &t, head);
+      return false;
+    }
+    if (w.design.writeback == WritebackPolicy::kBounce) break;
+    // kWait: sleep until unpinned, then start over.
+    folio_unlock(w, head);
+    sync::wait_until(&p, [&] { return !folio_maybe_dma_pinned(w, nullptr, head); });
+    folio_lock(w, head);
+  }
+  // folio_clear_dirty_for_io(): "if (folio_mkclean(folio)) folio_mark_dirty(folio);
+  // return folio_test_clear_dirty(folio);"
+  if (page_mkclean(w, &t, head)) folio_mark_dirty(w, &t, head);
+  if (!(p.flags.fetch_and(~PG_dirty, std::memory_order_acq_rel) & PG_dirty)) {
+    folio_unlock(w, head);
+    folio_put(w, &t, head);
+    return false;
+  }
+  // ->writepage: ext4 expects buffers on every dirty page it writes.
+  if (!(p.flags.load(std::memory_order_acquire) & PG_private)) {
+    w.report(ViolationKind::dirty_without_buffers, head, &t, "ext4_writepage",
+             "writeback of a dirty page whose buffers were released");
+  }
+  int64_t snapshot = -1;
+  if (w.design.writeback == WritebackPolicy::kBounce)
+    snapshot = p.data.load(std::memory_order_acquire);  // a stable copy, after the clear
+  p.flags.fetch_or(PG_writeback, std::memory_order_release);  // folio_start_writeback()
+  folio_unlock(w, head);
+  // Our reference travels with the I/O and is dropped at completion.
+  w.submit_io(IoCompletion{head, static_cast<int16_t>(index), snapshot});
+  complete_io(w, &t);
+  return true;
+}
+
+void sync_file(World& w, Task& t) {
+  for (int i = 0; i < kMaxFileIdx; ++i) writeback(w, t, i);
+  complete_io(w, &t);
+}
+
+}  // namespace pf

@@ -1,0 +1,398 @@
+// One test per rule of SEMANTICS.md, run sequentially on real objects,
+// asserting exact counts and flags.
+#include "tests/test_util.h"
+
+namespace pf {
+namespace {
+
+using test::design;
+using test::first_violation;
+using test::mapped;
+using test::world;
+
+// --- 1. Counts -----------------------------------------------------------
+
+TEST(FolioPincount, SmallPagePinAddsBias) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  EXPECT_EQ(w->ref(pfn), 1);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  EXPECT_EQ(w->ref(pfn), 1 + GUP_PIN_COUNTING_BIAS);
+  EXPECT_TRUE(folio_maybe_dma_pinned(*w, &t, pfn));
+  unpin_user_page(*w, t, 0);
+  EXPECT_EQ(w->ref(pfn), 1);
+  EXPECT_FALSE(folio_maybe_dma_pinned(*w, &t, pfn));
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(FolioPincount, LargeFolioPinAddsOneRefAndOnePincount) {
+  auto w = world("folio_pincount", Backing::kAnon, /*order=*/2);
+  Task& t = w->tasks[0];
+  Pfn head = mapped(*w, 0);
+  EXPECT_EQ(w->ref(head), 4);  // one per mapping PTE
+  ASSERT_EQ(pin_user_pages(*w, t, 1, 1, {.write = true}), 1);  // a tail page
+  EXPECT_EQ(t.held[0].pfn, head + 1);
+  EXPECT_EQ(t.held[0].head, head);
+  EXPECT_EQ(w->ref(head), 5);
+  EXPECT_EQ(w->page(head).pincount.peek(), 1);
+  EXPECT_TRUE(folio_maybe_dma_pinned(*w, &t, head + 1));
+  unpin_user_page(*w, t, 0);
+  EXPECT_EQ(w->ref(head), 4);
+  EXPECT_EQ(w->page(head).pincount.peek(), 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(PinBias, OrderOneCompoundUsesTheBias) {
+  // v5.7: hpage_pinned_refcount only for order > 1.
+  auto w = world("pin_bias", Backing::kAnon, /*order=*/1);
+  Task& t = w->tasks[0];
+  Pfn head = mapped(*w, 0);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  EXPECT_EQ(w->ref(head), 2 + GUP_PIN_COUNTING_BIAS);
+  EXPECT_EQ(w->page(head).pincount.peek(), 0);
+  unpin_user_page(*w, t, 0);
+  EXPECT_EQ(w->ref(head), 2);
+}
+
+TEST(PinBias, ThousandGetsLookPinnedWhichIsAnAllowedFalsePositive) {
+  auto w = world("pin_bias", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  for (int i = 0; i < GUP_PIN_COUNTING_BIAS; ++i) ASSERT_TRUE(folio_try_get(*w, &t, pfn));
+  EXPECT_TRUE(folio_maybe_dma_pinned(*w, &t, pfn));
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(FolioPincount, ZeroPageIsNeverPinned) {
+  auto w = world("folio_pincount", Backing::kZeroPage, 0, /*writable=*/false);
+  Task& t = w->tasks[0];
+  Pfn z = mapped(*w, 0);
+  ASSERT_EQ(z, w->zero_pfn);
+  int32_t before = w->ref(z);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {}), 1);
+  EXPECT_EQ(w->ref(z), before);
+  EXPECT_EQ(w->ghost.pins_acquired.load(), 0);
+  unpin_user_page(*w, t, 0);
+  EXPECT_EQ(w->ref(z), before);
+  final_check(*w);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(GetOnly, GupAddsOneReferenceAndPutPageDropsIt) {
+  auto w = world("get_only", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {}), 1);
+  EXPECT_EQ(w->ref(pfn), 2);
+  EXPECT_FALSE(folio_maybe_dma_pinned(*w, &t, pfn));  // v4.20 cannot tell
+  put_page(*w, t, 0);
+  EXPECT_EQ(w->ref(pfn), 1);
+}
+
+TEST(Gup, LongtermRequiresPin) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  EXPECT_EQ(get_user_pages(*w, w->tasks[0], 0, 1, {.longterm = true}), -kEINVAL);
+}
+
+TEST(Gup, LongtermWritablePinOfFileMappingIsRefused) {
+  auto w = world("folio_pincount", Backing::kFile);
+  EXPECT_LT(pin_user_pages(*w, w->tasks[0], 0, 1, {.write = true, .longterm = true}), 0);
+  EXPECT_LT(pin_user_pages_fast(*w, w->tasks[0], 0, 1, {.write = true, .longterm = true}), 0);
+}
+
+TEST(Gup, LongtermPinOfFsDaxIsRefused) {
+  auto w = world("folio_pincount", Backing::kDax);
+  EXPECT_LT(pin_user_pages(*w, w->tasks[0], 0, 1, {.longterm = true}), 0);
+}
+
+TEST(Gup, P2pdmaPagesNeedTheFlag) {
+  auto w = world("folio_pincount", Backing::kP2pdma);
+  Task& t = w->tasks[0];
+  EXPECT_LT(pin_user_pages(*w, t, 0, 1, {}), 0);
+  EXPECT_EQ(pin_user_pages(*w, t, 0, 1, {.p2pdma = true}), 1);
+  unpin_user_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Gup, LongtermPinMigratesMovablePageFirst) {
+  auto w = world("folio_pincount", Backing::kAnonMovable);
+  Task& t = w->tasks[0];
+  Pfn old = mapped(*w, 0);
+  ASSERT_EQ(w->page(old).zone, Zone::kMovable);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true, .longterm = true}), 1);
+  Pfn now = t.held[0].pfn;
+  EXPECT_NE(now, old);
+  EXPECT_EQ(w->page(now).zone, Zone::kNormal);
+  EXPECT_EQ(mapped(*w, 0), now);
+  EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(old)].load());
+  unpin_user_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Gup, DevicePrivatePageIsMigratedToRamNotReturned) {
+  auto w = world("folio_pincount", Backing::kDevicePrivate);
+  Task& t = w->tasks[0];
+  Pfn dev = mapped(*w, 0);
+  ASSERT_TRUE(w->page(dev).is_device());
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {}), 1);
+  EXPECT_FALSE(w->page(t.held[0].pfn).is_device());
+  EXPECT_EQ(w->ghost.page_free_calls[static_cast<size_t>(dev)].load(), 1);
+  put_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Overflow, TryGrabRefusesOnceTheCountIsNotPositive) {
+  // CVE-2019-11487: with a 12-bit counter two pins wrap it negative; the
+  // third is refused rather than wrapping further.
+  auto w = world("folio_pincount,counter_bits=12", Backing::kFile);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {}), 1);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {}), 1);
+  EXPECT_LT(w->ref(pfn), 0);
+  EXPECT_EQ(pin_user_pages(*w, t, 0, 1, {}), -kENOMEM);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+  unpin_user_page(*w, t, 0);
+  unpin_user_page(*w, t, 1);
+  EXPECT_EQ(w->ref(pfn), 3);
+}
+
+// --- 2. Release and dirtying --------------------------------------------
+
+TEST(UnpinDirtyLock, MarksCleanPageDirtyAndDataReachesDisk) {
+  auto w = world("folio_pincount", Backing::kFile);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  EXPECT_TRUE(w->page(pfn).flags.peek() & PG_dirty);  // FOLL_TOUCH
+  ASSERT_TRUE(writeback(*w, t, 0));
+  EXPECT_FALSE(w->page(pfn).flags.peek() & PG_dirty);
+  int64_t v = dma_write(*w, t, 0);
+  int slot = 0;
+  unpin_user_pages_dirty_lock(*w, t, {&slot, 1}, MakeDirty::kYes);
+  EXPECT_TRUE(w->page(pfn).flags.peek() & PG_dirty);
+  sync_file(*w, t);
+  EXPECT_EQ(w->file.disk[0].peek(), v);
+  final_check(*w);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(UnpinDirtyLock, SeeingThePageDirtyAndSkippingIsHarmless) {
+  // Kernel comment case 1: the release sees the page dirty, writeback
+  // then cleans it and writes the data the device already put there.
+  auto w = world("folio_pincount", Backing::kFile);
+  Task& t = w->tasks[0];
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  int64_t v = dma_write(*w, t, 0);
+  int slot = 0;
+  unpin_user_pages_dirty_lock(*w, t, {&slot, 1}, MakeDirty::kYes);  // already dirty: skipped
+  ASSERT_TRUE(writeback(*w, t, 0));
+  EXPECT_EQ(w->file.disk[0].peek(), v);
+  final_check(*w);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(SetPageDirtyLock, TruncatedPageIsNotDirtiedIntoTheFile) {
+  auto w = world("folio_pincount", Backing::kFile);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  ASSERT_TRUE(writeback(*w, t, 0));
+  truncate_index(*w, t, 0);
+  EXPECT_EQ(w->page(pfn).mapping.peek(), kNoMapping);
+  int slot = 0;
+  unpin_user_pages_dirty_lock(*w, t, {&slot, 1}, MakeDirty::kYes);
+  EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(pfn)].load());
+  final_check(*w);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+// --- 3. Writeback and reclaim ----------------------------------------------
+
+TEST(Reclaim, BacksOffAPinnedFilePageAndKeepsItsBuffers) {
+  auto w = world("folio_pincount", Backing::kFile);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  ASSERT_TRUE(writeback(*w, t, 0));
+  EXPECT_FALSE(reclaim_file(*w, t, 0));
+  EXPECT_TRUE(w->page(pfn).flags.peek() & PG_private);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Reclaim, GetOnlyStripsBuffersUnderADmaUser) {
+  auto w = world("get_only", Backing::kFile);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  ASSERT_TRUE(writeback(*w, t, 0));
+  EXPECT_FALSE(reclaim_file(*w, t, 0));  // the GUP reference defeats the freeze...
+  EXPECT_FALSE(w->page(pfn).flags.peek() & PG_private);  // ...after buffers went
+  EXPECT_EQ(w->file.cache[0].peek(), pfn);
+}
+
+TEST(Reclaim, FreesACleanUnreferencedFilePage) {
+  auto w = world("folio_pincount", Backing::kFile);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  EXPECT_TRUE(reclaim_file(*w, t, 0));
+  EXPECT_EQ(w->file.cache[0].peek(), kNoPfn);
+  EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(pfn)].load());
+  EXPECT_EQ(Pte::unpack(w->mm[0].pte[0].peek()).pfn, kNoPfn);
+  EXPECT_GT(user_read(*w, t, 0, 0), 0);  // refaults from disk
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Reclaim, SwapOutBacksOffAPinnedAnonPage) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  EXPECT_FALSE(reclaim_vpn(*w, t, 0));
+  EXPECT_EQ(mapped(*w, 0), pfn);
+  EXPECT_TRUE(w->page(pfn).flags.peek() & PG_anon_exclusive);
+  unpin_user_page(*w, t, 0);
+  EXPECT_TRUE(reclaim_vpn(*w, t, 0));
+  EXPECT_TRUE(Pte::unpack(w->mm[0].pte[0].peek()).swap);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+// --- 4. Fork, COW, anon exclusivity ----------------------------------------
+
+TEST(Fork, CopiesAPinnedPageForTheChild) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  uint32_t seq = w->mm[0].write_protect_seq.peek();
+  ASSERT_EQ(fork_mm(*w, t), 1);
+  EXPECT_EQ(w->mm[0].write_protect_seq.peek(), seq + 2);
+  EXPECT_EQ(mapped(*w, 0, 0), pfn);
+  EXPECT_NE(mapped(*w, 0, 1), pfn);
+  EXPECT_TRUE(Pte::unpack(w->mm[0].pte[0].peek()).writable);
+  EXPECT_GT(user_write(*w, t, 0, 0), 0);
+  EXPECT_EQ(mapped(*w, 0, 0), pfn);
+  unpin_user_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Fork, SharesAnUnpinnedPageReadOnlyAndWriteCopies) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(fork_mm(*w, t), 1);
+  EXPECT_EQ(mapped(*w, 0, 1), pfn);
+  EXPECT_EQ(w->ref(pfn), 2);
+  EXPECT_FALSE(w->page(pfn).flags.peek() & PG_anon_exclusive);
+  EXPECT_GT(user_write(*w, t, 0, 0), 0);
+  EXPECT_NE(mapped(*w, 0, 0), pfn);  // COW: the writer got a copy
+  EXPECT_EQ(mapped(*w, 0, 1), pfn);
+  EXPECT_EQ(w->ref(pfn), 1);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Unshare, ReadOnlyPinOfASharedAnonPageUnsharesFirst) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn shared = mapped(*w, 0);
+  ASSERT_EQ(fork_mm(*w, t), 1);
+  ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {}), 1);
+  Pfn pinned = t.held[0].pfn;
+  EXPECT_NE(pinned, shared);
+  EXPECT_EQ(mapped(*w, 0, 0), pinned);
+  EXPECT_TRUE(w->page(pinned).flags.peek() & PG_anon_exclusive);
+  EXPECT_GT(user_write(*w, t, 0, 0), 0);
+  EXPECT_EQ(mapped(*w, 0, 0), pinned);  // the pin keeps seeing what the process writes
+  unpin_user_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(GupFast, PinsAnExclusivePageAndSetsHasPinned) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  ASSERT_EQ(pin_user_pages_fast(*w, t, 0, 1, {.write = true}), 1);
+  EXPECT_TRUE(w->mm[0].flags.peek() & MMF_HAS_PINNED);
+  EXPECT_EQ(w->ref(mapped(*w, 0)), 1 + GUP_PIN_COUNTING_BIAS);
+  unpin_user_page(*w, t, 0);
+}
+
+// --- 5. Migration ------------------------------------------------------------
+
+TEST(Migrate, FailsWithAnExtraReferenceAndMovesAnUnreferencedPage) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {}), 1);
+  EXPECT_EQ(migrate_vpn(*w, t, 0), -kEAGAIN);
+  EXPECT_EQ(mapped(*w, 0), pfn);
+  put_page(*w, t, 0);
+  EXPECT_EQ(migrate_vpn(*w, t, 0), 0);
+  EXPECT_NE(mapped(*w, 0), pfn);
+  EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(pfn)].load());
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+// --- 6. ZONE_DEVICE -----------------------------------------------------------
+
+TEST(ZoneDevice, IdleRefcountFollowsTheBase) {
+  for (const char* d : {"folio_pincount", "folio_pincount,devmap_base=one"}) {
+    auto w = world(d, Backing::kDevicePrivate);
+    Pfn pfn = mapped(*w, 0);
+    int32_t base = devmap_idle_base(*w);
+    EXPECT_EQ(w->ref(pfn), base + 1) << d;
+    Task& t = w->tasks[0];
+    munmap_vpn(*w, t, 0);
+    EXPECT_EQ(w->ref(pfn), base) << d;
+    EXPECT_EQ(w->ghost.page_free_calls[static_cast<size_t>(pfn)].load(), 1) << d;
+    final_check(*w);
+    EXPECT_FALSE(w->violated()) << d << ": " << first_violation(*w);
+  }
+}
+
+TEST(ZoneDevice, PgmapWordHoldsThePagemap) {
+  auto w = world("folio_pincount", Backing::kDax);
+  Pfn pfn = mapped(*w, 0);
+  EXPECT_EQ(page_pgmap(*w, nullptr, pfn), 0);
+  EXPECT_TRUE(get_dev_pagemap(*w, nullptr, pfn));
+  put_dev_pagemap(*w, nullptr, pfn);
+}
+
+TEST(ZoneDevice, MemunmapWaitsThenTearsDownAndGetDevPagemapFails) {
+  auto w = world("folio_pincount", Backing::kDevicePrivate);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  munmap_vpn(*w, t, 0);  // the device page's last reference
+  memunmap_pages(*w, t, 0);
+  EXPECT_TRUE(w->pgmaps[0].torn_down.peek());
+  EXPECT_FALSE(get_dev_pagemap(*w, nullptr, pfn));
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+// --- 8. The kernel's own checks ------------------------------------------------
+
+TEST(Vmstat, PinsAcquiredEqualReleasedWhenNoneHeld) {
+  auto w = world("folio_pincount", Backing::kFile);
+  Task& t = w->tasks[0];
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(pin_user_pages_fast(*w, t, 0, 1, {}), 1);
+  EXPECT_EQ(w->ghost.pins_acquired.load(), 3);
+  std::array<int, 3> slots{0, 1, 2};
+  unpin_user_pages(*w, t, slots);
+  EXPECT_EQ(w->ghost.pins_released.load(), 3);
+  final_check(*w);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+TEST(Truncate, RemovesThePageAndItsData) {
+  auto w = world("folio_pincount", Backing::kFile);
+  Task& t = w->tasks[0];
+  Pfn pfn = mapped(*w, 0);
+  truncate_index(*w, t, 0);
+  EXPECT_EQ(w->file.cache[0].peek(), kNoPfn);
+  EXPECT_EQ(w->file.disk[0].peek(), 0u);
+  EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(pfn)].load());
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+}  // namespace
+}  // namespace pf
