@@ -2,7 +2,7 @@
 // folio_mkclean() (mm/rmap.c), folio_start_writeback()/folio_end_writeback();
 // fs/ext4/inode.c: ext4_writepage() on a page without buffers (the 2018 BUG,
 // made a WARN by cc5095747edf). The writeback policy for maybe-pinned pages
-// is a design knob (Documentation/core-api/pin_user_pages.rst, TODO section).
+// is a design knob (Documentation/core-api/pin_user_pages.rst lists it as not yet done).
 #include "model/internal.h"
 
 namespace pf {

@@ -102,7 +102,7 @@ std::vector<CatalogEntry> build() {
                Program{one(Backing::kAnon), {{op(K::gup, 0, 1), op(K::unpin, 0)}}},
                false});  // the caller's mistake: designs that can tell report it
   c.push_back({"writeback_wait_on_own_pin", "folio_pincount,writeback=wait",
-               ViolationKind::deadlock, "Documentation/core-api/pin_user_pages.rst (TODO)",
+               ViolationKind::deadlock, "Documentation/core-api/pin_user_pages.rst (open item)",
                Program{one(Backing::kFile),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::dma_write, 0), op(K::writeback, 0),
                          op(K::unpin_dirty, -1, 1, kOpDirty)}}},
