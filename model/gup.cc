@@ -73,6 +73,9 @@ static void lru_count_unpin(World& w, Pfn head) {
 // The pin half of a grab, once the folio holds a plain reference.
 static void grab_pin_part(World& w, const Task* t, Pfn head, bool fast) {
   Page& h = w.page(head);
+  // node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED): counted at grab time, so a
+  // grab rolled back by gup_put_folio() balances.
+  w.ghost.pins_acquired.fetch_add(1);
   switch (w.design.tracking) {
     case Tracking::get_only:
       return;

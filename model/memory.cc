@@ -13,7 +13,6 @@ void ghost_grabbed(World& w, const Held& h) {
   if (h.how == GupHow::kPin) {
     if (!design_pins(w, h.head)) return;
     w.ghost.pins[static_cast<size_t>(h.head)].fetch_add(1);
-    w.ghost.pins_acquired.fetch_add(1);  // NR_FOLL_PIN_ACQUIRED
   } else {
     w.ghost.gup_refs[static_cast<size_t>(h.head)].fetch_add(1);
   }

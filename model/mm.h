@@ -81,7 +81,8 @@ void folio_lock(World& w, Pfn head);
 bool folio_trylock(World& w, Pfn head);
 void folio_unlock(World& w, Pfn head);
 // set_page_dirty() / folio_mark_dirty(): through the file's ->dirty_folio
-// (ext4: WARN if neither locked nor dirty, WARN if no buffers).
+// (ext4_dirty_folio: the model keeps its WARN_ON_ONCE(!folio_buffers())
+// as the dirty_without_buffers oracle).
 bool folio_mark_dirty(World& w, const Task* t, Pfn head);
 // set_page_dirty_lock(): lock_page(), set_page_dirty(), unlock_page().
 bool set_page_dirty_lock(World& w, const Task* t, Pfn head);

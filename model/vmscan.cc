@@ -61,7 +61,8 @@ bool reclaim_file(World& w, Task& t, int index) {
     f.i_pages_lock.unlock();
     return give_up();  // extra references: a GUP user, say
   }
-  for (int i = 0; i < nr; ++i) f.cache[static_cast<size_t>(index + i)].store(kNoPfn);
+  int first = p.index.load(std::memory_order_relaxed);  // the head's index
+  for (int i = 0; i < nr; ++i) f.cache[static_cast<size_t>(first + i)].store(kNoPfn);
   p.mapping.store(kNoMapping, std::memory_order_release);
   f.i_pages_lock.unlock();
   folio_unlock(w, head);

@@ -142,7 +142,9 @@ void World::build(const WorldSpec& s) {
       case Backing::kAnon:
       case Backing::kAnonMovable:
       case Backing::kFile: {
-        nr = 1 << v.order;
+        // Large folios are anonymous only: the model's writeback and
+        // truncate handle order-0 page-cache folios (docs/model.md).
+        nr = v.backing == Backing::kFile ? 1 : 1 << v.order;
         if (vpn + nr > kMaxVpn) nr = 1;  // a folio must fit the mm
         int order = nr > 1 ? v.order : 0;
         Pfn head = take_setup_pages(nr);

@@ -50,7 +50,8 @@ template <class L>
 class Guard {
  public:
   explicit Guard(L& l, Site s = Site::here()) : l_(l), s_(s) { l_.lock(s_); }
-  ~Guard() { l_.unlock(s_); }
+  // noexcept(false): a scheduler may unwind a stopped thread through here.
+  ~Guard() noexcept(false) { l_.unlock(s_); }
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
 

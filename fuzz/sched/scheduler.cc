@@ -1,0 +1,585 @@
+// Scheduler internals. Control flow, in one picture:
+//
+//   host (run) --switch--> fiber a --switch--> fiber b --...
+//        ^                                         |
+//        +--------- last fiber leaves ------------+
+//
+// Fibers switch to each other directly (one jump per switch, no trip through
+// the host); whoever lands stores the context it came from (prev_) in that
+// thread's slot. A finished thread leaves the same way and is never resumed:
+// its context is dropped at the end of the run (nothing on that stack owns
+// anything by then) and its stack reused. Returning from the fiber function
+// instead would let Boost make the last jump, after frames that TSan would
+// count on the next fiber's shadow stack. Each decision of the strategy is
+// for exactly one step: the thread it picks executes the next access
+// without asking again (covered_).
+#include "fuzz/sched/scheduler.h"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/context/fiber.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "fuzz/sched/fiber_san.h"
+
+namespace pf::sched {
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::kCompleted: return "completed";
+    case Status::kDeadlock: return "deadlock";
+    case Status::kHang: return "hang";
+    case Status::kStopped: return "stopped";
+  }
+  return "?";
+}
+
+namespace {
+
+namespace bctx = boost::context;
+
+// Thrown at a scheduling point to unwind a thread once the run has ended.
+// Not a std::exception, so model code catching std::exception lets it pass.
+struct StopRun {};
+
+constexpr uint32_t kHost = kMaxThreads;  // slot of the OS thread in run()
+
+// Generous bound on the stack used by a fiber's own frames above the body
+// (Boost's record and entry, fiber_main, switch_to), even with ASan redzones.
+constexpr size_t kEntryFramesBytes = 16 * 1024;
+
+enum class ThreadState : uint8_t { kRunnable, kParked, kFinished, kAbandoned };
+
+enum class Leaving : uint8_t {
+  kToComeBack,  // the caller will be resumed
+  kForGood,     // finished or abandoned: never resumed
+};
+
+// The C++ runtime keeps "exceptions being thrown / being handled" per OS
+// thread (Itanium ABI __cxa_eh_globals, same layout in libsupc++ and
+// libc++abi on x86-64). Fibers share the OS thread, so each keeps its own
+// copy and every switch swaps it; otherwise std::uncaught_exceptions() in
+// one fiber would count another fiber's unwinding, and nested catch blocks
+// in two fibers would pop each other's exceptions.
+struct EhGlobals {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+EhGlobals* eh_globals() {
+  return reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+}
+
+// Stacks belong to the Scheduler (from a StackPool), not to the fiber; and
+// our fibers never return to Boost, so this is never even called.
+struct BorrowedStack {
+  void deallocate(bctx::stack_context&) noexcept {}
+};
+
+// Drops a suspended fiber without unwinding it: a finished one has nothing
+// left to unwind, and ~fiber would throw forced_unwind into it.
+void abandon(bctx::fiber&& f) {
+  union Grave {
+    Grave() {}
+    ~Grave() {}
+    bctx::fiber fiber;
+  } grave;
+  new (&grave.fiber) bctx::fiber(std::move(f));
+}
+
+[[noreturn]] void die(const char* what) {
+  std::fprintf(stderr, "pinfuzz: scheduler: %s\n", what);
+  std::abort();
+}
+
+// MurmurHash3's finalizer: folding words through it makes the hash depend
+// on their order, not just on the set.
+uint64_t fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ull;
+  k ^= k >> 33;
+  return k;
+}
+
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
+uint64_t fnv1a(const char* s) {
+  uint64_t h = kFnvOffset;
+  for (; *s; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 0x100000001b3ull;
+  return h;
+}
+
+}  // namespace
+
+class Scheduler::Impl final : public sync::Hook {
+ public:
+  explicit Impl(Options options)
+      : options_(std::move(options)),
+        pool_(options_.stacks ? options_.stacks : &StackPool::shared()) {}
+
+  ~Impl() override {
+    for (Slot& s : slots_) {
+      if (s.fiber) abandon(std::move(s.fiber));
+      if (s.stack) pool_->release(s.stack);
+    }
+  }
+
+  Result run(std::span<const ThreadBody> bodies, Strategy& strategy);
+  void request_stop() {
+    if (running_) begin_stop(Status::kStopped);
+  }
+  uint32_t current_thread() const {
+    return running_ && cur_ != kHost ? cur_ : kNoThread;
+  }
+  uint64_t steps() const { return steps_; }
+
+  void on_access(sync::Site site, const void* obj, sync::Access kind) override;
+  void on_value(sync::Site site, const void* obj, int64_t before,
+                int64_t after) override;
+  void block(sync::Site site, const void* obj) override;
+  void wake(const void* obj) override;
+
+ private:
+  struct Slot {
+    bctx::fiber fiber;  // the suspended context; empty while running/done
+    FiberStack stack;   // model threads only; kept across runs
+    san::Context san;
+    EhGlobals eh;
+    const void* parked_on = nullptr;
+    ThreadState state = ThreadState::kFinished;
+  };
+
+  void create_fiber(uint32_t t);
+  [[noreturn]] void fiber_main(uint32_t self, bctx::fiber&& from);
+  void switch_to(uint32_t next, Leaving leaving = Leaving::kToComeBack);
+  void landed();
+  uint32_t decide(Reason reason);
+  uint32_t next_after_exit();
+  uint32_t unwind_next();
+  void unwind_point();
+  void park_while_unwinding(const void* obj);
+  void begin_stop(Status status);
+  void set_state(uint32_t t, ThreadState s) {
+    slots_[t].state = s;
+    runnable_dirty_ = true;
+  }
+  void park(uint32_t t, const void* obj) {
+    slots_[t].parked_on = obj;
+    set_state(t, ThreadState::kParked);
+  }
+  uint32_t runnable_count();
+  void observe();
+  void record(sync::Site site, const void* obj, sync::Access kind);
+  uint64_t fn_hash(const char* fn);
+  uint32_t object_index(const void* obj);
+
+  const Options options_;
+  StackPool* const pool_;
+  std::array<Slot, kMaxThreads + 1> slots_;
+
+  // Per run.
+  std::span<const ThreadBody> bodies_;
+  Strategy* strategy_ = nullptr;
+  uint32_t n_ = 0;
+  uint32_t cur_ = kHost;   // who runs now
+  uint32_t prev_ = kHost;  // who jumped to cur_ (read right after landing)
+  bool running_ = false;
+  bool stopping_ = false;  // the run has ended; threads are unwinding
+  bool covered_ = false;   // cur_'s next access was decided already
+  bool step_pending_ = false;   // a step ran since after_step last did
+  bool in_after_step_ = false;
+  bool runnable_dirty_ = true;
+  Status status_ = Status::kCompleted;
+  std::array<uint8_t, kMaxThreads> runnable_{};
+  uint32_t nrunnable_ = 0;
+  uint64_t steps_ = 0, switches_ = 0, preemptions_ = 0, parks_ = 0;
+  uint64_t unwind_steps_ = 0;
+  uint64_t hash_ = kFnvOffset;
+  EhGlobals* eh_ = nullptr;  // this OS thread's exception state
+  std::exception_ptr error_;
+  std::vector<Step> trace_;
+  std::unordered_map<const void*, uint32_t> objects_;
+  struct FnHash {
+    const char* fn = nullptr;
+    uint64_t hash = 0;
+  };
+  std::array<FnHash, 256> fn_cache_{};  // pointer -> hash of the name
+};
+
+// ---- run -----------------------------------------------------------------------
+
+Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
+                            Strategy& strategy) {
+  if (running_) throw std::logic_error("pinfuzz: Scheduler::run is not reentrant");
+  if (bodies.empty() || bodies.size() > kMaxThreads)
+    throw std::invalid_argument("pinfuzz: Scheduler::run needs 1.." +
+                                std::to_string(kMaxThreads) + " threads, got " +
+                                std::to_string(bodies.size()));
+  bodies_ = bodies;
+  strategy_ = &strategy;
+  n_ = static_cast<uint32_t>(bodies.size());
+  cur_ = prev_ = kHost;
+  stopping_ = covered_ = step_pending_ = in_after_step_ = false;
+  status_ = Status::kCompleted;
+  steps_ = switches_ = preemptions_ = parks_ = unwind_steps_ = 0;
+  hash_ = kFnvOffset;
+  error_ = nullptr;
+  trace_.clear();
+  objects_.clear();
+  slots_[kHost].san.tsan_fiber = san::tsan_current_fiber();
+  eh_ = eh_globals();  // every fiber of the run lives on this OS thread
+
+  strategy.begin_run(n_);
+  for (uint32_t t = 0; t < n_; ++t) create_fiber(t);
+  runnable_dirty_ = true;
+  {
+    sync::ScopedHook hook(this);
+    running_ = true;
+    switch_to(decide(Reason::kStart));
+    running_ = false;  // every thread has left
+  }
+
+  Result r;
+  for (uint32_t t = 0; t < n_; ++t) {
+    Slot& s = slots_[t];
+    abandon(std::move(s.fiber));
+    r.abandoned += s.state == ThreadState::kAbandoned;
+    san::tsan_destroy_fiber(std::exchange(s.san.tsan_fiber, nullptr));
+  }
+  strategy.end_run(steps_);
+  strategy_ = nullptr;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+
+  r.status = status_;
+  r.steps = steps_;
+  r.switches = switches_;
+  r.preemptions = preemptions_;
+  r.parks = parks_;
+  r.trace_hash = hash_;
+  r.seed = strategy.seed();
+  r.schedule = strategy.describe();
+  r.trace = std::move(trace_);
+  trace_ = {};
+  return r;
+}
+
+void Scheduler::Impl::create_fiber(uint32_t t) {
+  Slot& s = slots_[t];
+  // ASan: frames that never returned left their redzones poisoned. For a
+  // thread that finished, those are only its entry frames at the top of the
+  // stack (deeper frames returned or were unwound, which unpoisons them); a
+  // stack new to us or an abandoned thread's may be poisoned anywhere.
+  size_t dirty = std::min(s.stack.size(), kEntryFramesBytes);
+  if (!s.stack) {
+    s.stack = pool_->acquire();
+    dirty = s.stack.size();
+  } else if (s.state == ThreadState::kAbandoned) {
+    dirty = s.stack.size();
+  }
+  san::unpoison_stack(static_cast<char*>(s.stack.top()) - dirty, dirty);
+  s.state = ThreadState::kRunnable;
+  s.parked_on = nullptr;
+  s.eh = {};
+  s.san.asan_fake_stack = nullptr;
+  s.san.stack_bottom = s.stack.bottom();
+  s.san.stack_size = s.stack.size();
+  s.san.tsan_fiber = san::tsan_create_fiber();
+
+  bctx::stack_context sctx;
+  sctx.sp = s.stack.top();
+  sctx.size = s.stack.size();
+  // Boost jumps onto the new stack and back once while constructing, to
+  // place its record there. Under TSan that must happen as the new fiber,
+  // or the host's shadow call stack gains a frame per fiber, forever.
+  san::tsan_switch_to(s.san.tsan_fiber);
+  s.fiber = bctx::fiber(std::allocator_arg,
+                        bctx::preallocated(sctx.sp, sctx.size, sctx),
+                        BorrowedStack{},
+                        [this, t](bctx::fiber&& from) -> bctx::fiber {
+                          fiber_main(t, std::move(from));
+                        });
+  san::tsan_switch_to(slots_[kHost].san.tsan_fiber);
+}
+
+void Scheduler::Impl::fiber_main(uint32_t self, bctx::fiber&& from) {
+  landed();
+  slots_[prev_].fiber = std::move(from);
+  if (!stopping_) {
+    try {
+      bodies_[self]();
+      observe();
+    } catch (const StopRun&) {
+      // The run ended; this thread has unwound.
+    } catch (...) {
+      if (!error_) error_ = std::current_exception();
+      begin_stop(Status::kStopped);
+    }
+  }
+  set_state(self, ThreadState::kFinished);
+  switch_to(next_after_exit(), Leaving::kForGood);
+  die("a finished thread was resumed");
+}
+
+// ---- switching -------------------------------------------------------------------
+
+// Inlined into its callers: after a stack switch every return mispredicts
+// (the return-stack buffer holds the other fiber's frames), so one frame
+// fewer between the jump and the model code is a third of a switch's cost.
+__attribute__((always_inline)) inline void Scheduler::Impl::switch_to(
+    uint32_t next, Leaving leaving) {
+  const uint32_t self = cur_;
+  Slot& me = slots_[self];
+  Slot& to = slots_[next];
+  if (!to.fiber) die("switch to a thread that has no suspended context");
+  if (!stopping_ && self != kHost && next != kHost) ++switches_;
+  me.eh = *eh_;
+  *eh_ = to.eh;
+  prev_ = self;
+  cur_ = next;
+  covered_ = true;
+  san::start_switch(
+      leaving == Leaving::kForGood ? nullptr : &me.san.asan_fake_stack, to.san);
+  bctx::fiber from = std::move(to.fiber).resume();
+  landed();
+  slots_[prev_].fiber = std::move(from);
+}
+
+// First thing after any jump lands on this context.
+void Scheduler::Impl::landed() {
+  const void* from_bottom = nullptr;
+  size_t from_size = 0;
+  san::finish_switch(slots_[cur_].san.asan_fake_stack, &from_bottom,
+                     &from_size);
+  if (prev_ == kHost && from_bottom) {  // the host's stack, for ASan
+    slots_[kHost].san.stack_bottom = from_bottom;
+    slots_[kHost].san.stack_size = from_size;
+  }
+}
+
+uint32_t Scheduler::Impl::runnable_count() {
+  if (runnable_dirty_) {
+    nrunnable_ = 0;
+    for (uint32_t t = 0; t < n_; ++t)
+      if (slots_[t].state == ThreadState::kRunnable)
+        runnable_[nrunnable_++] = static_cast<uint8_t>(t);
+    runnable_dirty_ = false;
+  }
+  return nrunnable_;
+}
+
+uint32_t Scheduler::Impl::decide(Reason reason) {
+  if (runnable_count() == 0) die("decision with no runnable thread");
+  Decision d{std::span<const uint8_t>(runnable_.data(), nrunnable_),
+             reason == Reason::kStart ? kNoThread : cur_, steps_, reason};
+  const uint32_t t = strategy_->pick(d);
+  if (t >= n_ || slots_[t].state != ThreadState::kRunnable)
+    die("the strategy picked a thread that is not runnable");
+  return t;
+}
+
+uint32_t Scheduler::Impl::next_after_exit() {
+  if (!stopping_) {
+    if (runnable_count() > 0) return decide(Reason::kFinished);
+    for (uint32_t t = 0; t < n_; ++t)
+      if (slots_[t].state == ThreadState::kParked) {
+        begin_stop(Status::kDeadlock);
+        break;
+      }
+    if (!stopping_) return kHost;  // everyone finished
+  }
+  return unwind_next();
+}
+
+// Once the run has ended: the lowest-index thread that can still make
+// progress; if none can, the parked ones are given up on.
+uint32_t Scheduler::Impl::unwind_next() {
+  for (uint32_t t = 0; t < n_; ++t)
+    if (slots_[t].state == ThreadState::kRunnable) return t;
+  for (uint32_t t = 0; t < n_; ++t)
+    if (slots_[t].state == ThreadState::kParked)
+      set_state(t, ThreadState::kAbandoned);
+  return kHost;
+}
+
+// ---- ending a run ------------------------------------------------------------------
+
+void Scheduler::Impl::begin_stop(Status status) {
+  if (stopping_) return;
+  stopping_ = true;
+  status_ = status;
+  for (uint32_t t = 0; t < n_; ++t)
+    if (slots_[t].state == ThreadState::kParked) {
+      slots_[t].parked_on = nullptr;
+      set_state(t, ThreadState::kRunnable);  // to unwind
+    }
+}
+
+// A scheduling point after the run ended: unwind this thread, unless it is
+// unwinding already (a destructor's access), which then simply proceeds.
+void Scheduler::Impl::unwind_point() {
+  if (std::uncaught_exceptions() == 0) throw StopRun{};
+  if (++unwind_steps_ > options_.step_budget) {
+    // A destructor spinning forever: give up on this thread.
+    set_state(cur_, ThreadState::kAbandoned);
+    switch_to(unwind_next(), Leaving::kForGood);
+    die("an abandoned thread was resumed");
+  }
+}
+
+// Unwinding and told to wait (a destructor taking a lock): let the others
+// unwind first, they may release what we wait for.
+void Scheduler::Impl::park_while_unwinding(const void* obj) {
+  park(cur_, obj);
+  const uint32_t next = unwind_next();  // may give up on this thread too
+  switch_to(next, slots_[cur_].state == ThreadState::kAbandoned
+                      ? Leaving::kForGood
+                      : Leaving::kToComeBack);
+}
+
+// ---- the hook ----------------------------------------------------------------------
+
+void Scheduler::Impl::on_access(sync::Site site, const void* obj,
+                                sync::Access kind) {
+  if (cur_ == kHost || in_after_step_)
+    die("scheduling point outside a model thread (after_step must use peek())");
+  if (stopping_) return unwind_point();
+  if (step_pending_) {
+    observe();
+    if (stopping_) return unwind_point();
+  }
+  if (steps_ >= options_.step_budget) {
+    begin_stop(Status::kHang);
+    return unwind_point();
+  }
+  if (!std::exchange(covered_, false)) {
+    const uint32_t next = decide(Reason::kAccess);
+    if (next != cur_) {
+      ++preemptions_;
+      switch_to(next);
+      covered_ = false;  // the decision that resumed us was for this access
+      if (stopping_) return unwind_point();
+    }
+  }
+  record(site, obj, kind);
+}
+
+void Scheduler::Impl::on_value(sync::Site site, const void* obj,
+                               int64_t before, int64_t after) {
+  (void)site, (void)obj;
+  if (stopping_ || cur_ == kHost) return;
+  // Always right after this thread's own access: no scheduling point between.
+  hash_ = fmix64(hash_ ^ static_cast<uint64_t>(before) ^
+                 static_cast<uint64_t>(after) * 0xc2b2ae3d27d4eb4full);
+  if (options_.recording == Recording::kFullTrace && !trace_.empty()) {
+    Step& s = trace_.back();
+    s.before = before;
+    s.after = after;
+    s.has_value = true;
+  }
+}
+
+void Scheduler::Impl::block(sync::Site site, const void* obj) {
+  (void)site;
+  if (cur_ == kHost || in_after_step_)
+    die("block() outside a model thread (after_step must use peek())");
+  if (!stopping_ && step_pending_) observe();
+  if (stopping_) {
+    if (std::uncaught_exceptions() == 0) throw StopRun{};
+    return park_while_unwinding(obj);
+  }
+  covered_ = false;
+  ++parks_;
+  park(cur_, obj);
+  if (runnable_count() == 0) {
+    begin_stop(Status::kDeadlock);  // unparks everyone, this thread too
+    if (std::uncaught_exceptions() == 0) throw StopRun{};
+    return park_while_unwinding(obj);
+  }
+  switch_to(decide(Reason::kParked));
+  // Woken and picked: the caller re-checks its condition; that access was
+  // decided already (covered_).
+  if (stopping_ && std::uncaught_exceptions() == 0) throw StopRun{};
+}
+
+void Scheduler::Impl::wake(const void* obj) {
+  for (uint32_t t = 0; t < n_; ++t) {
+    Slot& s = slots_[t];
+    if (s.state == ThreadState::kParked && s.parked_on == obj) {
+      s.parked_on = nullptr;
+      set_state(t, ThreadState::kRunnable);
+    }
+  }
+}
+
+// ---- observing and recording --------------------------------------------------------
+
+void Scheduler::Impl::observe() {
+  step_pending_ = false;
+  if (!options_.after_step) return;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{in_after_step_};
+  in_after_step_ = true;
+  options_.after_step();
+}
+
+void Scheduler::Impl::record(sync::Site site, const void* obj,
+                             sync::Access kind) {
+  const uint64_t index = steps_++;
+  // One mix per step: the name's hash goes through a multiply first so it
+  // cannot cancel against the (thread, kind, line) word.
+  const uint64_t word = uint64_t{cur_} |
+                        uint64_t{static_cast<uint8_t>(kind)} << 8 |
+                        uint64_t{site.line} << 16;
+  hash_ = fmix64(hash_ ^ word ^ fn_hash(site.fn) * 0x9e3779b97f4a7c15ull);
+  if (options_.recording == Recording::kFullTrace) {
+    trace_.push_back(Step{index, static_cast<uint8_t>(cur_),
+                          site.fn ? site.fn : "", site.line, kind,
+                          object_index(obj), 0, 0, false});
+  }
+  step_pending_ = true;
+}
+
+// The hash of the name, memoized by address: the address only picks the
+// cache entry, the value depends on the characters alone.
+uint64_t Scheduler::Impl::fn_hash(const char* fn) {
+  if (!fn) fn = "";
+  const auto p = reinterpret_cast<uintptr_t>(fn);
+  FnHash& e = fn_cache_[((p >> 3) ^ (p >> 11)) & (fn_cache_.size() - 1)];
+  if (e.fn != fn) {
+    e.fn = fn;
+    e.hash = fnv1a(fn);
+  }
+  return e.hash;
+}
+
+uint32_t Scheduler::Impl::object_index(const void* obj) {
+  if (!obj) return kNoObject;
+  auto [it, inserted] =
+      objects_.try_emplace(obj, static_cast<uint32_t>(objects_.size()));
+  return it->second;
+}
+
+// ---- Scheduler -----------------------------------------------------------------
+
+Scheduler::Scheduler(Options options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+Scheduler::~Scheduler() = default;
+Result Scheduler::run(std::span<const ThreadBody> threads, Strategy& strategy) {
+  return impl_->run(threads, strategy);
+}
+void Scheduler::request_stop() { impl_->request_stop(); }
+uint32_t Scheduler::current_thread() const { return impl_->current_thread(); }
+uint64_t Scheduler::steps() const { return impl_->steps(); }
+
+}  // namespace pf::sched
