@@ -50,6 +50,13 @@ void free_frozen_folio(World& w, const Task* t, Pfn head);
 // true if any was dirty.
 bool page_mkclean(World& w, const Task* t, Pfn head);
 
+// mm/memory.c: do_swap_page() -> ops->migrate_to_ram() for the
+// device-private entry at (mm, vpn): copy to a new RAM page, drop the device
+// page. 0 (also when the entry is gone meanwhile) or -errno.
+int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write);
+// migrate_pages() of the folio mapped at (mm, vpn); see migrate_vpn().
+int migrate_folio_at(World& w, const Task* t, int mm, int vpn);
+
 // Replace the folio mapped in a page cache slot or PTE by a copy: used by
 // migration and COW. Copies the data and returns the new pfn (or kNoPfn).
 Pfn alloc_copy(World& w, Pfn from);

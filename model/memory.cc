@@ -217,6 +217,39 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pfn old, bool 
 
 // ------------------------------------------------------------ faults
 
+int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write) {
+  // mm/memory.c: do_swap_page() -> pgmap->ops->migrate_to_ram(): copy the
+  // device page to system RAM and drop the device page (free_zone_device_folio).
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  m.ptl.lock();
+  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  m.ptl.unlock();
+  if (!pte.device_private) return 0;  // someone else migrated it meanwhile
+  Pfn dp = pte.pfn;
+  if (!folio_try_get(w, t, dp)) return 0;
+  folio_lock(w, dp);
+  Pfn np = alloc_copy(w, dp);
+  if (np == kNoPfn) {
+    folio_unlock(w, dp);
+    folio_put(w, t, dp);
+    return -kENOMEM;
+  }
+  init_anon(w, np, vpn);
+  m.ptl.lock();
+  bool same = m.pte[static_cast<size_t>(vpn)].load() == pte.pack();
+  if (same) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
+  m.ptl.unlock();
+  folio_unlock(w, dp);
+  if (same) {
+    w.page(dp).mapcount.fetch_sub(1, std::memory_order_relaxed);
+    folio_put(w, t, dp);  // the mapping's reference
+  } else {
+    folio_put(w, t, np);
+  }
+  folio_put(w, t, dp);  // ours
+  return 0;
+}
+
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   const Vma vma = m.vma[static_cast<size_t>(vpn)];
@@ -279,33 +312,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     return 0;
   }
 
-  if (pte.device_private) {
-    // do_swap_page() -> pgmap->ops->migrate_to_ram(): copy the device page
-    // to system RAM and drop the device page (free_zone_device_folio).
-    Pfn dp = pte.pfn;
-    if (!folio_try_get(w, t, dp)) return 0;
-    folio_lock(w, dp);
-    Pfn np = alloc_copy(w, dp);
-    if (np == kNoPfn) {
-      folio_unlock(w, dp);
-      folio_put(w, t, dp);
-      return -kENOMEM;
-    }
-    init_anon(w, np, vpn);
-    m.ptl.lock();
-    bool same = m.pte[static_cast<size_t>(vpn)].load() == pte.pack();
-    if (same) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
-    m.ptl.unlock();
-    folio_unlock(w, dp);
-    if (same) {
-      w.page(dp).mapcount.fetch_sub(1, std::memory_order_relaxed);
-      folio_put(w, t, dp);  // the mapping's reference
-    } else {
-      folio_put(w, t, np);
-    }
-    folio_put(w, t, dp);  // ours
-    return 0;
-  }
+  if (pte.device_private) return migrate_to_ram(w, t, mm, vpn, write);
 
   if (!write && !unshare) return 0;  // present: nothing to do
   Pfn pfn = pte.pfn;

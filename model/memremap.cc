@@ -82,6 +82,27 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
     pg.ref.put();  // put_dev_pagemap()
 }
 
+void driver_teardown(World& w, Task& t, int id) {
+  if (id < 0 || id >= w.npgmaps) return;
+  DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+  if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent) {
+    for (int i = 0; i < pg.nr; ++i) {
+      Pfn pfn = static_cast<Pfn>(pg.first + i);
+      for_each_mapping(w, pfn, [&](int mm, int vpn) {
+        if (pg.type == PgmapType::kDeviceCoherent) {
+          migrate_folio_at(w, &t, mm, vpn);
+          return;
+        }
+        Mm& m = w.mm[static_cast<size_t>(mm)];
+        m.mmap_lock.down_read();
+        migrate_to_ram(w, &t, mm, vpn, /*write=*/false);
+        m.mmap_lock.up_read();
+      });
+    }
+  }
+  memunmap_pages(w, t, id);
+}
+
 void memunmap_pages(World& w, Task& t, int id) {
   if (id < 0 || id >= w.npgmaps) return;
   DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];

@@ -33,6 +33,14 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn);
 // setup, wait for the ref to drain (unless memunmap_no_wait), tear down.
 void memunmap_pages(World& w, Task& t, int pgmap);
 
+// A driver's teardown of its device memory (lib/test_hmm.c:
+// dmirror_device_remove_chunks() -> dmirror_device_evict_chunk(), nouveau's
+// dmem fini): migrate every mapped device-private / device-coherent page
+// back to system RAM (migrate_device_range()), then memunmap_pages(). Pages
+// with extra references (a GUP user) cannot be evicted; memunmap_pages()
+// then waits for them.
+void driver_teardown(World& w, Task& t, int pgmap);
+
 // The refcount at which a device page of this world is idle.
 int32_t devmap_idle_base(const World& w);
 

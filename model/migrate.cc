@@ -9,8 +9,11 @@
 
 namespace pf {
 
-int migrate_vpn(World& w, Task& t, int vpn) {
-  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+int migrate_vpn(World& w, Task& t, int vpn) { return migrate_folio_at(w, &t, t.mm, vpn); }
+
+int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn) {
+  const Task& t = *tp;
+  Mm& m = w.mm[static_cast<size_t>(mm_id)];
   Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
   if (!pte.present) return -kEFAULT;
   Pfn pfn = pte.pfn;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "model/memremap.h"
@@ -33,6 +34,26 @@ const char* backing_name(Backing b) {
   return "?";
 }
 
+WorldSpec WorldSpec::canonical() const {
+  WorldSpec c;
+  c.free_pages = std::clamp(free_pages, 0, kMaxFreePages);
+  int vpn = 0;
+  while (vpn < kMaxVpn) {
+    VpnSpec v = this->vpn[static_cast<size_t>(vpn)];
+    if (v.backing == Backing::kNone) {
+      ++vpn;
+      continue;
+    }
+    bool large_ok = v.backing == Backing::kAnon || v.backing == Backing::kAnonMovable;
+    int order = large_ok ? std::min<int>(v.order, kMaxOrder) : 0;
+    if (vpn + (1 << order) > kMaxVpn) order = 0;  // World::build: a folio must fit
+    v.order = static_cast<uint8_t>(order);
+    c.vpn[static_cast<size_t>(vpn)] = v;
+    vpn += 1 << order;
+  }
+  return c;
+}
+
 int Task::nheld() const {
   int n = 0;
   for (auto& h : held) n += h.live;
@@ -50,11 +71,11 @@ int Task::add(const Held& h) {
   return -1;
 }
 
-World::World(const Design& d, const WorldSpec& s) : design(d), spec(s) {
+World::World(const Design& d, const WorldSpec& s) : design(d), spec(s.canonical()) {
   for (int i = 0; i < kMaxThreads; ++i) tasks[static_cast<size_t>(i)].id = i;
   width.bits = d.counter_bits;
   for (auto& e : ghost.expected_disk) e.store(-1);
-  build(s);
+  build(spec);
 }
 
 Pfn World::take_setup_pages(int n) {

@@ -186,17 +186,29 @@ enum class Backing : uint8_t {
   kDeviceCoherent,  // anon page in device-coherent memory
   kP2pdma,          // p2pdma page
 };
+inline constexpr int kNumBackings = 9;
 const char* backing_name(Backing b);
+
+inline constexpr int kMaxOrder = 3;        // 2^3 = kMaxVpn pages
+inline constexpr int kMaxFreePages = 16;
 
 struct VpnSpec {
   Backing backing = Backing::kNone;
   uint8_t order = 0;  // large folio: covers 2^order consecutive vpns
   bool writable = true;
+  friend bool operator==(const VpnSpec&, const VpnSpec&) = default;
 };
 
 struct WorldSpec {
   std::array<VpnSpec, kMaxVpn> vpn{};
   int free_pages = 8;  // order-0 pages on the allocator's free list
+
+  // The spec as World builds it: only anonymous backings have an order, a
+  // folio that would not fit the mm is order 0, vpns inside a large folio
+  // are kNone, unmapped vpns are default, free_pages is in 0..kMaxFreePages.
+  // Worlds built from a spec and from its canonical form are the same.
+  WorldSpec canonical() const;
+  friend bool operator==(const WorldSpec&, const WorldSpec&) = default;
 };
 
 struct IoCompletion {

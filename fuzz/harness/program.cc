@@ -14,23 +14,33 @@ namespace {
 struct OpRow {
   const char* name;
   const char* fn;
+  OpArgs args;
+  uint8_t flags;
 };
+constexpr OpArgs kVpnN = OpArgs::kVpnN, kSlot = OpArgs::kSlot, kMmVpn = OpArgs::kMmVpn,
+                 kIndex = OpArgs::kIndex, kVpn = OpArgs::kVpn, kPgmap = OpArgs::kPgmap,
+                 kNone = OpArgs::kNone;
 constexpr OpRow kOps[] = {
-#define PF_OP(name, fn, args) {#name, fn},
+#define PF_OP(name, fn, args, flags) {#name, fn, args, static_cast<uint8_t>(flags)},
 #include "fuzz/harness/ops.def"
 #undef PF_OP
 };
 
-// The slots an op addresses: one, or every live one of the wanted kind.
-std::vector<int> slots_of(const Task& t, int8_t slot, std::optional<GupHow> how) {
+// The slots an op addresses. Strict: the slot named, or with `all` every
+// live one of the wanted kind. Well-formed: only live slots of the wanted
+// kind, so a release never meets a page it cannot release.
+std::vector<int> slots_of(const Task& t, int8_t slot, std::optional<GupHow> how, OpMode mode) {
   std::vector<int> out;
+  auto wanted = [&](int i) {
+    const Held& h = t.held[static_cast<size_t>(i)];
+    return h.live && (!how || h.how == *how);
+  };
   if (slot >= 0) {
-    out.push_back(slot);
+    if (mode == OpMode::kStrict || (slot < kMaxHeld && wanted(slot))) out.push_back(slot);
     return out;
   }
   for (int i = 0; i < kMaxHeld; ++i)
-    if (t.held[static_cast<size_t>(i)].live && (!how || t.held[static_cast<size_t>(i)].how == *how))
-      out.push_back(i);
+    if (wanted(i)) out.push_back(i);
   return out;
 }
 
@@ -40,6 +50,35 @@ GupFlags gup_flags(const Op& op) {
 }
 
 MakeDirty dirty(const Op& op) { return (op.flags & kOpDirty) ? MakeDirty::kYes : MakeDirty::kNo; }
+
+// The kind of handle a release op releases in well-formed mode: the
+// pin-era calls release pins; put_page releases FOLL_GET references. Under
+// designs that cannot tell the two apart (get_only, page_flag), the 2018
+// put_user_page*() calls take either, as they did.
+std::optional<GupHow> releases(const World& w, OpKind k, OpMode mode) {
+  switch (k) {
+    case OpKind::put_page: return GupHow::kGet;
+    case OpKind::unpin:
+    case OpKind::unpin_dirty: return GupHow::kPin;
+    case OpKind::put_user_page:
+    case OpKind::put_user_pages_dirty_lock: {
+      bool tells = w.design.tracking == Tracking::pin_bias ||
+                   w.design.tracking == Tracking::folio_pincount ||
+                   w.design.tracking == Tracking::lru_count;
+      if (mode == OpMode::kWellFormed && tells) return GupHow::kPin;
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
+bool holds_page_of_pgmap(World& w, const Task& t, int pgmap) {
+  for (const Held& h : t.held)
+    if (h.live && w.page(h.pfn).is_device() && w.page(h.pfn).pgmap == pgmap) return true;
+  return false;
+}
+
+int mod(int x, int n) { return ((x % n) + n) % n; }
 
 bool valid_vpn(int v) { return v >= 0 && v < kMaxVpn; }
 bool valid_index(int i) { return i >= 0 && i < kMaxFileIdx; }
@@ -86,17 +125,79 @@ Outcome outcome_of(World& w, uint64_t steps) {
 
 const char* op_name(OpKind k) { return kOps[static_cast<int>(k)].name; }
 const char* op_kernel_function(OpKind k) { return kOps[static_cast<int>(k)].fn; }
+OpArgs op_args(OpKind k) { return kOps[static_cast<int>(k)].args; }
+uint8_t op_flags_allowed(OpKind k) { return kOps[static_cast<int>(k)].flags; }
+
+const char* op_args_text(OpArgs a) {
+  switch (a) {
+    case OpArgs::kNone: return "";
+    case OpArgs::kVpnN: return "vpn n";
+    case OpArgs::kSlot: return "slot";
+    case OpArgs::kMmVpn: return "mm vpn";
+    case OpArgs::kIndex: return "index";
+    case OpArgs::kVpn: return "vpn";
+    case OpArgs::kPgmap: return "pgmap";
+  }
+  return "?";
+}
+
+std::optional<OpKind> parse_op_kind(std::string_view name) {
+  for (int i = 0; i < kNumOps; ++i)
+    if (name == kOps[i].name) return static_cast<OpKind>(i);
+  return std::nullopt;
+}
+
+Op Op::canonical() const {
+  Op c;
+  c.kind = kind;
+  c.a = 0;
+  c.b = 0;
+  c.flags = flags & op_flags_allowed(kind);
+  switch (op_args(kind)) {
+    case OpArgs::kNone: break;
+    case OpArgs::kVpnN:
+      c.a = static_cast<int8_t>(mod(a, kMaxVpn));
+      c.b = static_cast<int8_t>(1 + mod(b - 1, kMaxGupPages));
+      break;
+    case OpArgs::kSlot: c.a = static_cast<int8_t>(mod(a + 1, kMaxHeld + 1) - 1); break;
+    case OpArgs::kMmVpn:
+      c.a = static_cast<int8_t>(mod(a, kNumMmIds));
+      c.b = static_cast<int8_t>(mod(b, kMaxVpn));
+      break;
+    case OpArgs::kIndex: c.a = static_cast<int8_t>(mod(a, kMaxFileIdx)); break;
+    case OpArgs::kVpn: c.a = static_cast<int8_t>(mod(a, kMaxVpn)); break;
+    case OpArgs::kPgmap: c.a = static_cast<int8_t>(mod(a, kMaxPgmaps)); break;
+  }
+  return c;
+}
 
 std::string Op::to_string() const {
-  std::string s = fmt::format("{} {} {}", op_name(kind), a, b);
-  if (flags & kOpWrite) s += " write";
-  if (flags & kOpLongterm) s += " longterm";
-  if (flags & kOpP2pdma) s += " p2pdma";
-  if (flags & kOpDirty) s += " dirty";
+  const Op c = canonical();
+  std::string s = op_name(kind);
+  switch (op_args(kind)) {
+    case OpArgs::kNone: break;
+    case OpArgs::kVpnN:
+    case OpArgs::kMmVpn: s += fmt::format(" {} {}", c.a, c.b); break;
+    case OpArgs::kSlot: s += c.a < 0 ? std::string(" all") : fmt::format(" {}", c.a); break;
+    case OpArgs::kIndex:
+    case OpArgs::kVpn:
+    case OpArgs::kPgmap: s += fmt::format(" {}", c.a); break;
+  }
+  for (int bit = 0; bit < 4; ++bit)
+    if (c.flags & (1u << bit)) s += fmt::format(" {}", kOpFlagNames[bit]);
   return s;
 }
 
-void run_op(World& w, Task& t, const Op& op) {
+void release_all(World& w, Task& t) {
+  for (int i = 0; i < kMaxHeld; ++i) {
+    const Held& h = t.held[static_cast<size_t>(i)];
+    if (!h.live) continue;
+    if (h.how == GupHow::kPin) unpin_user_page(w, t, i);
+    else put_page(w, t, i);
+  }
+}
+
+void run_op(World& w, Task& t, const Op& op, OpMode mode) {
   switch (op.kind) {
     case OpKind::gup:
     case OpKind::gup_fast:
@@ -111,28 +212,28 @@ void run_op(World& w, Task& t, const Op& op) {
       return;
     }
     case OpKind::put_page:
-      for (int s : slots_of(t, op.a, GupHow::kGet)) put_page(w, t, s);
+      for (int s : slots_of(t, op.a, releases(w, op.kind, mode), mode)) put_page(w, t, s);
       return;
     case OpKind::put_user_page:
-      for (int s : slots_of(t, op.a, std::nullopt)) put_user_page(w, t, s);
+      for (int s : slots_of(t, op.a, releases(w, op.kind, mode), mode)) put_user_page(w, t, s);
       return;
     case OpKind::put_user_pages_dirty_lock: {
-      auto s = slots_of(t, op.a, std::nullopt);
+      auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
       put_user_pages_dirty_lock(w, t, s, dirty(op));
       return;
     }
     case OpKind::unpin: {
-      auto s = slots_of(t, op.a, GupHow::kPin);
+      auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
       unpin_user_pages(w, t, s);
       return;
     }
     case OpKind::unpin_dirty: {
-      auto s = slots_of(t, op.a, GupHow::kPin);
+      auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
       unpin_user_pages_dirty_lock(w, t, s, dirty(op));
       return;
     }
     case OpKind::dma_write:
-      for (int s : slots_of(t, op.a, std::nullopt)) dma_write(w, t, s);
+      for (int s : slots_of(t, op.a, std::nullopt, mode)) dma_write(w, t, s);
       return;
     case OpKind::user_write:
       if (valid_vpn(op.b)) user_write(w, t, op.a, op.b);
@@ -165,7 +266,10 @@ void run_op(World& w, Task& t, const Op& op) {
       if (valid_index(op.a)) truncate_index(w, t, op.a);
       return;
     case OpKind::memunmap:
-      memunmap_pages(w, t, op.a);
+      // A driver does not tear down memory it holds pages of itself: that
+      // would wait for its own release forever.
+      if (mode == OpMode::kWellFormed && holds_page_of_pgmap(w, t, op.a)) return;
+      driver_teardown(w, t, op.a);
       return;
   }
 }

@@ -141,6 +141,10 @@ class Scheduler::Impl final : public sync::Hook {
     return running_ && cur_ != kHost ? cur_ : kNoThread;
   }
   uint64_t steps() const { return steps_; }
+  Options& options() {
+    if (running_) die("Scheduler options changed during a run");
+    return options_;
+  }
 
   void on_access(sync::Site site, const void* obj, sync::Access kind) override;
   void on_value(sync::Site site, const void* obj, int64_t before,
@@ -182,7 +186,7 @@ class Scheduler::Impl final : public sync::Hook {
   uint64_t fn_hash(const char* fn);
   uint32_t object_index(const void* obj);
 
-  const Options options_;
+  Options options_;
   StackPool* const pool_;
   std::array<Slot, kMaxThreads + 1> slots_;
 
@@ -545,8 +549,9 @@ void Scheduler::Impl::record(sync::Site site, const void* obj,
   if (options_.recording == Recording::kFullTrace) {
     trace_.push_back(Step{index, static_cast<uint8_t>(cur_),
                           site.fn ? site.fn : "", site.line, kind,
-                          object_index(obj), 0, 0, false});
+                          object_index(obj), obj, 0, 0, false});
   }
+  if (options_.observer) options_.observer->on_step(cur_, site, obj, kind);
   step_pending_ = true;
 }
 
@@ -581,5 +586,14 @@ Result Scheduler::run(std::span<const ThreadBody> threads, Strategy& strategy) {
 void Scheduler::request_stop() { impl_->request_stop(); }
 uint32_t Scheduler::current_thread() const { return impl_->current_thread(); }
 uint64_t Scheduler::steps() const { return impl_->steps(); }
+void Scheduler::set_step_budget(uint64_t budget) {
+  impl_->options().step_budget = budget;
+}
+void Scheduler::set_observer(StepObserver* observer) {
+  impl_->options().observer = observer;
+}
+void Scheduler::set_recording(Recording recording) {
+  impl_->options().recording = recording;
+}
 
 }  // namespace pf::sched

@@ -41,6 +41,16 @@ enum class Recording : uint8_t {
   kFullTrace,  // every Step kept: for repro and explanation
 };
 
+// Sees every step as it is recorded (before the access executes), on the
+// fiber that makes it. For coverage feedback: it must not make scheduling
+// points, and it must be deterministic if the trace is to stay so.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void on_step(uint32_t thread, sync::Site site, const void* obj,
+                       sync::Access kind) = 0;
+};
+
 struct Options {
   uint64_t step_budget = 100000;  // more steps than this: Status::kHang
   Recording recording = Recording::kHashOnly;
@@ -49,6 +59,8 @@ struct Options {
   // use peek(), never a scheduling point; it may call request_stop().
   std::function<void()> after_step;
   StackPool* stacks = nullptr;  // nullptr: StackPool::shared()
+  // May be changed between runs through Scheduler::set_observer().
+  StepObserver* observer = nullptr;
 };
 
 class Scheduler {
@@ -73,6 +85,10 @@ class Scheduler {
   uint32_t current_thread() const;
   // Steps executed so far in the current (or last) run.
   uint64_t steps() const;
+  // Budget and observer for the next run (not during one).
+  void set_step_budget(uint64_t budget);
+  void set_observer(StepObserver* observer);
+  void set_recording(Recording recording);
 
   class Impl;
 

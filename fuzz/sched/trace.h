@@ -30,6 +30,9 @@ struct Step {
   unsigned line = 0;    // Site::line
   sync::Access kind = sync::Access::kLoad;
   uint32_t object = kNoObject;  // order of first appearance in this run
+  // The object's address, to name it (World::describe()). Differs between
+  // builds and runs: never hashed, never compared, never printed raw.
+  const void* address = nullptr;
   int64_t before = 0;  // stores and successful read-modify-writes only
   int64_t after = 0;
   bool has_value = false;
