@@ -1,7 +1,6 @@
-// End-of-run and per-step checks. Both are read-only with respect to the
-// design's state: final_check() runs a final sync (which writes, as the
-// kernel's would) and then only reads; check_invariants() only reads and may
-// be called by a scheduler after every step.
+// End-of-run and per-step checks. final_check() runs a final sync (which
+// writes, as the kernel's would, and makes scheduling points) and then only
+// reads; check_invariants() only peeks and may be called after every step.
 #pragma once
 
 #include "model/world.h"
@@ -14,7 +13,10 @@ namespace pf {
 // at least the newest data that was declared dirty.
 void final_check(World& w);
 
-// Invariants that hold after every step of a correct design.
+// Invariants that hold after every step of a correct design: every
+// ZONE_DEVICE page's pgmap word is intact, and a folio with outstanding pins
+// (ghost count) looks maybe-pinned to the design. Read-only: peek() only, no
+// scheduling point, so a scheduler may call it after every step.
 void check_invariants(World& w);
 
 }  // namespace pf

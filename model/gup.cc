@@ -155,29 +155,49 @@ void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how) {
   folio_put_refs(w, t, head, refs);
 }
 
+// The design's answer from the words it reads; shared by the model (which
+// reads them as scheduling points) and the invariant check (which peeks).
+static bool maybe_pinned_from(const World& w, const Page& h, uint32_t flags, int32_t raw_ref,
+                              int32_t pincount) {
+  switch (w.design.tracking) {
+    case Tracking::get_only:
+      return false;  // v4.20 has no way to tell
+    case Tracking::page_flag:
+    case Tracking::lru_count:
+      return flags & PG_dma_pinned;
+    case Tracking::pin_bias:
+    case Tracking::folio_pincount:
+      // include/linux/mm.h: folio_maybe_dma_pinned(): large -> _pincount > 0;
+      // small -> ((unsigned int)folio_ref_count(folio)) >= GUP_PIN_COUNTING_BIAS
+      if (w.design.exact_pincount(h.order)) return pincount > 0;
+      uint32_t mask = w.width.bits >= 32 ? ~0u : ((1u << w.width.bits) - 1);
+      return (static_cast<uint32_t>(raw_ref) & mask) >= static_cast<uint32_t>(GUP_PIN_COUNTING_BIAS);
+  }
+  return false;
+}
+
+bool folio_maybe_dma_pinned_peek(const World& w, Pfn head) {
+  const Page& h = w.pages[static_cast<size_t>(head)];
+  return maybe_pinned_from(w, h, h.flags.peek(), h.refcount.peek(), h.pincount.peek());
+}
+
 bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
   Pfn head = w.page(pfn).head;
   Page& h = w.page(head);
   bool r = false;
   switch (w.design.tracking) {
     case Tracking::get_only:
-      r = false;  // v4.20 has no way to tell
       break;
     case Tracking::page_flag:
     case Tracking::lru_count:
-      r = h.flags.load(std::memory_order_acquire) & PG_dma_pinned;
+      r = maybe_pinned_from(w, h, h.flags.load(std::memory_order_acquire), 0, 0);
       break;
     case Tracking::pin_bias:
     case Tracking::folio_pincount:
-      // include/linux/mm.h: folio_maybe_dma_pinned(): large -> _pincount > 0;
-      // small -> ((unsigned int)folio_ref_count(folio)) >= GUP_PIN_COUNTING_BIAS
-      if (w.design.exact_pincount(h.order)) {
-        r = h.pincount.load(std::memory_order_acquire) > 0;
-      } else {
-        uint32_t raw = static_cast<uint32_t>(h.refcount.load(std::memory_order_acquire));
-        uint32_t mask = w.width.bits >= 32 ? ~0u : ((1u << w.width.bits) - 1);
-        r = (raw & mask) >= static_cast<uint32_t>(GUP_PIN_COUNTING_BIAS);
-      }
+      if (w.design.exact_pincount(h.order))
+        r = maybe_pinned_from(w, h, 0, 0, h.pincount.load(std::memory_order_acquire));
+      else
+        r = maybe_pinned_from(w, h, 0, h.refcount.load(std::memory_order_acquire), 0);
       break;
   }
   if (t && w.design.tracks_pins() && !r) {

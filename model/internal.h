@@ -32,17 +32,44 @@ bool held_by_other_mm(World& w, Pfn pfn, int mm);
 
 // Remove one PTE's mapping of its page: mapcount and refcount (zap_pte_range).
 void zap_pte(World& w, const Task* t, int mm, int vpn);
-// rmap walk: calls fn(mm, vpn) for every PTE that maps `pfn`.
-template <class Fn>
-void for_each_mapping(World& w, Pfn pfn, Fn fn) {
-  for (int m = 0; m < kMaxMm; ++m) {
-    if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
-    for (int v = 0; v < kMaxVpn; ++v) {
-      Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte[static_cast<size_t>(v)].peek());
-      if ((pte.present || pte.device_private) && pte.pfn == pfn) fn(m, v);
-    }
-  }
-}
+// The rmap walk: every (mm, vpn) whose PTE maps `pfn` (present, or a
+// device-private entry), read with peek() - what rmap_walk() finds under
+// the anon_vma / i_mmap locks, which the model does not have. A plain
+// range, not a callback, so that the accesses a caller makes per mapping
+// carry the caller's (kernel) function name.
+struct Mapping {
+  int mm;
+  int vpn;
+};
+struct Mappings {
+  std::array<Mapping, kMaxMm * kMaxVpn> at{};
+  int n = 0;
+  const Mapping* begin() const { return at.data(); }
+  const Mapping* end() const { return at.data() + n; }
+  bool empty() const { return n == 0; }
+};
+Mappings mappings_of(World& w, Pfn pfn);
+
+// mm/rmap.c: try_to_unmap() / try_to_migrate() of one page: every PTE that
+// maps it is cleared and, unless the page is anon-exclusive and may be
+// pinned (then the PTE is restored and `busy` set, when check_pins), gets a
+// swap entry (data saved in Mm::swap) or a migration entry. The mapping's
+// reference is dropped either way; the caller must hold its own.
+enum class UnmapFor : uint8_t { kSwap, kMigration };
+struct Unmapped {
+  int mm = 0, vpn = 0;
+  Pte pte;  // what it mapped before
+};
+struct UnmapResult {
+  std::array<Unmapped, kMaxMm * kMaxVpn> done{};
+  int n = 0;
+  bool busy = false;  // stopped at a maybe-pinned exclusive page
+};
+UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool check_pins);
+
+// mm/page-writeback.c: folio_wait_writeback(); completes queued I/O and
+// sleeps on the folio while another thread ends its writeback.
+void folio_wait_writeback(World& w, const Task* t, Pfn head);
 
 // Frees a folio whose refcount was frozen to 0 (reclaim, migration).
 void free_frozen_folio(World& w, const Task* t, Pfn head);
@@ -53,12 +80,13 @@ bool page_mkclean(World& w, const Task* t, Pfn head);
 // mm/memory.c: do_swap_page() -> ops->migrate_to_ram() for the
 // device-private entry at (mm, vpn): copy to a new RAM page, drop the device
 // page. 0 (also when the entry is gone meanwhile) or -errno.
-int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write);
+// `nofail`: allocate with __GFP_NOFAIL (a driver's eviction).
+int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool nofail = false);
 // migrate_pages() of the folio mapped at (mm, vpn); see migrate_vpn().
-int migrate_folio_at(World& w, const Task* t, int mm, int vpn);
+int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = false);
 
 // Replace the folio mapped in a page cache slot or PTE by a copy: used by
 // migration and COW. Copies the data and returns the new pfn (or kNoPfn).
-Pfn alloc_copy(World& w, Pfn from);
+Pfn alloc_copy(World& w, Pfn from, bool nofail = false);
 
 }  // namespace pf

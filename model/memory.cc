@@ -91,8 +91,21 @@ static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, 
 
 // ------------------------------------------------------------ helpers
 
-Pfn alloc_copy(World& w, Pfn from) {
-  Pfn pfn = w.alloc_page();
+Mappings mappings_of(World& w, Pfn pfn) {
+  Mappings out;
+  for (int m = 0; m < kMaxMm; ++m) {
+    if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
+    for (int v = 0; v < kMaxVpn; ++v) {
+      Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte[static_cast<size_t>(v)].peek());
+      if ((pte.present || pte.device_private) && pte.pfn == pfn)
+        out.at[static_cast<size_t>(out.n++)] = Mapping{m, v};
+    }
+  }
+  return out;
+}
+
+Pfn alloc_copy(World& w, Pfn from, bool nofail) {
+  Pfn pfn = w.alloc_page(sync::Site::here(), nofail);
   if (pfn == kNoPfn) return kNoPfn;
   // copy_mc_user_highpage() / folio_copy()
   w.page(pfn).data.store(w.page(from).data.load(std::memory_order_relaxed),
@@ -217,7 +230,7 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pfn old, bool 
 
 // ------------------------------------------------------------ faults
 
-int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write) {
+int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool nofail) {
   // mm/memory.c: do_swap_page() -> pgmap->ops->migrate_to_ram(): copy the
   // device page to system RAM and drop the device page (free_zone_device_folio).
   Mm& m = w.mm[static_cast<size_t>(mm)];
@@ -228,7 +241,7 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write) {
   Pfn dp = pte.pfn;
   if (!folio_try_get(w, t, dp)) return 0;
   folio_lock(w, dp);
-  Pfn np = alloc_copy(w, dp);
+  Pfn np = alloc_copy(w, dp, nofail);
   if (np == kNoPfn) {
     folio_unlock(w, dp);
     folio_put(w, t, dp);
@@ -384,6 +397,19 @@ int fork_mm(World& w, Task& t) {
     if (pte.swap) {  // copy_nonpresent_pte(): swap_duplicate()
       dst.swap[static_cast<size_t>(vpn)].store(src.swap[static_cast<size_t>(vpn)].load());
       dst.pte[static_cast<size_t>(vpn)].store(raw);
+      src.ptl.unlock();
+      continue;
+    }
+    if (pte.migration) {
+      // copy_nonpresent_pte(): a migration entry is copied without a
+      // reference; a writable one becomes readable in both mms (the page is
+      // shared from now on, so no longer exclusive). remove_migration_ptes()
+      // finds both entries.
+      w.page(pte.pfn).flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+      Pte ro = pte;
+      ro.writable = false;
+      src.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
+      dst.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
       src.ptl.unlock();
       continue;
     }

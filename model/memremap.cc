@@ -82,21 +82,63 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
     pg.ref.put();  // put_dev_pagemap()
 }
 
+// The first page of pagemap `pg` that some PTE still maps (present, or a
+// device-private entry), or kNoPfn. The driver's view of its own pages.
+static Pfn first_mapped(World& w, const DevPagemap& pg) {
+  for (int i = 0; i < pg.nr; ++i) {
+    Pfn pfn = static_cast<Pfn>(pg.first + i);
+    if (!mappings_of(w, pfn).empty()) return pfn;
+  }
+  return kNoPfn;
+}
+
 void driver_teardown(World& w, Task& t, int id) {
   if (id < 0 || id >= w.npgmaps) return;
   DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
   if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent) {
+    // migrate_device_range() skips a page someone else holds a reference
+    // on at that instant (another migration, a GUP user); the drivers
+    // allocate with __GFP_NOFAIL. One pass could leave a page mapped and
+    // memunmap_pages() waiting for it forever, so the model's driver
+    // retries, after sleeping until only the mappings reference the page.
+    for (;;) {
+      for (int i = 0; i < pg.nr; ++i) {
+        Pfn pfn = static_cast<Pfn>(pg.first + i);
+        for (auto [mm, vpn] : mappings_of(w, pfn)) {
+          if (pg.type == PgmapType::kDeviceCoherent) {
+            migrate_folio_at(w, &t, mm, vpn, /*nofail=*/true);
+            continue;
+          }
+          Mm& m = w.mm[static_cast<size_t>(mm)];
+          m.mmap_lock.down_read();
+          migrate_to_ram(w, &t, mm, vpn, /*write=*/false, /*nofail=*/true);
+          m.mmap_lock.up_read();
+        }
+      }
+      Pfn busy = first_mapped(w, pg);
+      if (busy == kNoPfn) break;
+      Page& p = w.page(busy);
+      sync::wait_until(&p, [&] {  // woken by folio_put_refs() of a device page
+        return w.width.value(p.refcount.load(std::memory_order_acquire)) <=
+               devmap_idle_base(w) + p.mapcount.load(std::memory_order_relaxed);
+      });
+    }
+  } else {
+    // fs-dax and p2pdma pages are not migrated away: their users are
+    // unmapped (unmap_mapping_range(); for fs-dax the filesystem's
+    // dax_break_layout()) and the teardown waits until no one references a
+    // page any more (dax_layout_busy_page() / the p2pdma allocator's ref).
     for (int i = 0; i < pg.nr; ++i) {
       Pfn pfn = static_cast<Pfn>(pg.first + i);
-      for_each_mapping(w, pfn, [&](int mm, int vpn) {
-        if (pg.type == PgmapType::kDeviceCoherent) {
-          migrate_folio_at(w, &t, mm, vpn);
-          return;
-        }
-        Mm& m = w.mm[static_cast<size_t>(mm)];
-        m.mmap_lock.down_read();
-        migrate_to_ram(w, &t, mm, vpn, /*write=*/false);
-        m.mmap_lock.up_read();
+      for (auto [mm, vpn] : mappings_of(w, pfn)) zap_pte(w, &t, mm, vpn);
+    }
+    // Idle means freed: free_zone_device_folio() has run to its end (it
+    // wakes the waiter, as fsdax's wake_up_var() does), not merely that the
+    // count reached its base, which a put does before it frees.
+    for (int i = 0; i < pg.nr; ++i) {
+      Pfn pfn = static_cast<Pfn>(pg.first + i);
+      sync::wait_until(&w.page(pfn), [&] {
+        return pg.idle[static_cast<size_t>(pfn)].load(std::memory_order_acquire) == 1;
       });
     }
   }

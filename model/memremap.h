@@ -33,12 +33,15 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn);
 // setup, wait for the ref to drain (unless memunmap_no_wait), tear down.
 void memunmap_pages(World& w, Task& t, int pgmap);
 
-// A driver's teardown of its device memory (lib/test_hmm.c:
+// A driver's teardown of its device memory, then memunmap_pages().
+// device-private / device-coherent (lib/test_hmm.c:
 // dmirror_device_remove_chunks() -> dmirror_device_evict_chunk(), nouveau's
-// dmem fini): migrate every mapped device-private / device-coherent page
-// back to system RAM (migrate_device_range()), then memunmap_pages(). Pages
-// with extra references (a GUP user) cannot be evicted; memunmap_pages()
-// then waits for them.
+// dmem fini): every mapped page is migrated back to system RAM
+// (migrate_device_range(), __GFP_NOFAIL), retrying after a busy page's
+// extra references are dropped. fs-dax / p2pdma: user mappings are zapped
+// (unmap_mapping_range()) and the teardown waits for every page to go idle
+// (dax_layout_busy_page()). A page that is referenced but not mapped (a
+// GUP user of an unmapped page) is left for memunmap_pages() to wait for.
 void driver_teardown(World& w, Task& t, int pgmap);
 
 // The refcount at which a device page of this world is idle.

@@ -11,7 +11,37 @@ namespace pf {
 
 int migrate_vpn(World& w, Task& t, int vpn) { return migrate_folio_at(w, &t, t.mm, vpn); }
 
-int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn) {
+// mm/migrate.c: remove_migration_ptes() -> remove_migration_pte(): the
+// rmap walk finds every migration entry for `from` - those try_to_migrate()
+// made, and copies a fork made of them meanwhile - and maps `to` there (with
+// a reference and a mapcount), writable if the entry was. A slot zapped
+// meanwhile (munmap) holds no entry and stays empty.
+static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
+  for (int mm = 0; mm < kMaxMm; ++mm) {
+    Mm& m = w.mm[static_cast<size_t>(mm)];
+    if (!m.live.load()) continue;
+    for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
+      Pte seen = Pte::unpack(m.pte[static_cast<size_t>(vpn)].peek());
+      if (!seen.migration || seen.pfn != from) continue;
+      auto& slot = m.pte[static_cast<size_t>(vpn)];
+      m.ptl.lock();
+      Pte entry = Pte::unpack(slot.load(std::memory_order_acquire));
+      if (entry.migration && entry.pfn == from) {
+        Pte pte;
+        pte.pfn = to;
+        pte.present = true;
+        pte.writable = entry.writable;
+        pte.dirty = entry.dirty;
+        folio_ref_add(w, t, w.page(to).head, 1);
+        w.page(to).mapcount.fetch_add(1, std::memory_order_relaxed);
+        slot.store(pte.pack(), std::memory_order_release);
+      }
+      m.ptl.unlock();
+    }
+  }
+}
+
+int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) {
   const Task& t = *tp;
   Mm& m = w.mm[static_cast<size_t>(mm_id)];
   Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
@@ -41,64 +71,26 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn) {
     putback();
     return -kEAGAIN;
   }
-  Pfn np = w.alloc_page();
+  Pfn np = w.alloc_page(sync::Site::here(), nofail);
   if (np == kNoPfn) {
     folio_unlock(w, head);
     putback();
     return -kENOMEM;
   }
-  // try_to_migrate(): every PTE becomes a migration entry.
-  struct Unmapped {
-    int mm, vpn;
-    Pte pte;
-  };
-  std::array<Unmapped, kMaxMm * kMaxVpn> done{};
-  int ndone = 0;
-  bool busy = false;
-  for_each_mapping(w, pfn, [&](int mm, int v) {
-    if (busy) return;
-    Mm& mmr = w.mm[static_cast<size_t>(mm)];
-    mmr.ptl.lock();
-    uint64_t raw = mmr.pte[static_cast<size_t>(v)].load(std::memory_order_acquire);
-    Pte cur = Pte::unpack(raw);
-    if (!cur.present || cur.pfn != pfn) {
-      mmr.ptl.unlock();
-      return;
-    }
-    Pte mig;
-    mig.pfn = pfn;
-    mig.migration = true;
-    mmr.pte[static_cast<size_t>(v)].store(mig.pack(), std::memory_order_release);
-    if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
-      sync::smp_mb();  // folio_try_share_anon_rmap_pte()
-      if (!w.design.no_try_share_check && !w.design.migrate_pinned &&
-          folio_maybe_dma_pinned(w, &t, pfn)) {
-        mmr.pte[static_cast<size_t>(v)].store(raw, std::memory_order_release);
-        mmr.ptl.unlock();
-        busy = true;
-        return;
-      }
-    }
-    mmr.ptl.unlock();
-    p.mapcount.fetch_sub(1, std::memory_order_relaxed);
-    done[static_cast<size_t>(ndone++)] = {mm, v, cur};
-  });
-  // folio_expected_refs(): 1 (ours) + mapping (nr pages) + private; the
-  // mapping refs of the PTEs we replaced are still on the folio.
+  // try_to_migrate(): every PTE becomes a migration entry, unless an
+  // exclusive page may be pinned (migrate_pinned: the check is skipped).
+  UnmapResult un = try_to_unmap(w, &t, pfn, UnmapFor::kMigration,
+                                /*check_pins=*/!w.design.no_try_share_check &&
+                                    !w.design.migrate_pinned);
+  const bool busy = un.busy;
+  // folio_expected_refs(): 1 (ours) + the page cache's (nr pages) +
+  // private. The PTEs' references went with the unmap.
   bool has_private = p.flags.load(std::memory_order_acquire) & PG_private;
   int32_t base = device ? devmap_idle_base(w) : 0;
-  int32_t expected = base + 1 + (file ? 1 : 0) + (has_private ? 1 : 0) + ndone;
+  int32_t expected = base + 1 + (file ? 1 : 0) + (has_private ? 1 : 0);
   bool frozen = !busy && folio_ref_freeze(w, head, expected);
   if (!frozen && (busy || !w.design.migrate_pinned)) {
-    // remove_migration_ptes(folio, folio): put the old PTEs back.
-    for (int i = 0; i < ndone; ++i) {
-      Mm& mmr = w.mm[static_cast<size_t>(done[i].mm)];
-      mmr.ptl.lock();
-      mmr.pte[static_cast<size_t>(done[i].vpn)].store(done[i].pte.pack(),
-                                                      std::memory_order_release);
-      mmr.ptl.unlock();
-      p.mapcount.fetch_add(1, std::memory_order_relaxed);
-    }
+    remove_migration_ptes(w, &t, pfn, pfn);  // put the old PTEs back
     folio_unlock(w, head);
     sync::wake(&p);
     folio_put(w, &t, np);
@@ -126,16 +118,7 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn) {
     f.cache[static_cast<size_t>(p.index.load())].store(np, std::memory_order_release);
     f.i_pages_lock.unlock();
   }
-  for (int i = 0; i < ndone; ++i) {  // remove_migration_ptes(src, dst)
-    Mm& mmr = w.mm[static_cast<size_t>(done[i].mm)];
-    Pte np_pte = done[i].pte;
-    np_pte.pfn = np;
-    folio_ref_add(w, &t, np, 1);
-    n.mapcount.fetch_add(1, std::memory_order_relaxed);
-    mmr.ptl.lock();
-    mmr.pte[static_cast<size_t>(done[i].vpn)].store(np_pte.pack(), std::memory_order_release);
-    mmr.ptl.unlock();
-  }
+  remove_migration_ptes(w, &t, pfn, np);
   p.mapping.store(kNoMapping, std::memory_order_release);
   p.flags.fetch_and(~(PG_anon | PG_anon_exclusive | PG_dirty | PG_private),
                     std::memory_order_release);

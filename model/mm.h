@@ -60,6 +60,8 @@ void unpin_user_pages_dirty_lock(World& w, Task& t, std::span<const int> slots,
 // allowed; a false negative while pins are outstanding is reported
 // (pin_count_mismatch) when `t` is given, i.e. when a consumer acts on it.
 bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn);
+// The same answer read with peek(): not a scheduling point, for oracles.
+bool folio_maybe_dma_pinned_peek(const World& w, Pfn head);
 
 // ----------------------------------------------------- page refs (mm.h)
 

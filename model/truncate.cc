@@ -14,8 +14,8 @@ void truncate_index(World& w, Task& t, int index) {
     Page& p = w.page(head);
     folio_lock(w, head);
     if (p.mapping.load(std::memory_order_acquire) == 0 && p.index.load() == index) {
-      while (p.flags.load(std::memory_order_acquire) & PG_writeback) complete_io(w, &t);
-      for_each_mapping(w, pfn, [&](int mm, int vpn) { zap_pte(w, &t, mm, vpn); });
+      folio_wait_writeback(w, &t, head);
+      for (auto [mm, vpn] : mappings_of(w, pfn)) zap_pte(w, &t, mm, vpn);
       if (p.flags.fetch_and(~PG_private, std::memory_order_acq_rel) & PG_private)
         folio_put(w, &t, head);  // the buffers' reference
       p.flags.fetch_and(~PG_dirty, std::memory_order_release);  // folio_cancel_dirty()

@@ -44,8 +44,7 @@ bool reclaim_file(World& w, Task& t, int index) {
   // try_to_unmap(): file PTEs go (a dirty PTE dirties the folio).
   int nr = 1 << p.order;
   for (int i = 0; i < nr; ++i)
-    for_each_mapping(w, static_cast<Pfn>(head + i),
-                     [&](int mm, int vpn) { zap_pte(w, &t, mm, vpn); });
+    for (auto [mm, vpn] : mappings_of(w, static_cast<Pfn>(head + i))) zap_pte(w, &t, mm, vpn);
   if (p.flags.load(std::memory_order_acquire) & PG_dirty) return give_up();
   // "Folio is unmapped now so it cannot be newly pinned anymore. No point in
   // trying to reclaim folio if it is pinned. Furthermore we don't want to
@@ -86,46 +85,13 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
     putback(w, &t, head);
     return false;
   }
-  // try_to_unmap() -> try_to_unmap_one() for each PTE: clear it, then for an
-  // exclusive anon page folio_try_share_anon_rmap_pte(): smp_mb() and back
-  // off (restore the PTE) if the folio may be pinned.
-  struct Unmapped {
-    int mm, vpn;
-    Pte pte;
-  };
-  std::array<Unmapped, kMaxMm * kMaxVpn> done{};
-  int ndone = 0;
-  bool busy = false;
-  for_each_mapping(w, pfn, [&](int mm, int v) {
-    if (busy) return;
-    Mm& mmr = w.mm[static_cast<size_t>(mm)];
-    mmr.ptl.lock();
-    uint64_t raw = mmr.pte[static_cast<size_t>(v)].load(std::memory_order_acquire);
-    Pte cur = Pte::unpack(raw);
-    if (!cur.present || cur.pfn != pfn) {
-      mmr.ptl.unlock();
-      return;
-    }
-    mmr.pte[static_cast<size_t>(v)].store(kPteNone, std::memory_order_release);  // ptep_clear_flush
-    if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
-      sync::smp_mb();
-      if (!w.design.no_try_share_check && folio_maybe_dma_pinned(w, &t, pfn)) {
-        mmr.pte[static_cast<size_t>(v)].store(raw, std::memory_order_release);
-        mmr.ptl.unlock();
-        busy = true;
-        return;
-      }
-      p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
-    }
-    mmr.swap[static_cast<size_t>(v)].store(p.data.load(std::memory_order_acquire));
-    Pte sw;
-    sw.swap = true;
-    mmr.pte[static_cast<size_t>(v)].store(sw.pack(), std::memory_order_release);
-    mmr.ptl.unlock();
-    p.mapcount.fetch_sub(1, std::memory_order_relaxed);
-    folio_put(w, &t, head);
-    done[static_cast<size_t>(ndone++)] = {mm, v, cur};
-  });
+  // try_to_unmap() -> try_to_unmap_one() for each PTE, backing off from a
+  // maybe-pinned exclusive page.
+  UnmapResult un = try_to_unmap(w, &t, pfn, UnmapFor::kSwap,
+                                /*check_pins=*/!w.design.no_try_share_check);
+  const bool busy = un.busy;
+  const int ndone = un.n;
+  const auto& done = un.done;
   // __remove_mapping() for the swap cache: only our reference may remain.
   if (!busy && folio_ref_freeze(w, head, 1)) {
     folio_unlock(w, head);

@@ -187,7 +187,10 @@ void World::build(const WorldSpec& s) {
           p.flags.init(f);
           if (i == 0) p.lru[0].init(kLruLinked), p.lru[1].init(kLruLinked);
           m.vma[vpn + i] = {is_file ? VmaKind::kFile : VmaKind::kAnon, vpn + i};
-          map(pfn, vpn + i, v.writable);
+          // mm/mmap.c: vma_wants_writenotify(): a shared file mapping whose
+          // filesystem has ->page_mkwrite starts write-protected, so the
+          // first store faults and dirties the folio (page_mkwrite).
+          map(pfn, vpn + i, v.writable && !is_file);
           if (is_file) {
             file.cache[static_cast<size_t>(vpn + i)].init(pfn);
             file.disk[static_cast<size_t>(vpn + i)].init(static_cast<uint32_t>(100 + vpn + i));
@@ -238,22 +241,29 @@ void World::build(const WorldSpec& s) {
     vpn += nr;
   }
 
-  for (int i = 0; i < s.free_pages && npages_ < kMaxPages; ++i) {
+  for (int i = 0; i < s.free_pages + kNofailReserve && npages_ < kMaxPages; ++i) {
     Pfn pfn = take_setup_pages(1);
     Page& p = page(pfn);
     p.head = pfn;
     p.data.init(kPoison);
     ghost.freed[static_cast<size_t>(pfn)].store(1);
-    free_list_.push(pfn);
-    nfree_.fetch_add(1);
+    if (i < s.free_pages) {
+      free_list_.push(pfn);
+      nfree_.fetch_add(1);
+    } else {
+      reserve_.push(pfn);
+    }
   }
 }
 
-Pfn World::alloc_page(sync::Site s) {
+Pfn World::alloc_page(sync::Site s, bool nofail) {
   alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
   Pfn pfn = kNoPfn;
-  if (!free_list_.pop(pfn)) return kNoPfn;
-  nfree_.fetch_sub(1);
+  if (free_list_.pop(pfn)) {
+    nfree_.fetch_sub(1);
+  } else if (!nofail || !reserve_.pop(pfn)) {
+    return kNoPfn;
+  }
   Page& p = page(pfn);
   // mm/page_alloc.c: prep_new_page() -> set_page_refcounted()
   p.flags.init(0);
@@ -296,6 +306,62 @@ bool World::submit_io(const IoCompletion& c, sync::Site s) {
 bool World::pop_io(IoCompletion& c, sync::Site s) {
   io_word_.fetch_add(1, std::memory_order_acquire, s);
   return io_queue_.pop(c);
+}
+
+std::string World::describe(const void* obj) const {
+  if (!obj) return "";
+  for (int i = 0; i < npages_; ++i) {
+    const Page& p = pages[static_cast<size_t>(i)];
+    const char* field = obj == &p.refcount  ? "refcount"
+                        : obj == &p.mapcount ? "mapcount"
+                        : obj == &p.flags    ? "flags"
+                        : obj == &p.lru[0]   ? (p.is_device() ? "pgmap" : "lru.next")
+                        : obj == &p.lru[1]   ? (p.is_device() ? "zone_device_data" : "lru.prev")
+                        : obj == &p.mapping  ? "mapping"
+                        : obj == &p.index    ? "index"
+                        : obj == &p.pincount ? "_pincount"
+                        : obj == &p.data     ? "data"
+                                             : nullptr;
+    if (field) return fmt::format("page {} {}", i, field);
+  }
+  for (int m = 0; m < kMaxMm; ++m) {
+    const Mm& x = mm[static_cast<size_t>(m)];
+    for (int v = 0; v < kMaxVpn; ++v) {
+      if (obj == &x.pte[static_cast<size_t>(v)]) return fmt::format("mm {} pte[{}]", m, v);
+      if (obj == &x.swap[static_cast<size_t>(v)]) return fmt::format("mm {} swap[{}]", m, v);
+    }
+    if (obj == &x.pmd) return fmt::format("mm {} pmd", m);
+    if (obj == &x.mmap_lock) return fmt::format("mm {} mmap_lock", m);
+    if (obj == &x.ptl) return fmt::format("mm {} ptl", m);
+    if (obj == &x.write_protect_seq) return fmt::format("mm {} write_protect_seq", m);
+    if (obj == &x.flags) return fmt::format("mm {} flags", m);
+  }
+  for (int i = 0; i < kMaxFileIdx; ++i) {
+    if (obj == &file.cache[static_cast<size_t>(i)]) return fmt::format("file cache[{}]", i);
+    if (obj == &file.disk[static_cast<size_t>(i)]) return fmt::format("file disk[{}]", i);
+  }
+  if (obj == &file.i_pages_lock) return "file i_pages_lock";
+  if (obj == &file.invalidate_lock) return "file invalidate_lock";
+  for (int g = 0; g < npgmaps; ++g) {
+    const DevPagemap& pg = pgmaps[static_cast<size_t>(g)];
+    if (obj == &pg.ref) return fmt::format("pgmap {} ref", g);
+    if (obj == &pg.torn_down) return fmt::format("pgmap {} torn_down", g);
+    for (int i = 0; i < kMaxPages; ++i)
+      if (obj == &pg.idle[static_cast<size_t>(i)]) return fmt::format("pgmap {} idle[{}]", g, i);
+  }
+  if (obj == &lru_lock) return "lru_lock";
+  if (obj == &mm_count) return "mm_count";
+  if (obj == &alloc_word_) return "page allocator";
+  if (obj == &io_word_) return "I/O completion queue";
+  return "?";
+}
+
+int World::page_of(const void* obj) const {
+  auto p = reinterpret_cast<uintptr_t>(obj);
+  auto first = reinterpret_cast<uintptr_t>(&pages[0]);
+  auto end = reinterpret_cast<uintptr_t>(&pages[static_cast<size_t>(npages_)]);
+  if (p < first || p >= end) return -1;
+  return static_cast<int>((p - first) / sizeof(Page));
 }
 
 void World::report(ViolationKind kind, int pfn, const Task* t, const char* fn,

@@ -190,6 +190,7 @@ inline constexpr int kNumBackings = 9;
 const char* backing_name(Backing b);
 
 inline constexpr int kMaxOrder = 3;        // 2^3 = kMaxVpn pages
+inline constexpr int kNofailReserve = 4;   // pages only __GFP_NOFAIL allocations get
 inline constexpr int kMaxFreePages = 16;
 
 struct VpnSpec {
@@ -245,7 +246,10 @@ class World {
 
   // mm/page_alloc.c: the free list of order-0 pfns (Boost.Lockfree stack:
   // a lock-free LIFO is what per-cpu page lists are). One scheduling point.
-  Pfn alloc_page(sync::Site s = sync::Site::here());
+  // kNoPfn when the list is empty, unless `nofail` (__GFP_NOFAIL, as a
+  // driver evicting its device memory allocates): then the page comes from
+  // a small reserve kept for that.
+  Pfn alloc_page(sync::Site s = sync::Site::here(), bool nofail = false);
   void free_page(Pfn pfn, sync::Site s = sync::Site::here());
 
   // I/O completions from the writeback path to whoever ends writeback.
@@ -263,6 +267,12 @@ class World {
     return width.value(pages[static_cast<size_t>(pfn)].refcount.peek());
   }
   int npages_used() const { return npages_; }
+  // A readable name for the object of a shared access ("page 3 refcount",
+  // "mm 0 pte[2]", "file cache[1]"), for timelines; "?" if it is not part
+  // of this world.
+  std::string describe(const void* obj) const;
+  // The pfn whose struct page holds `obj`, or -1. No scheduling point.
+  int page_of(const void* obj) const;
   int nr_free() const { return nfree_.load(); }
 
  private:
@@ -272,6 +282,7 @@ class World {
 
   int npages_ = 0;
   boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> free_list_;
+  boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> reserve_;
   boost::lockfree::queue<IoCompletion, boost::lockfree::capacity<32>> io_queue_;
   sync::Atomic<int32_t> alloc_word_{0};  // the access the allocator makes
   sync::Atomic<int32_t> io_word_{0};

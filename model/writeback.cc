@@ -12,7 +12,7 @@ bool page_mkclean(World& w, const Task* t, Pfn head) {
   int nr = 1 << w.page(head).order;
   for (int i = 0; i < nr; ++i) {
     Pfn pfn = static_cast<Pfn>(head + i);
-    for_each_mapping(w, pfn, [&](int mm, int vpn) {
+    for (auto [mm, vpn] : mappings_of(w, pfn)) {
       Mm& m = w.mm[static_cast<size_t>(mm)];
       m.ptl.lock();
       uint64_t raw = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
@@ -24,7 +24,7 @@ bool page_mkclean(World& w, const Task* t, Pfn head) {
         m.pte[static_cast<size_t>(vpn)].store(pte.pack(), std::memory_order_release);
       }
       m.ptl.unlock();
-    });
+    }
   }
   return was_dirty;
 }
@@ -44,10 +44,19 @@ void complete_io(World& w, const Task* t) {
   }
 }
 
-// folio_wait_writeback(): the model's waiter completes queued I/O itself,
-// which is what the completion context would do meanwhile.
-static void wait_writeback(World& w, const Task* t, Page& p) {
-  while (p.flags.load(std::memory_order_acquire) & PG_writeback) complete_io(w, t);
+void folio_wait_writeback(World& w, const Task* t, Pfn head) {
+  // mm/page-writeback.c: folio_wait_writeback(): sleep on the folio until
+  // PG_writeback clears. The model's waiter completes queued I/O itself,
+  // which is what the completion context would do meanwhile; if another
+  // thread has taken the completion off the queue, it sleeps until that
+  // thread's folio_end_writeback() wakes it (never a busy loop: a
+  // deterministic schedule need not preempt a spinner).
+  Page& p = w.page(head);
+  while (p.flags.load(std::memory_order_acquire) & PG_writeback) {
+    complete_io(w, t);
+    if (p.flags.load(std::memory_order_acquire) & PG_writeback)
+      sync::block(sync::Site::here(), &p);
+  }
 }
 
 bool writeback(World& w, Task& t, int index) {
@@ -64,7 +73,7 @@ bool writeback(World& w, Task& t, int index) {
       folio_put(w, &t, head);
       return false;
     }
-    wait_writeback(w, &t, p);
+    folio_wait_writeback(w, &t, head);
     if (!(p.flags.load(std::memory_order_acquire) & PG_dirty)) {
       folio_unlock(w, head);
       folio_put(w, &t, head);

@@ -31,7 +31,9 @@ class Atomic {
 
   T load(mo order = mo::seq_cst, Site s = Site::here()) const {
     access(s, this, Access::kLoad);
-    return v_.load(order);
+    T v = v_.load(order);
+    loaded(s, this, as_i64(v));
+    return v;
   }
   void store(T x, mo order = mo::seq_cst, Site s = Site::here()) {
     access(s, this, Access::kStore);

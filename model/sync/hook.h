@@ -50,6 +50,11 @@ class Hook {
                         int64_t after) {
     (void)site, (void)obj, (void)before, (void)after;
   }
+  // After a load: the value read, for recording. Default: ignored. (Not
+  // part of any hash: a load's value follows from the steps before it.)
+  virtual void on_load(Site site, const void* obj, int64_t value) {
+    (void)site, (void)obj, (void)value;
+  }
   // The calling thread cannot proceed until something about `obj` changes.
   // Returns when the caller should re-check its condition (spurious returns
   // are allowed, so callers always loop).
@@ -85,6 +90,9 @@ inline void access(Site site, const void* obj, Access kind) {
 }
 inline void value(Site site, const void* obj, int64_t before, int64_t after) {
   if (Hook* h = detail::tls_hook) h->on_value(site, obj, before, after);
+}
+inline void loaded(Site site, const void* obj, int64_t v) {
+  if (Hook* h = detail::tls_hook) h->on_load(site, obj, v);
 }
 // Free mode: std::this_thread::yield(). See Hook::block.
 void block(Site site, const void* obj);

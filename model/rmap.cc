@@ -1,0 +1,60 @@
+// mm/rmap.c: try_to_unmap_one() (swap-out) and try_to_migrate_one()
+// (migration) over every PTE of a page, with the anon-exclusive handshake
+// that pairs with GUP-fast: clear the PTE, smp_mb(), and if the folio may
+// be pinned, put the PTE back and give up (__folio_try_share_anon_rmap()).
+#include "model/internal.h"
+
+namespace pf {
+
+UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool check_pins) {
+  UnmapResult r;
+  Page& p = w.page(pfn);
+  const Pfn head = p.head;
+  for (auto [mm, vpn] : mappings_of(w, pfn)) {
+    Mm& m = w.mm[static_cast<size_t>(mm)];
+    m.ptl.lock();
+    const uint64_t raw = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+    const Pte cur = Pte::unpack(raw);
+    if (!cur.present || cur.pfn != pfn) {  // changed since the walk
+      m.ptl.unlock();
+      continue;
+    }
+    m.pte[static_cast<size_t>(vpn)].store(kPteNone, std::memory_order_release);  // ptep_clear_flush()
+    if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
+      // include/linux/rmap.h: __folio_try_share_anon_rmap(): "Paired with
+      // the memory barrier in try_grab_folio()": smp_mb(), then back off if
+      // the folio may be pinned, else the page is no longer exclusive.
+      sync::smp_mb();
+      if (check_pins && folio_maybe_dma_pinned(w, t, pfn)) {
+        m.pte[static_cast<size_t>(vpn)].store(raw, std::memory_order_release);  // set_pte_at()
+        m.ptl.unlock();
+        r.busy = true;
+        break;
+      }
+      // Migration keeps exclusivity in the migration entry and gives it back
+      // in remove_migration_pte(); the model simply leaves the flag set.
+      if (why == UnmapFor::kSwap)
+        p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+    }
+    Pte entry;
+    if (why == UnmapFor::kSwap) {
+      m.swap[static_cast<size_t>(vpn)].store(p.data.load(std::memory_order_acquire));
+      entry.swap = true;  // swp_entry_to_pte()
+    } else {
+      // make_{readable,writable}_migration_entry(): remembers whether the
+      // PTE was writable, and the dirty bit goes with it.
+      entry.pfn = pfn;
+      entry.migration = true;
+      entry.writable = cur.writable;
+      entry.dirty = cur.dirty;
+    }
+    m.pte[static_cast<size_t>(vpn)].store(entry.pack(), std::memory_order_release);
+    m.ptl.unlock();
+    p.mapcount.fetch_sub(1, std::memory_order_relaxed);  // folio_remove_rmap_pte()
+    folio_put(w, t, head);  // the mapping's reference; the caller holds one
+    r.done[static_cast<size_t>(r.n++)] = Unmapped{mm, vpn, cur};
+  }
+  return r;
+}
+
+}  // namespace pf
