@@ -149,6 +149,15 @@ class Scheduler::Impl final : public sync::Hook {
   void on_access(sync::Site site, const void* obj, sync::Access kind) override;
   void on_value(sync::Site site, const void* obj, int64_t before,
                 int64_t after) override;
+  void on_load(sync::Site site, const void* obj, int64_t value) override {
+    (void)site, (void)obj;
+    if (options_.recording == Recording::kFullTrace && !stopping_ && cur_ != kHost &&
+        !trace_.empty()) {
+      Step& s = trace_.back();
+      s.before = s.after = value;
+      s.has_value = true;
+    }
+  }
   void block(sync::Site site, const void* obj) override;
   void wake(const void* obj) override;
 
@@ -541,10 +550,10 @@ void Scheduler::Impl::record(sync::Site site, const void* obj,
                              sync::Access kind) {
   const uint64_t index = steps_++;
   // One mix per step: the name's hash goes through a multiply first so it
-  // cannot cancel against the (thread, kind, line) word.
-  const uint64_t word = uint64_t{cur_} |
-                        uint64_t{static_cast<uint8_t>(kind)} << 8 |
-                        uint64_t{site.line} << 16;
+  // cannot cancel against the (thread, kind) word. The line is left out on
+  // purpose: the hash names an interleaving by function, so it survives
+  // edits that only move code, and changes when scheduling points change.
+  const uint64_t word = uint64_t{cur_} | uint64_t{static_cast<uint8_t>(kind)} << 8;
   hash_ = fmix64(hash_ ^ word ^ fn_hash(site.fn) * 0x9e3779b97f4a7c15ull);
   if (options_.recording == Recording::kFullTrace) {
     trace_.push_back(Step{index, static_cast<uint8_t>(cur_),

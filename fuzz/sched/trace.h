@@ -33,7 +33,9 @@ struct Step {
   // The object's address, to name it (World::describe()). Differs between
   // builds and runs: never hashed, never compared, never printed raw.
   const void* address = nullptr;
-  int64_t before = 0;  // stores and successful read-modify-writes only
+  // Stores and successful read-modify-writes: the value before and after.
+  // Loads (Recording::kFullTrace only): the value read, in both.
+  int64_t before = 0;
   int64_t after = 0;
   bool has_value = false;
 };
@@ -44,7 +46,7 @@ struct Result {
   uint64_t switches = 0;     // times the running model thread changed
   uint64_t preemptions = 0;  // of those, switches away from a runnable thread
   uint64_t parks = 0;        // block() calls that parked a thread
-  // Over every step: (thread, fn name, line, kind) and, for stores and
+  // Over every step: (thread, fn name, kind) and, for stores and
   // read-modify-writes, (before, after). Equal traces give equal hashes.
   uint64_t trace_hash = 0;
   uint64_t seed = 0;         // Strategy::seed()
