@@ -257,6 +257,7 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
     m.ptl.unlock();
     if (r < 0) return r;
     *out = Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(vpn), how, true};
+    out->write = f.write;
     return 1;
   }
   return -kEFAULT;
@@ -383,8 +384,9 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
       break;
     }
     if (p.is_device()) put_dev_pagemap(w, &t, pfn);
-    got[static_cast<size_t>(n++)] =
+    got[static_cast<size_t>(n)] =
         Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
+    got[static_cast<size_t>(n++)].write = f.write;
   }
   if (how == GupHow::kPin && !w.design.no_fork_wp_seq && n > 0 &&
       m.write_protect_seq.retry(seq)) {

@@ -52,6 +52,12 @@ void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
   // tools/testing/selftests/mm/cow.c: a pin keeps observing the page the
   // process reads and writes through its page table.
   if (h.how != GupHow::kPin || h.pfn == w.zero_pfn || !design_pins(w, h.head)) return;
+  // mm/truncate.c: truncation removes a page from the file whether or not
+  // it is pinned; the pinner keeps the orphan and a later fault maps a new
+  // page. That is the file's contract, not a replacement under the pin.
+  if (h.index >= 0 &&
+      w.ghost.trunc_gen[static_cast<size_t>(h.index)].load() != h.trunc_gen)
+    return;
   Mm& m = w.mm[static_cast<size_t>(h.mm)];
   if (!m.live.load() || m.vma[static_cast<size_t>(h.vpn)].kind == VmaKind::kNone) return;
   Pte pte = Pte::unpack(m.pte[static_cast<size_t>(h.vpn)].peek());
@@ -231,8 +237,12 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pfn old, bool 
 // ------------------------------------------------------------ faults
 
 int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool nofail) {
-  // mm/memory.c: do_swap_page() -> pgmap->ops->migrate_to_ram(): copy the
-  // device page to system RAM and drop the device page (free_zone_device_folio).
+  // mm/memory.c: do_swap_page() -> pgmap->ops->migrate_to_ram() (e.g.
+  // lib/test_hmm.c: dmirror_devmem_fault() -> migrate_vma_setup/pages/
+  // finalize): the device folio moves to one new system page. Its unmap
+  // reaches every mapping (try_to_migrate() walks the rmap, so after fork
+  // all mms), remove_migration_ptes() maps the new page in each, and the
+  // device page is freed (free_zone_device_folio()).
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
@@ -247,19 +257,39 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
     folio_put(w, t, dp);
     return -kENOMEM;
   }
-  init_anon(w, np, vpn);
-  m.ptl.lock();
-  bool same = m.pte[static_cast<size_t>(vpn)].load() == pte.pack();
-  if (same) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
-  m.ptl.unlock();
-  folio_unlock(w, dp);
-  if (same) {
-    w.page(dp).mapcount.fetch_sub(1, std::memory_order_relaxed);
-    folio_put(w, t, dp);  // the mapping's reference
-  } else {
-    folio_put(w, t, np);
+  init_anon(w, np, vpn);  // refcount 1, mapcount 1: the first mapping's
+  Page& n = w.page(np);
+  const bool shared = w.page(dp).mapcount.load(std::memory_order_relaxed) > 1;
+  if (shared) n.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+  int moved = 0;
+  for (int m2 = 0; m2 < kMaxMm; ++m2) {
+    Mm& mm2 = w.mm[static_cast<size_t>(m2)];
+    if (!mm2.live.load()) continue;
+    for (int v2 = 0; v2 < kMaxVpn; ++v2) {
+      Pte seen = Pte::unpack(mm2.pte[static_cast<size_t>(v2)].peek());
+      if (!seen.device_private || seen.pfn != dp) continue;
+      mm2.ptl.lock();
+      auto& slot = mm2.pte[static_cast<size_t>(v2)];
+      Pte cur = Pte::unpack(slot.load(std::memory_order_acquire));
+      if (cur.device_private && cur.pfn == dp) {
+        bool faulting = m2 == mm && v2 == vpn;
+        if (moved++ > 0) {
+          folio_ref_add(w, t, np, 1);
+          n.mapcount.fetch_add(1, std::memory_order_relaxed);
+        }
+        slot.store(present(np, cur.writable && !shared, faulting && write && !shared).pack(),
+                   std::memory_order_release);
+        w.page(dp).mapcount.fetch_sub(1, std::memory_order_relaxed);
+        mm2.ptl.unlock();
+        folio_put(w, t, dp);  // that mapping's reference
+        continue;
+      }
+      mm2.ptl.unlock();
+    }
   }
-  folio_put(w, t, dp);  // ours
+  folio_unlock(w, dp);
+  if (moved == 0) folio_put(w, t, np);  // every entry went away meanwhile
+  folio_put(w, t, dp);                  // ours
   return 0;
 }
 
@@ -425,7 +455,9 @@ int fork_mm(World& w, Task& t) {
     // copy_present_pte() -> folio_try_dup_anon_rmap_pte(): an exclusive page
     // that folio_needs_cow_for_dma() (MMF_HAS_PINNED && maybe pinned) is
     // copied for the child right now (copy_present_page(), Peter Xu v5.9).
-    if (exclusive && pte.present && !p.is_device() && !w.design.no_cow_for_dma &&
+    // Device-coherent pages too: they are present anon memory to the CPU.
+    // Device-private entries are not present and can never be pinned.
+    if (exclusive && pte.present && !w.design.no_cow_for_dma &&
         has_pinned && folio_maybe_dma_pinned(w, &t, pfn)) {
       src.ptl.unlock();
       Pfn np = alloc_copy(w, pfn);

@@ -82,12 +82,23 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
     pg.ref.put();  // put_dev_pagemap()
 }
 
-// The first page of pagemap `pg` that some PTE still maps (present, or a
-// device-private entry), or kNoPfn. The driver's view of its own pages.
-static Pfn first_mapped(World& w, const DevPagemap& pg) {
+// The first page of pagemap `pg` that some PTE still maps - present, a
+// device-private entry, or a migration entry (a migration in flight may
+// yet put the page back) - or kNoPfn. The driver's view of its own pages.
+// *migrating says whether that mapping is a migration entry.
+static Pfn first_mapped(World& w, const DevPagemap& pg, bool* migrating) {
   for (int i = 0; i < pg.nr; ++i) {
     Pfn pfn = static_cast<Pfn>(pg.first + i);
-    if (!mappings_of(w, pfn).empty()) return pfn;
+    for (int m = 0; m < kMaxMm; ++m) {
+      if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
+      for (int v = 0; v < kMaxVpn; ++v) {
+        Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte[static_cast<size_t>(v)].peek());
+        if ((pte.present || pte.device_private || pte.migration) && pte.pfn == pfn) {
+          *migrating = pte.migration;
+          return pfn;
+        }
+      }
+    }
   }
   return kNoPfn;
 }
@@ -95,6 +106,10 @@ static Pfn first_mapped(World& w, const DevPagemap& pg) {
 void driver_teardown(World& w, Task& t, int id) {
   if (id < 0 || id >= w.npgmaps) return;
   DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+  // One teardown at a time, and only once: the driver's lock, and its
+  // "chunks already removed" check.
+  sync::Guard<sync::Mutex> driver(pg.driver_lock);
+  if (pg.torn_down.load(std::memory_order_acquire)) return;
   if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent) {
     // migrate_device_range() skips a page someone else holds a reference
     // on at that instant (another migration, a GUP user); the drivers
@@ -115,13 +130,20 @@ void driver_teardown(World& w, Task& t, int id) {
           m.mmap_lock.up_read();
         }
       }
-      Pfn busy = first_mapped(w, pg);
+      bool migrating = false;
+      Pfn busy = first_mapped(w, pg, &migrating);
       if (busy == kNoPfn) break;
       Page& p = w.page(busy);
-      sync::wait_until(&p, [&] {  // woken by folio_put_refs() of a device page
-        return w.width.value(p.refcount.load(std::memory_order_acquire)) <=
-               devmap_idle_base(w) + p.mapcount.load(std::memory_order_relaxed);
-      });
+      if (migrating) {
+        // migration_entry_wait(): the migration wakes the page when it
+        // ends, moved or put back. Its frozen count says nothing meanwhile.
+        sync::block(sync::Site::here(), &p);
+        continue;
+      }
+      // Woken by folio_put_refs() of a device page.
+      while (w.width.value(p.refcount.load(std::memory_order_acquire)) >
+             devmap_idle_base(w) + p.mapcount.load(std::memory_order_relaxed))
+        sync::block(sync::Site::here(), &p);
     }
   } else {
     // fs-dax and p2pdma pages are not migrated away: their users are
@@ -137,9 +159,8 @@ void driver_teardown(World& w, Task& t, int id) {
     // count reached its base, which a put does before it frees.
     for (int i = 0; i < pg.nr; ++i) {
       Pfn pfn = static_cast<Pfn>(pg.first + i);
-      sync::wait_until(&w.page(pfn), [&] {
-        return pg.idle[static_cast<size_t>(pfn)].load(std::memory_order_acquire) == 1;
-      });
+      while (pg.idle[static_cast<size_t>(pfn)].load(std::memory_order_acquire) != 1)
+        sync::block(sync::Site::here(), &w.page(pfn));
     }
   }
   memunmap_pages(w, t, id);

@@ -56,6 +56,13 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
   bool file = p.mapping.load(std::memory_order_acquire) == kBufferedFile;
   // isolate_lru_page() (device coherent: migrate_device_coherent_folio())
   if (!folio_try_get(w, &t, head)) return -kEAGAIN;
+  // follow_page() finds the page under the PTL; the model's reference is
+  // speculative, so recheck that the PTE still maps it (it may have been
+  // freed and reused in between).
+  if (m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) != pte.pack()) {
+    folio_put(w, &t, head);
+    return -kEAGAIN;
+  }
   if (!device && !(p.flags.fetch_and(~PG_lru, std::memory_order_acq_rel) & PG_lru)) {
     folio_put(w, &t, head);
     return -kEAGAIN;

@@ -29,6 +29,12 @@ bool reclaim_file(World& w, Task& t, int index) {
   Pfn head = w.page(pfn).head;
   Page& p = w.page(head);
   if (!isolate(w, &t, head)) return false;
+  // filemap_get_entry(): the reference was taken speculatively; the page may
+  // have been freed and reused since the slot was read. Recheck the slot.
+  if (f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire) != pfn) {
+    putback(w, &t, head);
+    return false;
+  }
   auto give_up = [&] {
     folio_unlock(w, head);
     putback(w, &t, head);
@@ -38,9 +44,12 @@ bool reclaim_file(World& w, Task& t, int index) {
     putback(w, &t, head);
     return false;
   }
+  // shrink_folio_list() -> __remove_mapping(): under the lock, the folio
+  // must still belong to this file at this index.
   if (p.mapping.load(std::memory_order_acquire) != 0 ||
+      p.index.load(std::memory_order_relaxed) != index ||
       (p.flags.load(std::memory_order_acquire) & (PG_writeback | PG_dirty)))
-    return give_up();  // truncated, or dirty (pageout is writeback's job here)
+    return give_up();  // truncated or reused, or dirty (pageout is writeback's job here)
   // try_to_unmap(): file PTEs go (a dirty PTE dirties the folio).
   int nr = 1 << p.order;
   for (int i = 0; i < nr; ++i)
@@ -81,6 +90,12 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
     return reclaim_file(w, t, h.index.load());
   if (p.is_device() || h.order > 0 || !(h.flags.load() & PG_anon)) return false;
   if (!isolate(w, &t, head)) return false;
+  // The reference is speculative (the PTE was read without the PTL): the
+  // page may have been freed and reused meanwhile. Recheck the PTE.
+  if (m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) != pte.pack()) {
+    putback(w, &t, head);
+    return false;
+  }
   if (!folio_trylock(w, head)) {
     putback(w, &t, head);
     return false;

@@ -45,6 +45,7 @@ WorldSpec WorldSpec::canonical() const {
       continue;
     }
     bool large_ok = v.backing == Backing::kAnon || v.backing == Backing::kAnonMovable;
+    if (v.backing == Backing::kZeroPage) v.writable = false;  // always mapped read-only
     int order = large_ok ? std::min<int>(v.order, kMaxOrder) : 0;
     if (vpn + (1 << order) > kMaxVpn) order = 0;  // World::build: a folio must fit
     v.order = static_cast<uint8_t>(order);
@@ -241,7 +242,15 @@ void World::build(const WorldSpec& s) {
     vpn += nr;
   }
 
-  for (int i = 0; i < s.free_pages + kNofailReserve && npages_ < kMaxPages; ++i) {
+  // A reserve only __GFP_NOFAIL allocations get: enough for a driver to
+  // evict every device-private / device-coherent page once.
+  int reserve = 0;
+  for (int id = 0; id < npgmaps; ++id) {
+    PgmapType t = pgmaps[static_cast<size_t>(id)].type;
+    if (t == PgmapType::kDevicePrivate || t == PgmapType::kDeviceCoherent)
+      reserve += pgmaps[static_cast<size_t>(id)].nr;
+  }
+  for (int i = 0; i < s.free_pages + reserve && npages_ < kMaxPages; ++i) {
     Pfn pfn = take_setup_pages(1);
     Page& p = page(pfn);
     p.head = pfn;

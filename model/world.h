@@ -128,6 +128,9 @@ struct DevPagemap {
   Pfn first = kNoPfn;
   int nr = 0;
   sync::Atomic<int32_t> torn_down{0};
+  // The driver's own lock around its teardown (lib/test_hmm.c:
+  // mdevice->devmem_lock in dmirror_device_remove_chunks()).
+  sync::Mutex driver_lock;
   // Driver-side free list for device-private/coherent pages (by pfn).
   std::array<sync::Atomic<int32_t>, kMaxPages> idle{};  // 1 = page idle
 };
@@ -161,6 +164,7 @@ struct Held {
   bool live = false;
   int8_t index = -1;     // file index at grab time (file-backed pages)
   uint32_t trunc_gen = 0;  // that index's truncate generation at grab time
+  bool write = false;      // grabbed with FOLL_WRITE: the device may write it
 };
 
 // A model thread's context: identity, the mm it runs in, and what it holds.
@@ -190,7 +194,6 @@ inline constexpr int kNumBackings = 9;
 const char* backing_name(Backing b);
 
 inline constexpr int kMaxOrder = 3;        // 2^3 = kMaxVpn pages
-inline constexpr int kNofailReserve = 4;   // pages only __GFP_NOFAIL allocations get
 inline constexpr int kMaxFreePages = 16;
 
 struct VpnSpec {
@@ -205,7 +208,8 @@ struct WorldSpec {
   int free_pages = 8;  // order-0 pages on the allocator's free list
 
   // The spec as World builds it: only anonymous backings have an order, a
-  // folio that would not fit the mm is order 0, vpns inside a large folio
+  // folio that would not fit the mm is order 0, the zero page is read-only,
+  // vpns inside a large folio
   // are kNone, unmapped vpns are default, free_pages is in 0..kMaxFreePages.
   // Worlds built from a spec and from its canonical form are the same.
   WorldSpec canonical() const;

@@ -90,7 +90,7 @@ bool writeback(World& w, Task& t, int index) {
     if (w.design.writeback == WritebackPolicy::kBounce) break;
     // kWait: sleep until unpinned, then start over.
     folio_unlock(w, head);
-    sync::wait_until(&p, [&] { return !folio_maybe_dma_pinned(w, nullptr, head); });
+    while (folio_maybe_dma_pinned(w, nullptr, head)) sync::block(sync::Site::here(), &p);
     folio_lock(w, head);
   }
   // folio_clear_dirty_for_io(): "if (folio_mkclean(folio)) folio_mark_dirty(folio);

@@ -88,17 +88,20 @@ std::vector<CatalogEntry> build() {
                ViolationKind::page_free_count, "27674ef6c73f (v5.18)",
                Program{one(Backing::kDevicePrivate), {{op(K::munmap, 0)}}},
                true});
-  // A GUP user holds a device-coherent page, so the driver cannot evict it;
-  // memunmap_pages() must wait for the put (0dc45ca1ce18).
+  // A GUP user holds a device-coherent page that is no longer mapped, so
+  // the driver has nothing to evict and memunmap_pages() must wait for the
+  // put (0dc45ca1ce18).
   c.push_back({"memunmap_returns_while_busy", "folio_pincount,memunmap_no_wait",
                ViolationKind::pgmap_teardown_busy, "0dc45ca1ce18 (fixes 27674ef6c73f)",
                Program{one(Backing::kDeviceCoherent),
-                       {{op(K::gup, 0, 1), op(K::put_page, -1)}, {op(K::memunmap, 0)}}},
+                       {{op(K::gup, 0, 1), op(K::munmap, 0), op(K::memunmap, 0),
+                         op(K::put_page, -1)}}},
                false});  // the correct design waits: sequentially, that is a deadlock
   c.push_back({"device_page_freed_after_teardown", "folio_pincount,memunmap_no_wait",
                ViolationKind::use_after_free, "0dc45ca1ce18 (fixes 27674ef6c73f)",
                Program{one(Backing::kDeviceCoherent),
-                       {{op(K::gup, 0, 1), op(K::memunmap, 0), op(K::put_page, -1), op(K::munmap, 0)}}},
+                       {{op(K::gup, 0, 1), op(K::munmap, 0), op(K::memunmap, 0),
+                         op(K::put_page, -1)}}},
                false});
   c.push_back({"unpin_of_a_plain_get", "folio_pincount", ViolationKind::api_misuse,
                "mm/gup.c: unpin_user_page() contract",

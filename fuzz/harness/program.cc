@@ -78,6 +78,22 @@ bool holds_page_of_pgmap(World& w, const Task& t, int pgmap) {
   return false;
 }
 
+// A driver asks for make_dirty only on pages the device could write: the
+// FOLL_WRITE ones (well-formed mode). Calls `release` once for the slots
+// to dirty and once for the rest, keeping their order within each group.
+template <class Release>
+void for_dirty_split(const Task& t, const std::vector<int>& slots, MakeDirty d, OpMode mode,
+                     Release release) {
+  if (mode == OpMode::kStrict || d == MakeDirty::kNo) {
+    release(slots, d);
+    return;
+  }
+  std::vector<int> written, read_only;
+  for (int s : slots) (t.held[static_cast<size_t>(s)].write ? written : read_only).push_back(s);
+  if (!written.empty()) release(written, MakeDirty::kYes);
+  if (!read_only.empty()) release(read_only, MakeDirty::kNo);
+}
+
 int mod(int x, int n) { return ((x % n) + n) % n; }
 
 bool valid_vpn(int v) { return v >= 0 && v < kMaxVpn; }
@@ -219,7 +235,9 @@ void run_op(World& w, Task& t, const Op& op, OpMode mode) {
       return;
     case OpKind::put_user_pages_dirty_lock: {
       auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
-      put_user_pages_dirty_lock(w, t, s, dirty(op));
+      for_dirty_split(t, s, dirty(op), mode, [&](std::span<const int> slots, MakeDirty d) {
+        put_user_pages_dirty_lock(w, t, slots, d);
+      });
       return;
     }
     case OpKind::unpin: {
@@ -229,11 +247,15 @@ void run_op(World& w, Task& t, const Op& op, OpMode mode) {
     }
     case OpKind::unpin_dirty: {
       auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
-      unpin_user_pages_dirty_lock(w, t, s, dirty(op));
+      for_dirty_split(t, s, dirty(op), mode, [&](std::span<const int> slots, MakeDirty d) {
+        unpin_user_pages_dirty_lock(w, t, slots, d);
+      });
       return;
     }
     case OpKind::dma_write:
-      for (int s : slots_of(t, op.a, std::nullopt, mode)) dma_write(w, t, s);
+      // A device writes memory only through a FOLL_WRITE pin or reference.
+      for (int s : slots_of(t, op.a, std::nullopt, mode))
+        if (mode == OpMode::kStrict || t.held[static_cast<size_t>(s)].write) dma_write(w, t, s);
       return;
     case OpKind::user_write:
       if (valid_vpn(op.b)) user_write(w, t, op.a, op.b);

@@ -82,9 +82,10 @@ enum class OpMode : uint8_t {
   kStrict,
   // Ops behave as a correct driver would (the fuzzing mode): a release
   // addresses only held pages of the kind it releases and is skipped
-  // otherwise, DMA needs a held page, and a thread's exit releases what it
-  // still holds. What remains to be found are the design's mistakes, not
-  // the caller's.
+  // otherwise; the device writes, and a release dirties, only pages taken
+  // with FOLL_WRITE; a driver does not tear down memory it holds pages of;
+  // a thread's exit releases what it still holds. What remains to be found
+  // are the design's mistakes, not the caller's.
   kWellFormed,
 };
 
