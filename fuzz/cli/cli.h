@@ -1,0 +1,34 @@
+// The `pinfuzz` command: each file in fuzz/cli/ registers one group of
+// subcommands. Exit codes follow one rule everywhere: 0 success (or clean),
+// 1 a violation was found / reproduced / missed as expected, 2 bad input or
+// usage (the message names the file and the problem).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "fuzz/harness/config.h"
+
+namespace pf::cli {
+
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitViolation = 1;
+inline constexpr int kExitBadInput = 2;
+
+// Set by a subcommand's callback to what main() should run after parsing.
+using Action = std::function<int()>;
+
+void add_model_commands(CLI::App& app, Action& action);     // designs, selfcheck
+void add_scenario_commands(CLI::App& app, Action& action);  // show, encode, dict
+void add_run_commands(CLI::App& app, Action& action);       // repro, run
+
+// --design, --strategy and --steps on `cmd`, validated into `config` when
+// parsed (a bad value is a usage error that lists the valid ones).
+void add_config_options(CLI::App& cmd, RunConfig& config);
+
+// "pinfuzz: <msg>" on stderr.
+void error(const std::string& msg);
+
+}  // namespace pf::cli

@@ -1,0 +1,80 @@
+// `pinfuzz designs` and `pinfuzz selfcheck`: what the model offers and
+// whether its catalog of known flaws still shows each one.
+#include <fmt/format.h>
+
+#include "fuzz/cli/cli.h"
+#include "fuzz/harness/catalog.h"
+
+namespace pf::cli {
+namespace {
+
+int cmd_designs() {
+  fmt::print("Designs (--design=NAME[,knob=value...]):\n");
+  for (int i = 0; i < kNumTrackings; ++i) {
+    auto t = static_cast<Tracking>(i);
+    fmt::print("  {:<16} {:<7} {}\n", tracking_name(t), tracking_correct(t) ? "correct" : "buggy",
+               tracking_history(t));
+  }
+  fmt::print("\nKnobs (boolean knobs are named after the mistake; off = the kernel's behaviour):\n");
+  for (auto& k : knob_table())
+    fmt::print("  {:<20} {:<24} {}\n  {:<20} {:<24} [{}]\n", k.name, k.values, k.description, "",
+               "", k.reference);
+  return kExitClean;
+}
+
+// Runs every catalog entry under its buggy design and under every design of
+// the table; prints which violation each run raised. Exit 1 if a buggy
+// design misses its expected violation or a correct design raises one.
+int cmd_selfcheck(bool verbose) {
+  auto designs = selfcheck_designs();
+  std::string header = fmt::format("{:<38} {:<24}", "scenario", "expected under flaw");
+  for (auto& d : designs) header += fmt::format(" {:<16}", d);
+  fmt::print("{}\n", header);
+  int failures = 0;
+  for (const auto& e : catalog()) {
+    auto bug = parse_design(e.buggy_design);
+    if (!bug.design) {
+      error(fmt::format("catalog entry {}: {}", e.name, bug.error));
+      return kExitBadInput;
+    }
+    Outcome o = run_sequential(*bug.design, e.program);
+    bool found = o.saw(e.expected);
+    failures += !found;
+    std::string row = fmt::format(
+        "{:<38} {:<24}", e.name,
+        fmt::format("{} {}", violation_name(e.expected), found ? "ok" : "MISSED"));
+    for (auto& dn : designs) {
+      Design d = *parse_design(dn).design;
+      Outcome r = run_sequential(d, e.program);
+      std::string cell = r.violation ? violation_name(r.violation->kind) : "clean";
+      if (d.is_correct() && e.clean_under_correct && r.violation) {
+        ++failures;
+        cell += "!";
+      }
+      row += fmt::format(" {:<16}", cell);
+      if (verbose && r.violation) fmt::print("    {}: {}\n", dn, r.violation->to_string());
+    }
+    fmt::print("{}\n", row);
+  }
+  fmt::print(
+      "\n{} scenario(s), {} failure(s). A '!' marks a violation under a correct design "
+      "(a model bug).\n",
+      catalog().size(), failures);
+  return failures ? kExitViolation : kExitClean;
+}
+
+}  // namespace
+
+void add_model_commands(CLI::App& app, Action& action) {
+  app.add_subcommand("designs", "List pin-tracking designs and knobs, with their history")
+      ->callback([&action] { action = cmd_designs; });
+  auto* selfcheck = app.add_subcommand(
+      "selfcheck",
+      "Run the model's catalog of known flaws (sequentially) under every design and print a "
+      "table; exit 1 if a flaw is missed or a correct design raises a violation");
+  static bool verbose = false;
+  selfcheck->add_flag("-v,--verbose", verbose, "Print each violation in full");
+  selfcheck->callback([&action] { action = [] { return cmd_selfcheck(verbose); }; });
+}
+
+}  // namespace pf::cli

@@ -1,0 +1,59 @@
+// pinfuzz: the command-line front end. Subcommands live in fuzz/cli/*.cc.
+#include <fmt/format.h>
+
+#include "fuzz/cli/cli.h"
+
+namespace pf::cli {
+
+void error(const std::string& msg) { fmt::print(stderr, "pinfuzz: {}\n", msg); }
+
+void add_config_options(CLI::App& cmd, RunConfig& config) {
+  cmd.add_option_function<std::string>(
+         "--design",
+         [&config](const std::string& v) {
+           if (auto e = parse_design_value(v, &config.design); !e.empty())
+             throw CLI::ValidationError(e);
+         },
+         "Design to run under, NAME[,knob=value...] (see `pinfuzz designs`); replaces the "
+         "scenario's own")
+      ->envname("PINFUZZ_DESIGN");
+  cmd.add_option_function<std::string>(
+         "--strategy",
+         [&config](const std::string& v) {
+           if (auto e = parse_strategy_value(v, &config.strategy); !e.empty())
+             throw CLI::ValidationError(e);
+         },
+         "Read the schedule as this strategy: input, random or pct (replaces the scenario's)")
+      ->envname("PINFUZZ_STRATEGY");
+  cmd.add_option_function<std::string>(
+         "--steps",
+         [&config](const std::string& v) {
+           if (auto e = parse_steps_value(v, &config.step_budget); !e.empty())
+             throw CLI::ValidationError(e);
+         },
+         fmt::format("Step budget per run; more steps is a hang (default {})", kDefaultStepBudget))
+      ->envname("PINFUZZ_STEPS");
+}
+
+}  // namespace pf::cli
+
+int main(int argc, char** argv) {
+  using namespace pf::cli;
+  CLI::App app{
+      "pinfuzz: a concurrent stress fuzzer for Linux pin/release semantics.\n"
+      "A reference model of page refcounts and DMA pins, run under deterministic\n"
+      "interleavings; see README.md and docs/."};
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  Action action;
+  add_model_commands(app, action);
+  add_scenario_commands(app, action);
+  add_run_commands(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadInput;
+  }
+  return action ? action() : kExitBadInput;
+}

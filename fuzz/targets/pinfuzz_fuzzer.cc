@@ -1,0 +1,133 @@
+// pinfuzz_fuzzer: the libFuzzer target. Each input is a Scenario in byte
+// form (fuzz/scenario/scenario.h): world, op programs and the schedule, so
+// libFuzzer's mutations change both what the threads do and how they
+// interleave. Each input runs once, deterministically; on a violation the
+// target prints a one-line signature and the command that replays it,
+// writes the scenario as text beside the crash artifact, and traps (libFuzzer
+// then saves the input as crash-<sha1>).
+//
+// Flags (two dashes: libFuzzer passes them through), or PINFUZZ_* variables:
+//   --design=NAME[,knob=value...]   design to run every input under
+//   --strategy=input|random|pct     how the schedule bytes are read
+//   --steps=N                       step budget per run (default 20000)
+//   --help                          this text
+// Beyond code coverage the target feeds interleaving coverage to libFuzzer
+// through __libfuzzer_extra_counters (fuzz/harness/coverage.h).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "fuzz/harness/config.h"
+#include "fuzz/harness/coverage.h"
+#include "fuzz/harness/run.h"
+#include "fuzz/harness/sha1.h"
+
+namespace {
+
+using namespace pf;
+
+__attribute__((used, section("__libfuzzer_extra_counters")))
+uint8_t g_extra_counters[InterleavingCoverage::kSize];
+
+RunConfig g_config;
+std::string g_artifact_prefix = "./";
+std::string g_exact_artifact;
+
+constexpr const char* kHelp = R"(pinfuzz_fuzzer: libFuzzer target for pinfuzz (Linux pin/release semantics)
+
+Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] [CORPUS_DIR...]
+
+  --design=NAME[,knob=value...]  run every input under this design; the input's own
+                                 design field is then ignored (pinfuzz designs lists them)
+  --strategy=input|random|pct    how the schedule bytes are read: preemption points
+                                 (default), or the seed of a random / PCT schedule
+  --steps=N                      step budget per run; more is a hang (default 20000)
+  --help                         this text; -help=1 lists libFuzzer's own flags
+
+The same settings can come from PINFUZZ_DESIGN, PINFUZZ_STRATEGY and PINFUZZ_STEPS.
+On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the
+'pinfuzz repro' command that replays the crash file, writes the scenario as text to
+<crash file>.txt, and traps.
+)";
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "pinfuzz_fuzzer: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+void report(const Scenario& scenario, const RunResult& r, std::span<const uint8_t> input) {
+  const Violation& v = *r.violation;
+  const Design design = effective_design(scenario, g_config.fallback_design());
+  std::string artifact = g_exact_artifact.empty()
+                             ? g_artifact_prefix + "crash-" + sha1_hex(input)
+                             : g_exact_artifact;
+  std::fprintf(stderr, "\npinfuzz: VIOLATION %s design=%s pfn=%d thread=%d step=%llu in %s(): %s\n",
+               violation_name(v.kind), design.name().c_str(), v.pfn, v.thread,
+               static_cast<unsigned long long>(v.step), v.fn.c_str(), v.detail.c_str());
+  std::string flags = g_config.replay_flags();
+  std::fprintf(stderr, "pinfuzz: replay: pinfuzz repro %s%s%s\n", flags.c_str(),
+               flags.empty() ? "" : " ", artifact.c_str());
+  // The effective scenario (design and strategy as run) as text: replays
+  // with no flags at all, and is what a person reads first.
+  Scenario effective = scenario;
+  effective.design = design;
+  std::string text = fmt::format("# {}: {}\n# found by pinfuzz_fuzzer {}\n", violation_name(v.kind),
+                                 v.detail, flags) +
+                     print_text(effective);
+  std::string err = write_file_atomic(artifact + ".txt", text);
+  if (err.empty())
+    std::fprintf(stderr, "pinfuzz: scenario as text: %s.txt (replay: pinfuzz repro %s%s.txt)\n",
+                 artifact.c_str(),
+                 g_config.step_budget != kDefaultStepBudget
+                     ? fmt::format("--steps={} ", g_config.step_budget).c_str()
+                     : "",
+                 artifact.c_str());
+  else
+    std::fprintf(stderr, "pinfuzz: could not write the text form: %s\n", err.c_str());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  if (std::string e = g_config.parse_env(); !e.empty()) die(e);
+  for (int i = 1; i < *argc; ++i) {
+    std::string_view a = (*argv)[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kHelp, stdout);
+      std::exit(0);
+    }
+    std::string err;
+    if (g_config.parse_flag(a, &err)) {
+      if (!err.empty()) die(err);
+      continue;
+    }
+    if (a.rfind("-artifact_prefix=", 0) == 0) g_artifact_prefix = a.substr(17);
+    if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
+    if (a.rfind("--", 0) == 0)
+      die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= --help)", a));
+  }
+  std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d\n",
+               g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
+               g_config.strategy ? schedule_kind_name(*g_config.strategy) : "(from input)",
+               static_cast<unsigned long long>(g_config.step_budget), kFormatVersion);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Runner runner;
+  static InterleavingCoverage coverage(g_extra_counters);
+  const std::span<const uint8_t> input(data, size);
+  ByteDecode d = decode_bytes(input, g_config.decode_options());
+  if (!d.scenario) return -1;  // not a scenario: keep it out of the corpus
+  RunOptions opt;
+  opt.step_budget = g_config.step_budget;
+  opt.observer = &coverage;
+  RunResult r = runner.run(*d.scenario, g_config.fallback_design(), opt);
+  if (!r.violation) return 0;
+  report(*d.scenario, r, input);
+  __builtin_trap();
+}
