@@ -211,12 +211,23 @@ bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
 
 // ------------------------------------------------------------ slow path
 
+// Ghost: which file index a handle is about and that index's truncate
+// generation, sampled before the PTE is read, so that a truncation racing
+// the grab counts as one "since the grab".
+static void note_file_index(World& w, const Vma& vma, Held* h) {
+  if (vma.kind != VmaKind::kFile) return;
+  h->index = static_cast<int8_t>(vma.pgoff);
+  h->trunc_gen = w.ghost.trunc_gen[static_cast<size_t>(vma.pgoff)].load();
+}
+
 // One page of __get_user_pages(): follow_page_pte() under the PTL, faulting
 // (handle_mm_fault) and retrying when the PTE does not allow the access.
 static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
   const Vma vma = m.vma[static_cast<size_t>(vpn)];
   if (vma.kind == VmaKind::kNone) return -kEFAULT;
+  Held file_note;
+  note_file_index(w, vma, &file_note);
   // mm/gup.c: check_vma_flags(): FOLL_LONGTERM refused on fs-dax VMAs;
   // writable_file_mapping_allowed() (v6.5) refuses FOLL_LONGTERM|FOLL_WRITE
   // on file mappings other than shmem/hugetlb.
@@ -258,6 +269,8 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
     if (r < 0) return r;
     *out = Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(vpn), how, true};
     out->write = f.write;
+    out->index = file_note.index;
+    out->trunc_gen = file_note.trunc_gen;
     return 1;
   }
   return -kEFAULT;
@@ -265,11 +278,6 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
 
 // Records the grabbed pages as held and does the post-grab bookkeeping.
 static void commit(World& w, Task& t, Held h) {
-  Mm& m = w.mm[static_cast<size_t>(h.mm)];
-  if (m.vma[static_cast<size_t>(h.vpn)].kind == VmaKind::kFile) {
-    h.index = static_cast<int8_t>(m.vma[static_cast<size_t>(h.vpn)].pgoff);
-    h.trunc_gen = w.ghost.trunc_gen[static_cast<size_t>(h.index)].load();
-  }
   int slot;
   {
     std::lock_guard<std::mutex> lock(w.held_mu);
@@ -351,6 +359,8 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     VmaKind kind = m.vma[static_cast<size_t>(i)].kind;
     // gup_fast_folio_allowed(): no FOLL_LONGTERM|FOLL_WRITE on file mappings.
     if (f.longterm && f.write && kind == VmaKind::kFile) break;
+    Held file_note;
+    note_file_index(w, m.vma[static_cast<size_t>(i)], &file_note);
     uint32_t pmd = m.pmd.load(std::memory_order_acquire);
     uint64_t raw = m.pte[static_cast<size_t>(i)].load(std::memory_order_acquire);
     Pte pte = Pte::unpack(raw);
@@ -386,6 +396,8 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     if (p.is_device()) put_dev_pagemap(w, &t, pfn);
     got[static_cast<size_t>(n)] =
         Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
+    got[static_cast<size_t>(n)].index = file_note.index;
+    got[static_cast<size_t>(n)].trunc_gen = file_note.trunc_gen;
     got[static_cast<size_t>(n++)].write = f.write;
   }
   if (how == GupHow::kPin && !w.design.no_fork_wp_seq && n > 0 &&

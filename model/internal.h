@@ -32,6 +32,9 @@ bool held_by_other_mm(World& w, Pfn pfn, int mm);
 
 // Remove one PTE's mapping of its page: mapcount and refcount (zap_pte_range).
 void zap_pte(World& w, const Task* t, int mm, int vpn);
+// mm/memory.c: unmap_mapping_folio(): zap every PTE that maps this
+// page-cache folio, found through the file's VMAs under each PTL.
+void unmap_mapping_folio(World& w, const Task* t, Pfn head);
 // The rmap walk: every (mm, vpn) whose PTE maps `pfn` (present, or a
 // device-private entry), read with peek() - what rmap_walk() finds under
 // the anon_vma / i_mmap locks, which the model does not have. A plain

@@ -139,21 +139,52 @@ static Pte present(Pfn pfn, bool writable, bool dirty) {
   return p;
 }
 
-void zap_pte(World& w, const Task* t, int mm, int vpn) {
-  // mm/memory.c: zap_pte_range(): ptep_get_and_clear_full(), then for a
-  // present page: dirty PTE -> folio_mark_dirty(); folio_remove_rmap_pte();
-  // the reference goes after the TLB flush (tlb_finish_mmu).
+// mm/memory.c: zap_pte_range(), for the PTE at (mm, vpn) if it maps `only`
+// (any page if kNoPfn): ptep_get_and_clear_full(), then for a present page,
+// still under the PTL, a dirty PTE dirties the folio and the rmap goes
+// (folio_remove_rmap_pte(), so folio_mapped() stays true until then); the
+// reference goes after the TLB flush (tlb_finish_mmu). Returns whether it
+// zapped a page mapping.
+static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  if (only != kNoPfn && !((pte.present || pte.device_private) && pte.pfn == only)) {
+    m.ptl.unlock();
+    return false;
+  }
   m.pte[static_cast<size_t>(vpn)].store(kPteNone, std::memory_order_release);
-  m.ptl.unlock();
-  if (!(pte.present || pte.device_private) || pte.pfn == w.zero_pfn) return;
+  if (!(pte.present || pte.device_private) || pte.pfn == w.zero_pfn) {
+    m.ptl.unlock();
+    return false;
+  }
   Pfn head = w.page(pte.pfn).head;
   if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0)
     folio_mark_dirty(w, t, head);
   w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);
+  m.ptl.unlock();
   folio_put(w, t, head);
+  return true;
+}
+
+void zap_pte(World& w, const Task* t, int mm, int vpn) { zap_one(w, t, mm, vpn, kNoPfn); }
+
+void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
+  // mm/memory.c: unmap_mapping_folio() -> the file's i_mmap tree: every VMA
+  // that maps the folio's index, each PTE examined under its PTL, so a zap
+  // in flight elsewhere (munmap) is waited for, not missed.
+  Page& h = w.page(head);
+  const int nr = 1 << h.order;
+  const int first = h.index.load(std::memory_order_relaxed);
+  for (int mm = 0; mm < kMaxMm; ++mm) {
+    Mm& m = w.mm[static_cast<size_t>(mm)];
+    if (!m.live.load()) continue;
+    for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
+      const Vma vma = m.vma[static_cast<size_t>(vpn)];
+      if (vma.kind != VmaKind::kFile || vma.pgoff < first || vma.pgoff >= first + nr) continue;
+      zap_one(w, t, mm, vpn, static_cast<Pfn>(head + (vma.pgoff - first)));
+    }
+  }
 }
 
 // The page-cache side of a file fault: find the folio (with a reference) or
@@ -211,26 +242,40 @@ static bool page_mkwrite(World& w, const Task* t, Pfn head) {
   return true;
 }
 
-// mm/memory.c: wp_page_copy(): COW (or unshare) into a new exclusive page.
-static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pfn old, bool writable) {
+// mm/memory.c: do_wp_page() -> wp_page_copy(): COW (or unshare) the page
+// that `orig` (the PTE the fault saw) maps into a new exclusive page.
+// do_wp_page() takes a reference on the old folio under the PTL, so it can
+// be neither freed nor reused while it is copied, and wp_page_copy()
+// installs the copy only if the PTE is still pte_same() as `orig`.
+static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool writable) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
+  auto& slot = m.pte[static_cast<size_t>(vpn)];
+  const Pfn old = orig.pfn;
+  const bool zero = old == w.zero_pfn;  // the zero page is never freed
+  if (!zero) {
+    m.ptl.lock();
+    bool same = slot.load(std::memory_order_acquire) == orig.pack();
+    if (same) folio_ref_add(w, t, w.page(old).head, 1);  // folio_get()
+    m.ptl.unlock();
+    if (!same) return 0;  // raced: retry the fault
+  }
   Pfn np = alloc_copy(w, old);
-  if (np == kNoPfn) return -kENOMEM;
+  if (np == kNoPfn) {
+    if (!zero) folio_put(w, t, w.page(old).head);
+    return -kENOMEM;
+  }
   init_anon(w, np, vpn);
   m.ptl.lock();
-  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
-  if (!pte.present || pte.pfn != old) {  // raced: someone changed the PTE
-    m.ptl.unlock();
-    folio_put(w, t, np);
-    return 0;
-  }
-  m.pte[static_cast<size_t>(vpn)].store(present(np, writable, writable).pack(),
-                                        std::memory_order_release);
+  bool same = slot.load(std::memory_order_acquire) == orig.pack();  // pte_same()
+  if (same) slot.store(present(np, writable, writable).pack(), std::memory_order_release);
+  if (same && !zero) w.page(old).mapcount.fetch_sub(1, std::memory_order_relaxed);
   m.ptl.unlock();
-  if (old != w.zero_pfn) {
-    w.page(old).mapcount.fetch_sub(1, std::memory_order_relaxed);
-    folio_put(w, t, w.page(old).head);
+  if (!same) {
+    folio_put(w, t, np);
+  } else if (!zero) {
+    folio_put(w, t, w.page(old).head);  // the old mapping's reference
   }
+  if (!zero) folio_put(w, t, w.page(old).head);  // ours
   return 0;
 }
 
@@ -319,9 +364,23 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     Pfn pfn = filemap_get_folio(w, t, vma.pgoff);
     if (pfn == kNoPfn) return -kENOMEM;
     Pfn head = w.page(pfn).head;
-    if (write && !page_mkwrite(w, t, head)) {
-      folio_put(w, t, head);
-      return 0;  // truncated: retry
+    if (write) {
+      // do_shared_fault() -> ->page_mkwrite(): returns the folio locked.
+      if (!page_mkwrite(w, t, head)) {
+        folio_put(w, t, head);
+        return 0;  // truncated: retry
+      }
+    } else {
+      // filemap_fault() -> lock_folio_maybe_drop_mmap(), then "Did it get
+      // truncated?": a folio truncate is removing must not be mapped.
+      folio_lock(w, head);
+      Page& h = w.page(head);
+      if (h.mapping.load(std::memory_order_acquire) != kBufferedFile ||
+          h.index.load(std::memory_order_relaxed) != vma.pgoff) {
+        folio_unlock(w, head);
+        folio_put(w, t, head);
+        return 0;  // retry
+      }
     }
     m.ptl.lock();
     bool still_none = m.pte[static_cast<size_t>(vpn)].load() == kPteNone;
@@ -330,14 +389,17 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
       m.pte[static_cast<size_t>(vpn)].store(present(pfn, write, write).pack());
     }
     m.ptl.unlock();
-    if (write) folio_unlock(w, head);
+    folio_unlock(w, head);  // finish_fault() done
     if (!still_none) folio_put(w, t, head);  // our ref became the mapping's otherwise
     return 0;
   }
 
   if (pte.migration) {
-    // do_swap_page() -> migration_entry_wait(): sleep until the move is done.
-    sync::block(sync::Site::here(), &w.page(pte.pfn));
+    // do_swap_page() -> migration_entry_wait(): sleep until the move is
+    // done, if the entry is still there (read again right before sleeping:
+    // the move may have finished since the PTL was dropped).
+    if (m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) == pte.pack())
+      sync::block(sync::Site::here(), &w.page(pte.pfn));
     return 0;
   }
   if (pte.swap) {
@@ -375,7 +437,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     return 0;
   }
   if (vma.kind != VmaKind::kAnon) return -kEFAULT;
-  if (pfn == w.zero_pfn) return wp_page_copy(w, t, mm, vpn, pfn, /*writable=*/true);
+  if (pfn == w.zero_pfn) return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/true);
   // do_wp_page() -> wp_can_reuse_anon_folio(): an exclusive page is reused;
   // otherwise reuse only if we hold the only reference (refcount, not
   // mapcount: the CVE-2020-29374 lesson), else copy.
@@ -393,7 +455,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     m.ptl.unlock();
     return 0;
   }
-  return wp_page_copy(w, t, mm, vpn, pfn, /*writable=*/write);
+  return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/write);
 }
 
 // ------------------------------------------------------------ fork
@@ -484,8 +546,10 @@ void munmap_vpn(World& w, Task& t, int vpn) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
   m.mmap_lock.down_write();
   if (m.vma[static_cast<size_t>(vpn)].kind != VmaKind::kNone) {
-    m.vma[static_cast<size_t>(vpn)] = Vma{};
+    // unmap_region() zaps the pages first; the VMA leaves the file's
+    // i_mmap tree after (remove_vma), so rmap walkers see it meanwhile.
     zap_pte(w, &t, t.mm, vpn);
+    m.vma[static_cast<size_t>(vpn)] = Vma{};
   }
   m.mmap_lock.up_write();
 }
@@ -513,8 +577,9 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
     check_cpu_access(w, t, mm, vpn, pte.pfn, write);
     Page& p = w.page(pte.pfn);
     if (write) {
-      uint32_t v = next_data_value(w);
-      p.data.store(v, std::memory_order_relaxed);
+      // Data values grow in store order, so the disk oracle can tell newer
+      // from older: drawn at the store itself.
+      uint32_t v = p.data.store_from([&] { return next_data_value(w); }, std::memory_order_relaxed);
       if (!pte.dirty) {
         pte.dirty = true;  // the MMU sets the dirty bit
         m.pte[static_cast<size_t>(vpn)].store(pte.pack(), std::memory_order_relaxed);
@@ -552,8 +617,8 @@ int64_t dma_write(World& w, Task& t, int slot) {
              "the device wrote into a freed page");
     return -kEFAULT;
   }
-  uint32_t v = next_data_value(w);
-  w.page(pfn).data.store(v, std::memory_order_relaxed);
+  uint32_t v = w.page(pfn).data.store_from([&] { return next_data_value(w); },
+                                             std::memory_order_relaxed);
   return v;
 }
 

@@ -140,10 +140,15 @@ void driver_teardown(World& w, Task& t, int id) {
         sync::block(sync::Site::here(), &p);
         continue;
       }
-      // Woken by folio_put_refs() of a device page.
-      while (w.width.value(p.refcount.load(std::memory_order_acquire)) >
-             devmap_idle_base(w) + p.mapcount.load(std::memory_order_relaxed))
+      // Woken by folio_put_refs() of a device page. The count is read
+      // last, right before sleeping: a put after that read wakes us.
+      for (;;) {
+        int32_t mapped = p.mapcount.load(std::memory_order_relaxed);
+        if (w.width.value(p.refcount.load(std::memory_order_acquire)) <=
+            devmap_idle_base(w) + mapped)
+          break;
         sync::block(sync::Site::here(), &p);
+      }
     }
   } else {
     // fs-dax and p2pdma pages are not migrated away: their users are

@@ -15,7 +15,7 @@ void truncate_index(World& w, Task& t, int index) {
     folio_lock(w, head);
     if (p.mapping.load(std::memory_order_acquire) == 0 && p.index.load() == index) {
       folio_wait_writeback(w, &t, head);
-      for (auto [mm, vpn] : mappings_of(w, pfn)) zap_pte(w, &t, mm, vpn);
+      unmap_mapping_folio(w, &t, head);
       if (p.flags.fetch_and(~PG_private, std::memory_order_acq_rel) & PG_private)
         folio_put(w, &t, head);  // the buffers' reference
       p.flags.fetch_and(~PG_dirty, std::memory_order_release);  // folio_cancel_dirty()

@@ -52,8 +52,7 @@ bool reclaim_file(World& w, Task& t, int index) {
     return give_up();  // truncated or reused, or dirty (pageout is writeback's job here)
   // try_to_unmap(): file PTEs go (a dirty PTE dirties the folio).
   int nr = 1 << p.order;
-  for (int i = 0; i < nr; ++i)
-    for (auto [mm, vpn] : mappings_of(w, static_cast<Pfn>(head + i))) zap_pte(w, &t, mm, vpn);
+  unmap_mapping_folio(w, &t, head);
   if (p.flags.load(std::memory_order_acquire) & PG_dirty) return give_up();
   // "Folio is unmapped now so it cannot be newly pinned anymore. No point in
   // trying to reclaim folio if it is pinned. Furthermore we don't want to

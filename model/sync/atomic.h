@@ -40,6 +40,18 @@ class Atomic {
     T old = v_.exchange(x, order);
     value(s, this, as_i64(old), as_i64(x));
   }
+  // store(make()), with make() called after the scheduling point, right
+  // before the store: a value drawn from a ghost counter is then ordered
+  // exactly like the stores (no other thread can store in between).
+  // Returns the value stored.
+  template <class Make>
+  T store_from(Make make, mo order = mo::seq_cst, Site s = Site::here()) {
+    access(s, this, Access::kStore);
+    T x = make();
+    T old = v_.exchange(x, order);
+    value(s, this, as_i64(old), as_i64(x));
+    return x;
+  }
   T fetch_add(T d, mo order = mo::seq_cst, Site s = Site::here()) {
     access(s, this, Access::kRmw);
     T old = v_.fetch_add(d, order);

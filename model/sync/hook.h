@@ -9,6 +9,12 @@
 // thread inside block() until some thread calls wake() on the same object:
 // nothing in the model ever blocks in the OS, so a fiber can stand in for a
 // thread. The hook never sees the model's types, only addresses and Sites.
+//
+// The rule for wait loops: the last shared access before block(obj) must
+// read the state whose change is followed by wake(obj). A scheduler may
+// switch threads at any access, so a change (and its wake) that falls
+// between an earlier read and the block is lost, and the thread sleeps on a
+// stale condition forever.
 #pragma once
 
 #include <cstdint>
