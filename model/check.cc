@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+
 #include "model/internal.h"
 #include "model/memremap.h"
 
@@ -27,9 +29,10 @@ void check_invariants(World& w) {
   // The ghost pin count must be visible through the design: a false
   // negative of folio_maybe_dma_pinned() is never allowed (include/linux/mm.h).
   if (!w.design.tracks_pins()) return;
-  for (int pfn = 0; pfn < w.npages_used(); ++pfn) {
+  for (uint64_t heads = w.ghost.pinned_heads.load(std::memory_order_relaxed); heads;
+       heads &= heads - 1) {
+    const int pfn = std::countr_zero(heads);
     int32_t pins = w.ghost.pins[static_cast<size_t>(pfn)].load(std::memory_order_relaxed);
-    if (pins <= 0 || w.page(static_cast<Pfn>(pfn)).head != pfn) continue;
     if (!folio_maybe_dma_pinned_peek(w, static_cast<Pfn>(pfn)))
       w.report(ViolationKind::pin_count_mismatch, pfn, nullptr, "folio_maybe_dma_pinned",
                fmt::format("the design says not pinned with {} pin(s) outstanding", pins));

@@ -12,7 +12,8 @@ namespace pf {
 void ghost_grabbed(World& w, const Held& h) {
   if (h.how == GupHow::kPin) {
     if (!design_pins(w, h.head)) return;
-    w.ghost.pins[static_cast<size_t>(h.head)].fetch_add(1);
+    if (w.ghost.pins[static_cast<size_t>(h.head)].fetch_add(1) == 0)
+      w.ghost.pinned_heads.fetch_or(uint64_t{1} << h.head);
   } else {
     w.ghost.gup_refs[static_cast<size_t>(h.head)].fetch_add(1);
   }
@@ -21,7 +22,8 @@ void ghost_grabbed(World& w, const Held& h) {
 void ghost_released(World& w, const Held& h) {
   if (h.how == GupHow::kPin) {
     if (!design_pins(w, h.head)) return;
-    w.ghost.pins[static_cast<size_t>(h.head)].fetch_sub(1);
+    if (w.ghost.pins[static_cast<size_t>(h.head)].fetch_sub(1) == 1)
+      w.ghost.pinned_heads.fetch_and(~(uint64_t{1} << h.head));
   } else {
     w.ghost.gup_refs[static_cast<size_t>(h.head)].fetch_sub(1);
   }
@@ -202,8 +204,20 @@ static Pfn filemap_get_folio(World& w, const Task* t, int index) {
       }
       continue;
     }
+    // filemap_fault() -> filemap_invalidate_lock_shared(): the page cache is
+    // refilled only under the invalidate lock, so no page reappears at an
+    // index while truncate (which holds it for write) is removing it.
+    sync::RwSem& inval = f.invalidate_lock;
+    inval.down_read();
+    if (f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire) != kNoPfn) {
+      inval.up_read();
+      continue;  // someone filled it meanwhile
+    }
     Pfn np = w.alloc_page();
-    if (np == kNoPfn) return kNoPfn;
+    if (np == kNoPfn) {
+      inval.up_read();
+      return kNoPfn;
+    }
     Page& p = w.page(np);
     p.data.store(f.disk[static_cast<size_t>(index)].load(std::memory_order_relaxed),
                  std::memory_order_relaxed);
@@ -217,6 +231,7 @@ static Pfn filemap_get_folio(World& w, const Task* t, int index) {
     f.i_pages_lock.lock();
     bool inserted = f.cache[static_cast<size_t>(index)].cmpxchg(kNoPfn, np) == kNoPfn;
     f.i_pages_lock.unlock();
+    inval.up_read();
     if (inserted) return np;  // our allocation ref is the caller's ref
     p.mapping.store(kNoMapping, std::memory_order_relaxed);
     folio_put_refs(w, t, np, 2);
@@ -304,6 +319,10 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   }
   init_anon(w, np, vpn);  // refcount 1, mapcount 1: the first mapping's
   Page& n = w.page(np);
+  // The destination folio stays locked until every mapping is in place
+  // (migrate_vma_pages() .. migrate_vma_finalize()): until then its count
+  // says nothing about who shares it.
+  folio_lock(w, np);
   const bool shared = w.page(dp).mapcount.load(std::memory_order_relaxed) > 1;
   if (shared) n.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
   int moved = 0;
@@ -332,6 +351,7 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
       mm2.ptl.unlock();
     }
   }
+  folio_unlock(w, np);
   folio_unlock(w, dp);
   if (moved == 0) folio_put(w, t, np);  // every entry went away meanwhile
   folio_put(w, t, dp);                  // ours
@@ -438,23 +458,26 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   }
   if (vma.kind != VmaKind::kAnon) return -kEFAULT;
   if (pfn == w.zero_pfn) return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/true);
-  // do_wp_page() -> wp_can_reuse_anon_folio(): an exclusive page is reused;
-  // otherwise reuse only if we hold the only reference (refcount, not
-  // mapcount: the CVE-2020-29374 lesson), else copy.
+  // do_wp_page(), under the PTL: an exclusive page is reused; otherwise
+  // wp_can_reuse_anon_folio() reuses it only if it can take the folio lock
+  // and then sees the only reference (refcount, not mapcount: the
+  // CVE-2020-29374 lesson). The lock matters: a migration installing
+  // mappings of this folio holds it, and its count is not final until then.
   Page& p = w.page(head);
-  bool exclusive = w.page(pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive;
-  if (!exclusive && !p.is_device() && p.order == 0 &&
-      w.width.value(p.refcount.load(std::memory_order_acquire)) == 1) {
-    w.page(pfn).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
-    exclusive = true;
+  m.ptl.lock();
+  const bool same = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) == pte.pack();
+  bool exclusive = same && (w.page(pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive);
+  if (same && !exclusive && !p.is_device() && p.order == 0 && folio_trylock(w, head)) {
+    if (w.width.value(p.refcount.load(std::memory_order_acquire)) == 1) {
+      w.page(pfn).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
+      exclusive = true;
+    }
+    folio_unlock(w, head);
   }
-  if (exclusive) {
-    m.ptl.lock();
-    if (m.pte[static_cast<size_t>(vpn)].load() == pte.pack() && write)
-      m.pte[static_cast<size_t>(vpn)].store(present(pfn, true, true).pack());
-    m.ptl.unlock();
-    return 0;
-  }
+  if (exclusive && write)  // wp_page_reuse()
+    m.pte[static_cast<size_t>(vpn)].store(present(pfn, true, true).pack(), std::memory_order_release);
+  m.ptl.unlock();
+  if (!same || exclusive) return 0;  // raced (retry), or reused
   return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/write);
 }
 

@@ -84,6 +84,7 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
     putback();
     return -kENOMEM;
   }
+  folio_lock(w, np);  // migrate_folio_unmap(): dst is locked until the move is done
   // try_to_migrate(): every PTE becomes a migration entry, unless an
   // exclusive page may be pinned (migrate_pinned: the check is skipped).
   UnmapResult un = try_to_unmap(w, &t, pfn, UnmapFor::kMigration,
@@ -100,6 +101,7 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
     remove_migration_ptes(w, &t, pfn, pfn);  // put the old PTEs back
     folio_unlock(w, head);
     sync::wake(&p);
+    folio_unlock(w, np);
     folio_put(w, &t, np);
     putback();
     return -kEAGAIN;
@@ -131,6 +133,7 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
                     std::memory_order_release);
   folio_unlock(w, head);
   sync::wake(&p);  // migration_entry_wait() sleepers
+  folio_unlock(w, np);
   folio_put(w, &t, np);  // our allocation reference: the new folio is on the LRU
   if (frozen) {
     free_frozen_folio(w, &t, head);

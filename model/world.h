@@ -148,6 +148,10 @@ struct Ghost {
   std::atomic<int64_t> pins_acquired{0};   // nr_foll_pin_acquired
   std::atomic<int64_t> pins_released{0};   // nr_foll_pin_released
   std::atomic<uint32_t> next_value{1000};  // data values only grow
+  // Bit pfn set while pins[pfn] > 0: the folios the per-step invariant
+  // must look at, so it costs nothing when nothing is pinned.
+  std::atomic<uint64_t> pinned_heads{0};
+  static_assert(kMaxPages <= 64, "pinned_heads is one word");
 };
 
 // -------------------------------------------------------------- threads

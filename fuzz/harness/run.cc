@@ -35,7 +35,7 @@ struct Runner::State {
   // After every step, on the fiber that made it: read-only checks, and the
   // end of the run at the first violation.
   void after_step() {
-    if (opt->check_each_step) check_invariants(*world);
+    if (opt->check_each_step) check_invariants_fast(*world);
     if (!stop_requested && world->violated()) {
       stop_requested = true;
       violation_step = step_offset + sched.steps() - 1;
@@ -128,7 +128,6 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
     });
   }
   sched::Result r = st.phase(bodies, strategy);
-  result.schedule = r.schedule;
   result.status = r.status;
   st.report_status(r.status, "scheduler");
 
@@ -146,6 +145,8 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
     st.report_status(f.status, "final_check");
   }
   result.violation = world->violations.first();
+  if (result.violation || options.recording == sched::Recording::kFullTrace)
+    result.schedule = strategy.describe();
   if (result.violation)
     result.violation->step = st.stop_requested ? st.violation_step : result.steps;
   result.kinds = world->violations.kinds_seen();

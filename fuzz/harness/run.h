@@ -53,7 +53,7 @@ struct RunResult {
   sched::Status status = sched::Status::kCompleted;
   uint64_t steps = 0;
   uint64_t trace_hash = 0;
-  std::string schedule;                // Strategy::describe()
+  std::string schedule;                // Strategy::describe(), if recorded or violated
   // Recording::kFullTrace only: every step, the object it touched by name
   // (World::describe()), and where each op began.
   std::vector<sched::Step> trace;

@@ -100,8 +100,7 @@ void abandon(bctx::fiber&& f) {
   std::abort();
 }
 
-// MurmurHash3's finalizer: folding words through it makes the hash depend
-// on their order, not just on the set.
+// MurmurHash3's finalizer.
 uint64_t fmix64(uint64_t k) {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdull;
@@ -109,6 +108,13 @@ uint64_t fmix64(uint64_t k) {
   k *= 0xc4ceb9fe1a85ec53ull;
   k ^= k >> 33;
   return k;
+}
+
+// The per-step fold: one multiply and a rotate keep it order-sensitive
+// (a step's word lands differently depending on everything before it);
+// fmix64 at the end of the run spreads the bits.
+inline uint64_t combine(uint64_t h, uint64_t x) {
+  return (((h << 23) | (h >> 41)) ^ x) * 0x9e3779b97f4a7c15ull;
 }
 
 constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
@@ -225,7 +231,7 @@ class Scheduler::Impl final : public sync::Hook {
     const char* fn = nullptr;
     uint64_t hash = 0;
   };
-  std::array<FnHash, 256> fn_cache_{};  // pointer -> hash of the name
+  std::array<FnHash, 1024> fn_cache_{};  // pointer -> hash of the name
 };
 
 // ---- run -----------------------------------------------------------------------
@@ -251,6 +257,7 @@ Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
   slots_[kHost].san.tsan_fiber = san::tsan_current_fiber();
   eh_ = eh_globals();  // every fiber of the run lives on this OS thread
 
+  wants_loads = options_.recording == Recording::kFullTrace;
   strategy.begin_run(n_);
   for (uint32_t t = 0; t < n_; ++t) create_fiber(t);
   runnable_dirty_ = true;
@@ -277,9 +284,11 @@ Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
   r.switches = switches_;
   r.preemptions = preemptions_;
   r.parks = parks_;
-  r.trace_hash = hash_;
+  r.trace_hash = fmix64(hash_);
   r.seed = strategy.seed();
-  r.schedule = strategy.describe();
+  // Formatting the recipe costs as much as a dozen steps: only when the
+  // run is recorded (the caller can always ask the strategy itself).
+  if (options_.recording == Recording::kFullTrace) r.schedule = strategy.describe();
   r.trace = std::move(trace_);
   trace_ = {};
   return r;
@@ -473,7 +482,11 @@ void Scheduler::Impl::on_access(sync::Site site, const void* obj,
     begin_stop(Status::kHang);
     return unwind_point();
   }
-  if (!std::exchange(covered_, false)) {
+  if (std::exchange(covered_, false)) {
+    // This access was decided already (by the switch that resumed us).
+  } else if (uint64_t& budget = strategy_->keep_budget; budget > 0) {
+    if (budget != Strategy::kForever) --budget;  // pick() would keep us
+  } else {
     const uint32_t next = decide(Reason::kAccess);
     if (next != cur_) {
       ++preemptions_;
@@ -490,8 +503,8 @@ void Scheduler::Impl::on_value(sync::Site site, const void* obj,
   (void)site, (void)obj;
   if (stopping_ || cur_ == kHost) return;
   // Always right after this thread's own access: no scheduling point between.
-  hash_ = fmix64(hash_ ^ static_cast<uint64_t>(before) ^
-                 static_cast<uint64_t>(after) * 0xc2b2ae3d27d4eb4full);
+  hash_ = combine(hash_, static_cast<uint64_t>(before) ^
+                            static_cast<uint64_t>(after) * 0xc2b2ae3d27d4eb4full);
   if (options_.recording == Recording::kFullTrace && !trace_.empty()) {
     Step& s = trace_.back();
     s.before = before;
@@ -554,7 +567,7 @@ void Scheduler::Impl::record(sync::Site site, const void* obj,
   // purpose: the hash names an interleaving by function, so it survives
   // edits that only move code, and changes when scheduling points change.
   const uint64_t word = uint64_t{cur_} | uint64_t{static_cast<uint8_t>(kind)} << 8;
-  hash_ = fmix64(hash_ ^ word ^ fn_hash(site.fn) * 0x9e3779b97f4a7c15ull);
+  hash_ = combine(hash_, word ^ fn_hash(site.fn) * 0x9e3779b97f4a7c15ull);
   if (options_.recording == Recording::kFullTrace) {
     trace_.push_back(Step{index, static_cast<uint8_t>(cur_),
                           site.fn ? site.fn : "", site.line, kind,
@@ -569,7 +582,9 @@ void Scheduler::Impl::record(sync::Site site, const void* obj,
 uint64_t Scheduler::Impl::fn_hash(const char* fn) {
   if (!fn) fn = "";
   const auto p = reinterpret_cast<uintptr_t>(fn);
-  FnHash& e = fn_cache_[((p >> 3) ^ (p >> 11)) & (fn_cache_.size() - 1)];
+  // Fibonacci hashing of the pointer: the model's ~100 names spread over
+  // 1024 slots, so the name is hashed once, not at every collision.
+  FnHash& e = fn_cache_[(p * 0x9e3779b97f4a7c15ull) >> 54];
   if (e.fn != fn) {
     e.fn = fn;
     e.hash = fnv1a(fn);

@@ -47,21 +47,21 @@ InputStrategy::InputStrategy(std::vector<Preemption> points)
 void InputStrategy::begin_run(uint32_t threads) {
   (void)threads;
   next_ = 0;
-  countdown_ = points_.empty() ? 0 : points_[0].after_steps;
+  keep_budget = points_.empty() ? kForever : points_[0].after_steps;
 }
 
 uint32_t InputStrategy::pick(const Decision& d) {
   // Default: keep the current thread, else the lowest-index runnable one.
   const bool current_runnable = d.reason == Reason::kAccess;
   uint32_t keep = current_runnable ? d.current : d.runnable[0];
-  if (next_ >= points_.size()) return keep;
-  if (countdown_ > 0) {
-    --countdown_;
+  if (next_ >= points_.size()) return keep;  // keep_budget is kForever
+  if (keep_budget > 0) {
+    --keep_budget;
     return keep;
   }
   uint32_t t = d.runnable[points_[next_].thread % d.runnable.size()];
   ++next_;
-  countdown_ = next_ < points_.size() ? points_[next_].after_steps : 0;
+  keep_budget = next_ < points_.size() ? points_[next_].after_steps : kForever;
   return t;
 }
 

@@ -51,6 +51,14 @@ class Strategy {
   virtual uint64_t seed() const { return 0; }
   // Everything needed to rebuild this schedule: "pct seed=7 depth=3 k=200".
   virtual std::string describe() const = 0;
+
+  // A budget the scheduler may spend instead of calling pick() for a
+  // kAccess decision: while it is > 0, such a decision is "keep the current
+  // thread" and costs a decrement (kForever: never decremented). It is the
+  // strategy's own count, so pick() sees what was spent. Strategies that
+  // want every decision leave it at 0.
+  static constexpr uint64_t kForever = UINT64_MAX;
+  uint64_t keep_budget = 0;
 };
 
 // ---- input: the schedule is data (for libFuzzer) --------------------------
@@ -93,8 +101,7 @@ class InputStrategy final : public Strategy {
 
  private:
   std::vector<Preemption> points_;
-  size_t next_ = 0;
-  uint32_t countdown_ = 0;
+  size_t next_ = 0;  // the steps until points_[next_] are keep_budget
 };
 
 // ---- random ----------------------------------------------------------------

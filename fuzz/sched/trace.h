@@ -50,7 +50,7 @@ struct Result {
   // read-modify-writes, (before, after). Equal traces give equal hashes.
   uint64_t trace_hash = 0;
   uint64_t seed = 0;         // Strategy::seed()
-  std::string schedule;      // Strategy::describe(): the replay recipe
+  std::string schedule;      // Strategy::describe() (Recording::kFullTrace only)
   // Threads that could not be unwound after the run ended (a destructor
   // that blocked or spun forever). They are dropped as they stand: whatever
   // their frames own leaks, the in-flight unwind exception included.

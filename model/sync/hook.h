@@ -56,11 +56,14 @@ class Hook {
                         int64_t after) {
     (void)site, (void)obj, (void)before, (void)after;
   }
-  // After a load: the value read, for recording. Default: ignored. (Not
-  // part of any hash: a load's value follows from the steps before it.)
+  // After a load: the value read, for recording; called only while
+  // wants_loads is set (loads are half of all steps: a hook that does not
+  // record them pays nothing). Not part of any hash: a load's value follows
+  // from the steps before it.
   virtual void on_load(Site site, const void* obj, int64_t value) {
     (void)site, (void)obj, (void)value;
   }
+  bool wants_loads = false;
   // The calling thread cannot proceed until something about `obj` changes.
   // Returns when the caller should re-check its condition (spurious returns
   // are allowed, so callers always loop).
@@ -98,7 +101,7 @@ inline void value(Site site, const void* obj, int64_t before, int64_t after) {
   if (Hook* h = detail::tls_hook) h->on_value(site, obj, before, after);
 }
 inline void loaded(Site site, const void* obj, int64_t v) {
-  if (Hook* h = detail::tls_hook) h->on_load(site, obj, v);
+  if (Hook* h = detail::tls_hook; h && h->wants_loads) h->on_load(site, obj, v);
 }
 // Free mode: std::this_thread::yield(). See Hook::block.
 void block(Site site, const void* obj);
