@@ -317,15 +317,18 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
     folio_put(w, t, dp);
     return -kENOMEM;
   }
-  init_anon(w, np, vpn);  // refcount 1, mapcount 1: the first mapping's
+  init_anon(w, np, vpn);
   Page& n = w.page(np);
+  // Our allocation reference stays ours until the end (migrate_vma_finalize()
+  // drops it): each mapping takes its own, so a COW that replaces one of
+  // them meanwhile cannot free the page under us.
+  n.mapcount.store(0, std::memory_order_relaxed);
   // The destination folio stays locked until every mapping is in place
   // (migrate_vma_pages() .. migrate_vma_finalize()): until then its count
   // says nothing about who shares it.
   folio_lock(w, np);
   const bool shared = w.page(dp).mapcount.load(std::memory_order_relaxed) > 1;
   if (shared) n.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
-  int moved = 0;
   for (int m2 = 0; m2 < kMaxMm; ++m2) {
     Mm& mm2 = w.mm[static_cast<size_t>(m2)];
     if (!mm2.live.load()) continue;
@@ -337,10 +340,8 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
       Pte cur = Pte::unpack(slot.load(std::memory_order_acquire));
       if (cur.device_private && cur.pfn == dp) {
         bool faulting = m2 == mm && v2 == vpn;
-        if (moved++ > 0) {
-          folio_ref_add(w, t, np, 1);
-          n.mapcount.fetch_add(1, std::memory_order_relaxed);
-        }
+        folio_ref_add(w, t, np, 1);
+        n.mapcount.fetch_add(1, std::memory_order_relaxed);
         slot.store(present(np, cur.writable && !shared, faulting && write && !shared).pack(),
                    std::memory_order_release);
         w.page(dp).mapcount.fetch_sub(1, std::memory_order_relaxed);
@@ -353,8 +354,8 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   }
   folio_unlock(w, np);
   folio_unlock(w, dp);
-  if (moved == 0) folio_put(w, t, np);  // every entry went away meanwhile
-  folio_put(w, t, dp);                  // ours
+  folio_put(w, t, np);  // ours (frees it if every entry went away meanwhile)
+  folio_put(w, t, dp);  // ours
   return 0;
 }
 
