@@ -34,10 +34,15 @@ struct Design {
   int counter_bits = 32;
   bool no_overflow_check = false;
   bool no_gup_fast_recheck = false;
+  bool no_gup_fast_pmd_recheck = false;
   bool no_fork_wp_seq = false;
   bool no_cow_for_dma = false;
   bool no_try_share_check = false;
+  bool no_try_share_barrier = false;
+  bool no_ro_pin_unshare = false;
+  bool cow_reuse_by_mapcount = false;
   bool large_unpin_bias = false;
+  bool small_unpin_pincount = false;
   bool unlocked_dirty = false;
   bool migrate_pinned = false;
   bool memunmap_no_wait = false;

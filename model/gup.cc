@@ -20,8 +20,9 @@ bool design_pins(const World& w, Pfn head) {
 // designs, so that pin_bias differs from folio_pincount only in how pins
 // are counted (docs/model.md says so).
 static bool unshares_ro_pins(const World& w) {
-  return w.design.tracking == Tracking::pin_bias ||
-         w.design.tracking == Tracking::folio_pincount;
+  return (w.design.tracking == Tracking::pin_bias ||
+          w.design.tracking == Tracking::folio_pincount) &&
+         !w.design.no_ro_pin_unshare;
 }
 
 bool folio_is_longterm_pinnable(World& w, Pfn pfn) {
@@ -141,11 +142,15 @@ void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how) {
       case Tracking::folio_pincount:
         // mm/gup.c: gup_put_folio(): large -> atomic_sub(refs, &_pincount);
         // small -> refs *= GUP_PIN_COUNTING_BIAS.
-        if (w.design.exact_pincount(h.order) && !w.design.large_unpin_bias) {
+        // The knobs plant the mix-up either way round: large_unpin_bias
+        // takes the small-folio path on a large folio, small_unpin_pincount
+        // the large-folio path on a small one.
+        const bool large = w.design.exact_pincount(h.order);
+        const bool by_pincount = large ? !w.design.large_unpin_bias : w.design.small_unpin_pincount;
+        if (by_pincount)
           h.pincount.fetch_sub(1, std::memory_order_relaxed);
-        } else {  // large_unpin_bias: the small-folio path on a large folio
+        else
           refs = GUP_PIN_COUNTING_BIAS;
-        }
         break;
     }
     folio_put_refs(w, t, head, refs);
@@ -238,7 +243,7 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
 
   for (int attempt = 0; attempt < 4; ++attempt) {
     m.ptl.lock();
-    Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+    Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
     bool unshare = false;
     if (pte.present && how == GupHow::kPin && !f.write && unshares_ro_pins(w)) {
       // mm/internal.h: gup_must_unshare(): R/O pins of anon pages that are
@@ -361,8 +366,14 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     if (f.longterm && f.write && kind == VmaKind::kFile) break;
     Held file_note;
     note_file_index(w, m.vma[static_cast<size_t>(i)], &file_note);
-    uint32_t pmd = m.pmd.load(std::memory_order_acquire);
-    uint64_t raw = m.pte[static_cast<size_t>(i)].load(std::memory_order_acquire);
+    // gup_fast_pmd_range(): pmdp_get_lockless(); a cleared PMD (collapse in
+    // progress) sends us to the slow path. The PTE is then read through the
+    // table this PMD value points to - detached by now, perhaps.
+    auto& pmd_word = m.pmd[static_cast<size_t>(i / kVpnPerPmd)];
+    uint32_t pmd = pmd_word.load(std::memory_order_acquire);
+    if (pmd & kPmdNone) break;
+    auto& pte_word = m.pte_in(i, pmd);
+    uint64_t raw = pte_word.load(std::memory_order_acquire);
     Pte pte = Pte::unpack(raw);
     if (!pte.present || (f.write && !pte.writable)) break;
     Pfn pfn = pte.pfn;
@@ -386,9 +397,15 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     }
     // Re-check that PMD and PTE did not change while we grabbed: the other
     // side (unmap, try_share, collapse) clears them first, then checks refs.
-    if (!w.design.no_gup_fast_recheck &&
-        (m.pmd.load(std::memory_order_acquire) != pmd ||
-         m.pte[static_cast<size_t>(i)].load(std::memory_order_acquire) != raw)) {
+    // gup_fast_pte_range(): "if (unlikely(pmd_val(pmd) !=
+    // pmd_val(*pmdp)) || unlikely(pte_val(pte) != pte_val(ptep_get(ptep))))".
+    // The PTE is reread from the same (maybe detached) table: only the PMD
+    // recheck sees a collapse (70cbc3cc78a9).
+    bool pmd_changed = !w.design.no_gup_fast_pmd_recheck &&
+                       pmd_word.load(std::memory_order_acquire) != pmd;
+    bool pte_changed = !w.design.no_gup_fast_recheck &&
+                       pte_word.load(std::memory_order_acquire) != raw;
+    if (pmd_changed || pte_changed) {
       gup_put_folio(w, &t, p.head, how);
       if (p.is_device()) put_dev_pagemap(w, &t, pfn);
       break;

@@ -62,7 +62,7 @@ void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
     return;
   Mm& m = w.mm[static_cast<size_t>(h.mm)];
   if (!m.live.load() || m.vma[static_cast<size_t>(h.vpn)].kind == VmaKind::kNone) return;
-  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(h.vpn)].peek());
+  Pte pte = Pte::unpack(m.pte(h.vpn).peek());
   if ((pte.present && pte.pfn != h.pfn) || pte.swap) {
     w.report(ViolationKind::pinned_page_replaced, h.pfn, t, fn,
              fmt::format("mm {} vpn {} now maps {} while pfn {} is pinned there", h.mm, h.vpn,
@@ -104,7 +104,7 @@ Mappings mappings_of(World& w, Pfn pfn) {
   for (int m = 0; m < kMaxMm; ++m) {
     if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
     for (int v = 0; v < kMaxVpn; ++v) {
-      Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte[static_cast<size_t>(v)].peek());
+      Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte(v).peek());
       if ((pte.present || pte.device_private) && pte.pfn == pfn)
         out.at[static_cast<size_t>(out.n++)] = Mapping{m, v};
     }
@@ -150,12 +150,12 @@ static Pte present(Pfn pfn, bool writable, bool dirty) {
 static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.ptl.lock();
-  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   if (only != kNoPfn && !((pte.present || pte.device_private) && pte.pfn == only)) {
     m.ptl.unlock();
     return false;
   }
-  m.pte[static_cast<size_t>(vpn)].store(kPteNone, std::memory_order_release);
+  m.pte(vpn).store(kPteNone, std::memory_order_release);
   if (!(pte.present || pte.device_private) || pte.pfn == w.zero_pfn) {
     m.ptl.unlock();
     return false;
@@ -264,7 +264,7 @@ static bool page_mkwrite(World& w, const Task* t, Pfn head) {
 // installs the copy only if the PTE is still pte_same() as `orig`.
 static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool writable) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
-  auto& slot = m.pte[static_cast<size_t>(vpn)];
+  auto& slot = m.pte(vpn);
   const Pfn old = orig.pfn;
   const bool zero = old == w.zero_pfn;  // the zero page is never freed
   if (!zero) {
@@ -305,7 +305,7 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   // device page is freed (free_zone_device_folio()).
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.ptl.lock();
-  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   m.ptl.unlock();
   if (!pte.device_private) return 0;  // someone else migrated it meanwhile
   Pfn dp = pte.pfn;
@@ -333,10 +333,10 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
     Mm& mm2 = w.mm[static_cast<size_t>(m2)];
     if (!mm2.live.load()) continue;
     for (int v2 = 0; v2 < kMaxVpn; ++v2) {
-      Pte seen = Pte::unpack(mm2.pte[static_cast<size_t>(v2)].peek());
+      Pte seen = Pte::unpack(mm2.pte(v2).peek());
       if (!seen.device_private || seen.pfn != dp) continue;
       mm2.ptl.lock();
-      auto& slot = mm2.pte[static_cast<size_t>(v2)];
+      auto& slot = mm2.pte(v2);
       Pte cur = Pte::unpack(slot.load(std::memory_order_acquire));
       if (cur.device_private && cur.pfn == dp) {
         bool faulting = m2 == mm && v2 == vpn;
@@ -364,7 +364,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   const Vma vma = m.vma[static_cast<size_t>(vpn)];
   if (vma.kind == VmaKind::kNone) return -kEFAULT;
   m.ptl.lock();
-  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   m.ptl.unlock();
 
   if (pte.none()) {
@@ -374,8 +374,8 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
       if (np == kNoPfn) return -kENOMEM;
       init_anon(w, np, vpn);
       m.ptl.lock();
-      bool still_none = m.pte[static_cast<size_t>(vpn)].load() == kPteNone;
-      if (still_none) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
+      bool still_none = m.pte(vpn).load() == kPteNone;
+      if (still_none) m.pte(vpn).store(present(np, true, write).pack());
       m.ptl.unlock();
       if (!still_none) folio_put(w, t, np);
       return 0;
@@ -404,10 +404,10 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
       }
     }
     m.ptl.lock();
-    bool still_none = m.pte[static_cast<size_t>(vpn)].load() == kPteNone;
+    bool still_none = m.pte(vpn).load() == kPteNone;
     if (still_none) {
       w.page(pfn).mapcount.fetch_add(1, std::memory_order_relaxed);
-      m.pte[static_cast<size_t>(vpn)].store(present(pfn, write, write).pack());
+      m.pte(vpn).store(present(pfn, write, write).pack());
     }
     m.ptl.unlock();
     folio_unlock(w, head);  // finish_fault() done
@@ -419,7 +419,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     // do_swap_page() -> migration_entry_wait(): sleep until the move is
     // done, if the entry is still there (read again right before sleeping:
     // the move may have finished since the PTL was dropped).
-    if (m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) == pte.pack())
+    if (m.pte(vpn).load(std::memory_order_acquire) == pte.pack())
       sync::block(sync::Site::here(), &w.page(pte.pfn));
     return 0;
   }
@@ -431,8 +431,8 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
                           std::memory_order_relaxed);
     init_anon(w, np, vpn);
     m.ptl.lock();
-    bool same = m.pte[static_cast<size_t>(vpn)].load() == pte.pack();
-    if (same) m.pte[static_cast<size_t>(vpn)].store(present(np, true, write).pack());
+    bool same = m.pte(vpn).load() == pte.pack();
+    if (same) m.pte(vpn).store(present(np, true, write).pack());
     m.ptl.unlock();
     if (!same) folio_put(w, t, np);
     return 0;
@@ -444,13 +444,19 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   Pfn pfn = pte.pfn;
   Pfn head = w.page(pfn).head;
   if (vma.kind == VmaKind::kFile) {
-    // wp_page_shared(): ->page_mkwrite, then make the PTE writable + dirty.
-    if (!folio_try_get(w, t, head)) return 0;
+    // do_wp_page() takes its reference under the PTL, where the PTE still
+    // maps the folio (no speculative get on a pfn that may have been
+    // reused); wp_page_shared(): ->page_mkwrite, then the PTE writable + dirty.
+    m.ptl.lock();
+    const bool same = m.pte(vpn).load(std::memory_order_acquire) == pte.pack();
+    if (same) folio_ref_add(w, t, head, 1);  // folio_get()
+    m.ptl.unlock();
+    if (!same) return 0;  // raced: retry
     bool ok = page_mkwrite(w, t, head);
     if (ok) {
       m.ptl.lock();
-      if (m.pte[static_cast<size_t>(vpn)].load() == pte.pack())
-        m.pte[static_cast<size_t>(vpn)].store(present(pfn, true, true).pack());
+      if (m.pte(vpn).load() == pte.pack())
+        m.pte(vpn).store(present(pfn, true, true).pack());
       m.ptl.unlock();
       folio_unlock(w, head);
     }
@@ -466,17 +472,22 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   // mappings of this folio holds it, and its count is not final until then.
   Page& p = w.page(head);
   m.ptl.lock();
-  const bool same = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) == pte.pack();
+  const bool same = m.pte(vpn).load(std::memory_order_acquire) == pte.pack();
   bool exclusive = same && (w.page(pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive);
   if (same && !exclusive && !p.is_device() && p.order == 0 && folio_trylock(w, head)) {
-    if (w.width.value(p.refcount.load(std::memory_order_acquire)) == 1) {
+    // cow_reuse_by_mapcount: the rule before 09854ba94c6a (v5.9): reuse
+    // when this is the only mapping, whoever else holds a reference.
+    const bool only = w.design.cow_reuse_by_mapcount
+                          ? p.mapcount.load(std::memory_order_acquire) == 1
+                          : w.width.value(p.refcount.load(std::memory_order_acquire)) == 1;
+    if (only) {
       w.page(pfn).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
       exclusive = true;
     }
     folio_unlock(w, head);
   }
   if (exclusive && write)  // wp_page_reuse()
-    m.pte[static_cast<size_t>(vpn)].store(present(pfn, true, true).pack(), std::memory_order_release);
+    m.pte(vpn).store(present(pfn, true, true).pack(), std::memory_order_release);
   m.ptl.unlock();
   if (!same || exclusive) return 0;  // raced (retry), or reused
   return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/write);
@@ -498,13 +509,14 @@ int fork_mm(World& w, Task& t) {
   // copy_page_range(): raw_write_seqcount_begin(&src_mm->write_protect_seq)
   src.write_protect_seq.write_begin();
   bool has_pinned = src.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED;
+  bool failed = false;
   for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
     const Vma vma = src.vma[static_cast<size_t>(vpn)];
     dst.vma[static_cast<size_t>(vpn)] = vma;
     // vma_needs_copy(): shared file/dax/p2pdma mappings are refaulted lazily.
     if (vma.kind != VmaKind::kAnon) continue;
     src.ptl.lock();
-    uint64_t raw = src.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+    uint64_t raw = src.pte(vpn).load(std::memory_order_acquire);
     Pte pte = Pte::unpack(raw);
     if (pte.none()) {
       src.ptl.unlock();
@@ -512,7 +524,7 @@ int fork_mm(World& w, Task& t) {
     }
     if (pte.swap) {  // copy_nonpresent_pte(): swap_duplicate()
       dst.swap[static_cast<size_t>(vpn)].store(src.swap[static_cast<size_t>(vpn)].load());
-      dst.pte[static_cast<size_t>(vpn)].store(raw);
+      dst.pte(vpn).store(raw);
       src.ptl.unlock();
       continue;
     }
@@ -524,13 +536,13 @@ int fork_mm(World& w, Task& t) {
       w.page(pte.pfn).flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
       Pte ro = pte;
       ro.writable = false;
-      src.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
-      dst.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
+      src.pte(vpn).store(ro.pack(), std::memory_order_release);
+      dst.pte(vpn).store(ro.pack(), std::memory_order_release);
       src.ptl.unlock();
       continue;
     }
     if (pte.pfn == w.zero_pfn) {
-      dst.pte[static_cast<size_t>(vpn)].store(raw);
+      dst.pte(vpn).store(raw);
       src.ptl.unlock();
       continue;
     }
@@ -547,9 +559,12 @@ int fork_mm(World& w, Task& t) {
         has_pinned && folio_maybe_dma_pinned(w, &t, pfn)) {
       src.ptl.unlock();
       Pfn np = alloc_copy(w, pfn);
-      if (np == kNoPfn) break;
+      if (np == kNoPfn) {
+        failed = true;
+        break;
+      }
       init_anon(w, np, vpn);
-      dst.pte[static_cast<size_t>(vpn)].store(present(np, true, pte.dirty).pack());
+      dst.pte(vpn).store(present(np, true, pte.dirty).pack());
       continue;
     }
     if (exclusive) p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
@@ -557,13 +572,22 @@ int fork_mm(World& w, Task& t) {
     p.mapcount.fetch_add(1, std::memory_order_relaxed);
     Pte ro = pte;
     ro.writable = false;  // COW: write-protect both sides
-    src.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
-    dst.pte[static_cast<size_t>(vpn)].store(ro.pack(), std::memory_order_release);
+    src.pte(vpn).store(ro.pack(), std::memory_order_release);
+    dst.pte(vpn).store(ro.pack(), std::memory_order_release);
     src.ptl.unlock();
   }
   src.write_protect_seq.write_end();
+  if (failed) {
+    // dup_mmap() fails with -ENOMEM and the half-built child is torn down
+    // (exit_mmap() zaps what was copied).
+    for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
+      zap_pte(w, &t, child, vpn);
+      dst.vma[static_cast<size_t>(vpn)] = Vma{};
+    }
+    dst.live.store(false);
+  }
   src.mmap_lock.up_write();
-  return child;
+  return failed ? -kENOMEM : child;
 }
 
 void munmap_vpn(World& w, Task& t, int vpn) {
@@ -587,7 +611,7 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
   int64_t result = -kEFAULT;
   for (int attempt = 0; attempt < 4; ++attempt) {
     m.ptl.lock();
-    uint64_t raw = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+    uint64_t raw = m.pte(vpn).load(std::memory_order_acquire);
     Pte pte = Pte::unpack(raw);
     if (!pte.present || (write && !pte.writable)) {
       m.ptl.unlock();
@@ -606,7 +630,7 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
       uint32_t v = p.data.store_from([&] { return next_data_value(w); }, std::memory_order_relaxed);
       if (!pte.dirty) {
         pte.dirty = true;  // the MMU sets the dirty bit
-        m.pte[static_cast<size_t>(vpn)].store(pte.pack(), std::memory_order_relaxed);
+        m.pte(vpn).store(pte.pack(), std::memory_order_relaxed);
       }
       Page& h = w.page(p.head);
       if (h.mapping.peek() >= 0 && m.vma[static_cast<size_t>(vpn)].kind == VmaKind::kFile) {

@@ -92,7 +92,7 @@ static Pfn first_mapped(World& w, const DevPagemap& pg, bool* migrating) {
     for (int m = 0; m < kMaxMm; ++m) {
       if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
       for (int v = 0; v < kMaxVpn; ++v) {
-        Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte[static_cast<size_t>(v)].peek());
+        Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte(v).peek());
         if ((pte.present || pte.device_private || pte.migration) && pte.pfn == pfn) {
           *migrating = pte.migration;
           return pfn;

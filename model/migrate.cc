@@ -21,9 +21,9 @@ static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
     if (!m.live.load()) continue;
     for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
-      Pte seen = Pte::unpack(m.pte[static_cast<size_t>(vpn)].peek());
+      Pte seen = Pte::unpack(m.pte(vpn).peek());
       if (!seen.migration || seen.pfn != from) continue;
-      auto& slot = m.pte[static_cast<size_t>(vpn)];
+      auto& slot = m.pte(vpn);
       m.ptl.lock();
       Pte entry = Pte::unpack(slot.load(std::memory_order_acquire));
       if (entry.migration && entry.pfn == from) {
@@ -44,7 +44,7 @@ static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
 int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) {
   const Task& t = *tp;
   Mm& m = w.mm[static_cast<size_t>(mm_id)];
-  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   if (!pte.present) return -kEFAULT;
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
@@ -59,7 +59,7 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
   // follow_page() finds the page under the PTL; the model's reference is
   // speculative, so recheck that the PTE still maps it (it may have been
   // freed and reused in between).
-  if (m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) != pte.pack()) {
+  if (m.pte(vpn).load(std::memory_order_acquire) != pte.pack()) {
     folio_put(w, &t, head);
     return -kEAGAIN;
   }

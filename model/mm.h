@@ -120,6 +120,10 @@ int migrate_vpn(World& w, Task& t, int vpn);
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare);
 // fork(): copy_page_range() of task.mm into a new mm; returns its id or -errno.
 int fork_mm(World& w, Task& t);
+// khugepaged's collapse_huge_page() of the PMD covering task.mm's vpn: the
+// exclusive order-0 anon pages there are replaced by new ones through a new
+// page table. 0, or -errno (-EBUSY: a page had an extra reference, a pin).
+int collapse_pmd(World& w, Task& t, int vpn);
 // munmap() of one virtual page of task.mm.
 void munmap_vpn(World& w, Task& t, int vpn);
 // A CPU store through the page table (faulting as needed). Returns the value

@@ -13,20 +13,27 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
   for (auto [mm, vpn] : mappings_of(w, pfn)) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
     m.ptl.lock();
-    const uint64_t raw = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+    const uint64_t raw = m.pte(vpn).load(std::memory_order_acquire);
     const Pte cur = Pte::unpack(raw);
     if (!cur.present || cur.pfn != pfn) {  // changed since the walk
       m.ptl.unlock();
       continue;
     }
-    m.pte[static_cast<size_t>(vpn)].store(kPteNone, std::memory_order_release);  // ptep_clear_flush()
+    // no_try_share_barrier: without the smp_mb() the pin check may be
+    // satisfied before the PTE clear is visible to other CPUs (store-load
+    // reordering, which x86 allows too). The model shows that outcome by
+    // doing the check first.
+    const bool reordered = w.design.no_try_share_barrier &&
+                           (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive);
+    const bool pinned_early = reordered && check_pins && folio_maybe_dma_pinned(w, t, pfn);
+    m.pte(vpn).store(kPteNone, std::memory_order_release);  // ptep_clear_flush()
     if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
       // include/linux/rmap.h: __folio_try_share_anon_rmap(): "Paired with
       // the memory barrier in try_grab_folio()": smp_mb(), then back off if
       // the folio may be pinned, else the page is no longer exclusive.
-      sync::smp_mb();
-      if (check_pins && folio_maybe_dma_pinned(w, t, pfn)) {
-        m.pte[static_cast<size_t>(vpn)].store(raw, std::memory_order_release);  // set_pte_at()
+      if (!reordered) sync::smp_mb();
+      if (reordered ? pinned_early : check_pins && folio_maybe_dma_pinned(w, t, pfn)) {
+        m.pte(vpn).store(raw, std::memory_order_release);  // set_pte_at()
         m.ptl.unlock();
         r.busy = true;
         break;
@@ -48,7 +55,7 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
       entry.writable = cur.writable;
       entry.dirty = cur.dirty;
     }
-    m.pte[static_cast<size_t>(vpn)].store(entry.pack(), std::memory_order_release);
+    m.pte(vpn).store(entry.pack(), std::memory_order_release);
     m.ptl.unlock();
     p.mapcount.fetch_sub(1, std::memory_order_relaxed);  // folio_remove_rmap_pte()
     folio_put(w, t, head);  // the mapping's reference; the caller holds one

@@ -79,7 +79,7 @@ bool reclaim_file(World& w, Task& t, int index) {
 
 bool reclaim_vpn(World& w, Task& t, int vpn) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
-  Pte pte = Pte::unpack(m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   if (!pte.present || pte.pfn == w.zero_pfn) return false;
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
@@ -91,7 +91,7 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
   if (!isolate(w, &t, head)) return false;
   // The reference is speculative (the PTE was read without the PTL): the
   // page may have been freed and reused meanwhile. Recheck the PTE.
-  if (m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire) != pte.pack()) {
+  if (m.pte(vpn).load(std::memory_order_acquire) != pte.pack()) {
     putback(w, &t, head);
     return false;
   }
@@ -118,13 +118,13 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
   for (int i = 0; i < ndone; ++i) {
     Mm& mmr = w.mm[static_cast<size_t>(done[i].mm)];
     mmr.ptl.lock();
-    Pte cur = Pte::unpack(mmr.pte[static_cast<size_t>(done[i].vpn)].load());
+    Pte cur = Pte::unpack(mmr.pte(done[i].vpn).load());
     if (cur.swap) {
       folio_ref_add(w, &t, head, 1);
       p.mapcount.fetch_add(1, std::memory_order_relaxed);
       Pte ro = done[i].pte;
       ro.writable = false;
-      mmr.pte[static_cast<size_t>(done[i].vpn)].store(ro.pack(), std::memory_order_release);
+      mmr.pte(done[i].vpn).store(ro.pack(), std::memory_order_release);
     }
     mmr.ptl.unlock();
   }

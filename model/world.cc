@@ -144,7 +144,7 @@ void World::build(const WorldSpec& s) {
       pte.pfn = pfn;
       pte.present = true;
       pte.writable = writable;
-      m.pte[at].init(pte.pack());
+      m.pte(at).init(pte.pack());
     };
     switch (v.backing) {
       case Backing::kNone:
@@ -232,7 +232,7 @@ void World::build(const WorldSpec& s) {
           pte.pfn = pfn;
           pte.device_private = true;
           pte.writable = v.writable;
-          m.pte[vpn].init(pte.pack());
+          m.pte(vpn).init(pte.pack());
         } else {
           map(pfn, vpn, v.writable);
         }
@@ -261,8 +261,10 @@ void World::build(const WorldSpec& s) {
       nfree_.fetch_add(1);
     } else {
       reserve_.push(pfn);
+      reserve_count_.fetch_add(1);
     }
   }
+  reserve_target_ = reserve;
 }
 
 Pfn World::alloc_page(sync::Site s, bool nofail) {
@@ -270,7 +272,9 @@ Pfn World::alloc_page(sync::Site s, bool nofail) {
   Pfn pfn = kNoPfn;
   if (free_list_.pop(pfn)) {
     nfree_.fetch_sub(1);
-  } else if (!nofail || !reserve_.pop(pfn)) {
+  } else if (nofail && reserve_.pop(pfn)) {
+    reserve_count_.fetch_sub(1);
+  } else {
     return kNoPfn;
   }
   Page& p = page(pfn);
@@ -303,6 +307,13 @@ void World::free_page(Pfn pfn, sync::Site s) {
   p.flags.store(0, std::memory_order_relaxed, s);
   ghost.freed[static_cast<size_t>(pfn)].store(1);
   alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+  // A freed page refills the __GFP_NOFAIL reserve first, so that ordinary
+  // allocations cannot drain what a driver's eviction will need.
+  if (reserve_count_.load() < reserve_target_) {
+    reserve_.push(pfn);
+    reserve_count_.fetch_add(1);
+    return;
+  }
   free_list_.push(pfn);
   nfree_.fetch_add(1);
 }
@@ -336,10 +347,13 @@ std::string World::describe(const void* obj) const {
   for (int m = 0; m < kMaxMm; ++m) {
     const Mm& x = mm[static_cast<size_t>(m)];
     for (int v = 0; v < kMaxVpn; ++v) {
-      if (obj == &x.pte[static_cast<size_t>(v)]) return fmt::format("mm {} pte[{}]", m, v);
+      if (obj == &x.pte(v)) return fmt::format("mm {} pte[{}]", m, v);
+      if (obj == &x.pte_in(v, x.pmd[static_cast<size_t>(v / kVpnPerPmd)].peek() ^ kPmdTable))
+        return fmt::format("mm {} pte[{}] (detached table)", m, v);
       if (obj == &x.swap[static_cast<size_t>(v)]) return fmt::format("mm {} swap[{}]", m, v);
     }
-    if (obj == &x.pmd) return fmt::format("mm {} pmd", m);
+    for (int p = 0; p < kNumPmds; ++p)
+      if (obj == &x.pmd[static_cast<size_t>(p)]) return fmt::format("mm {} pmd[{}]", m, p);
     if (obj == &x.mmap_lock) return fmt::format("mm {} mmap_lock", m);
     if (obj == &x.ptl) return fmt::format("mm {} ptl", m);
     if (obj == &x.write_protect_seq) return fmt::format("mm {} write_protect_seq", m);

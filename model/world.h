@@ -81,11 +81,24 @@ struct Vma {
 
 inline constexpr uint32_t MMF_HAS_PINNED = 1u << 0;
 
+// Page tables. Each PMD maps kVpnPerPmd consecutive vpns through one of two
+// PTE tables; a PMD value is (generation << 2 | table << 1 | none). Only THP
+// collapse switches tables (khugepaged: clear the PMD, then point it at a new
+// mapping), and the old table stays readable, detached, as the kernel's does
+// for GUP-fast walkers until they are done. GUP-fast reads a PTE through the
+// PMD value it read (pte_in()); everything else uses the current table
+// (pte()), which only collapse changes, under mmap_lock for write.
+inline constexpr int kVpnPerPmd = 2;
+inline constexpr int kNumPmds = kMaxVpn / kVpnPerPmd;
+inline constexpr uint32_t kPmdNone = 1;   // cleared (pmdp_collapse_flush)
+inline constexpr uint32_t kPmdTable = 2;  // which of the two tables
+inline constexpr uint32_t kPmdGen = 4;    // one generation
+
 struct Mm {
   std::atomic<bool> live{false};
   std::array<Vma, kMaxVpn> vma{};  // changed only under mmap_lock for write
-  std::array<sync::Atomic<uint64_t>, kMaxVpn> pte;
-  sync::Atomic<uint32_t> pmd{1};   // page-table generation: THP collapse changes it
+  std::array<sync::Atomic<uint32_t>, kNumPmds> pmd{};
+  std::array<std::array<std::array<sync::Atomic<uint64_t>, kVpnPerPmd>, 2>, kNumPmds> tables;
   sync::RwSem mmap_lock;
   sync::SpinLock ptl;              // the page table lock
   sync::SeqCount write_protect_seq;
@@ -93,7 +106,25 @@ struct Mm {
   std::array<sync::Atomic<uint32_t>, kMaxVpn> swap{};  // swap slots by vpn
 
   Mm() {
-    for (auto& p : pte) p.init(kPteNone);
+    for (auto& pair : tables)
+      for (auto& table : pair)
+        for (auto& p : table) p.init(kPteNone);
+  }
+  // The PTE of `vpn` in the table the PMD value `pmd_value` points to.
+  sync::Atomic<uint64_t>& pte_in(int vpn, uint32_t pmd_value) {
+    return tables[static_cast<size_t>(vpn / kVpnPerPmd)][(pmd_value & kPmdTable) ? 1 : 0]
+                 [static_cast<size_t>(vpn % kVpnPerPmd)];
+  }
+  // The PTE of `vpn` in the current table. Following the PMD to its table
+  // is not a scheduling point: the table only changes under mmap_lock for
+  // write, which every other path excludes (or, for rmap walkers of anon
+  // pages, the folio locks collapse holds).
+  sync::Atomic<uint64_t>& pte(int vpn) {
+    return pte_in(vpn, pmd[static_cast<size_t>(vpn / kVpnPerPmd)].peek());
+  }
+  const sync::Atomic<uint64_t>& pte(int vpn) const { return const_cast<Mm*>(this)->pte(vpn); }
+  const sync::Atomic<uint64_t>& pte_in(int vpn, uint32_t pmd_value) const {
+    return const_cast<Mm*>(this)->pte_in(vpn, pmd_value);
   }
 };
 
@@ -291,6 +322,8 @@ class World {
   int npages_ = 0;
   boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> free_list_;
   boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> reserve_;
+  int reserve_target_ = 0;            // pages the reserve is kept at
+  std::atomic<int> reserve_count_{0};
   boost::lockfree::queue<IoCompletion, boost::lockfree::capacity<32>> io_queue_;
   sync::Atomic<int32_t> alloc_word_{0};  // the access the allocator makes
   sync::Atomic<int32_t> io_word_{0};

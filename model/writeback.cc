@@ -15,13 +15,13 @@ bool page_mkclean(World& w, const Task* t, Pfn head) {
     for (auto [mm, vpn] : mappings_of(w, pfn)) {
       Mm& m = w.mm[static_cast<size_t>(mm)];
       m.ptl.lock();
-      uint64_t raw = m.pte[static_cast<size_t>(vpn)].load(std::memory_order_acquire);
+      uint64_t raw = m.pte(vpn).load(std::memory_order_acquire);
       Pte pte = Pte::unpack(raw);
       if (pte.present && pte.pfn == pfn && (pte.dirty || pte.writable)) {
         was_dirty |= pte.dirty;
         pte.dirty = false;
         pte.writable = false;
-        m.pte[static_cast<size_t>(vpn)].store(pte.pack(), std::memory_order_release);
+        m.pte(vpn).store(pte.pack(), std::memory_order_release);
       }
       m.ptl.unlock();
     }

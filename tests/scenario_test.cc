@@ -66,6 +66,7 @@ thread 1
   munmap 2
   truncate 5
   memunmap 3
+  collapse 6
 schedule random seed=18446744073709551615 one_in=1
 )",
     R"(pinfuzz-scenario 1
@@ -227,14 +228,15 @@ TEST(ScenarioBytes, TextThenBytesThenTextIsIdentity) {
 }
 
 // Known bug in bytes.cc: the design field holds at most 255 bytes and
-// encode_bytes() drops a longer name ("cannot happen with today's knobs"),
-// but every knob at once spells 256..262 bytes, so this design is silently
-// lost on the way through the byte form. Enable once the codec stores it.
+// Every knob at once spells a design name of several hundred bytes; the
+// byte form's 16-bit length must carry it.
 TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
   auto d = parse_design(
       "lru_count,writeback=bounce,counter_bits=12,no_overflow_check,no_gup_fast_recheck,"
-      "no_fork_wp_seq,no_cow_for_dma,no_try_share_check,large_unpin_bias,unlocked_dirty,"
-      "migrate_pinned,memunmap_no_wait,devmap_base=one,devmap_mixed_base");
+      "no_gup_fast_pmd_recheck,no_fork_wp_seq,no_cow_for_dma,no_try_share_check,"
+      "no_try_share_barrier,no_ro_pin_unshare,cow_reuse_by_mapcount,large_unpin_bias,"
+      "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
+      "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
   Scenario s = parsed("pinfuzz-scenario 1\nthread 0\n");
   s.design = d.design;

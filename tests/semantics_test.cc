@@ -239,7 +239,7 @@ TEST(Reclaim, FreesACleanUnreferencedFilePage) {
   EXPECT_TRUE(reclaim_file(*w, t, 0));
   EXPECT_EQ(w->file.cache[0].peek(), kNoPfn);
   EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(pfn)].load());
-  EXPECT_EQ(Pte::unpack(w->mm[0].pte[0].peek()).pfn, kNoPfn);
+  EXPECT_EQ(Pte::unpack(w->mm[0].pte(0).peek()).pfn, kNoPfn);
   EXPECT_GT(user_read(*w, t, 0, 0), 0);  // refaults from disk
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
@@ -254,7 +254,7 @@ TEST(Reclaim, SwapOutBacksOffAPinnedAnonPage) {
   EXPECT_TRUE(w->page(pfn).flags.peek() & PG_anon_exclusive);
   unpin_user_page(*w, t, 0);
   EXPECT_TRUE(reclaim_vpn(*w, t, 0));
-  EXPECT_TRUE(Pte::unpack(w->mm[0].pte[0].peek()).swap);
+  EXPECT_TRUE(Pte::unpack(w->mm[0].pte(0).peek()).swap);
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
 
@@ -270,7 +270,7 @@ TEST(Fork, CopiesAPinnedPageForTheChild) {
   EXPECT_EQ(w->mm[0].write_protect_seq.peek(), seq + 2);
   EXPECT_EQ(mapped(*w, 0, 0), pfn);
   EXPECT_NE(mapped(*w, 0, 1), pfn);
-  EXPECT_TRUE(Pte::unpack(w->mm[0].pte[0].peek()).writable);
+  EXPECT_TRUE(Pte::unpack(w->mm[0].pte(0).peek()).writable);
   EXPECT_GT(user_write(*w, t, 0, 0), 0);
   EXPECT_EQ(mapped(*w, 0, 0), pfn);
   unpin_user_page(*w, t, 0);

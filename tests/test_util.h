@@ -24,7 +24,7 @@ inline std::unique_ptr<World> world(const char* d, Backing b, uint8_t order = 0,
 }
 
 inline Pfn mapped(World& w, int vpn, int mm = 0) {
-  return Pte::unpack(w.mm[static_cast<size_t>(mm)].pte[static_cast<size_t>(vpn)].peek()).pfn;
+  return Pte::unpack(w.mm[static_cast<size_t>(mm)].pte(vpn).peek()).pfn;
 }
 
 inline std::string first_violation(const World& w) {

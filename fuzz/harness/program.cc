@@ -287,6 +287,9 @@ void run_op(World& w, Task& t, const Op& op, OpMode mode) {
     case OpKind::truncate:
       if (valid_index(op.a)) truncate_index(w, t, op.a);
       return;
+    case OpKind::collapse:
+      if (valid_vpn(op.a)) collapse_pmd(w, t, op.a);
+      return;
     case OpKind::memunmap:
       // A driver does not tear down memory it holds pages of itself: that
       // would wait for its own release forever.

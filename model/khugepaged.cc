@@ -1,0 +1,110 @@
+// mm/khugepaged.c: collapse_huge_page() for one PMD of the model (kVpnPerPmd
+// order-0 anon pages). The model keeps order-0 pages for the result (a new
+// page per vpn): what matters for pinning is the protocol, not the size.
+// Allocate, lock the old folios, clear the PMD (pmdp_collapse_flush(); the
+// old PTE table is detached but stays readable to a GUP-fast walker that
+// already holds its address), check that no one but the mapping holds a
+// reference (__collapse_huge_page_isolate(): a GUP pin fails the collapse),
+// then copy, point the PMD at the new table and drop the old pages.
+// GUP-fast's PMD recheck is what catches a grab that lands after the
+// reference check (70cbc3cc78a9).
+#include "model/internal.h"
+
+namespace pf {
+
+int collapse_pmd(World& w, Task& t, int vpn) {
+  if (vpn < 0 || vpn >= kMaxVpn) return -kEINVAL;
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  const int first = vpn / kVpnPerPmd * kVpnPerPmd;
+  auto& pmd = m.pmd[static_cast<size_t>(first / kVpnPerPmd)];
+  std::array<Pfn, kVpnPerPmd> old{}, fresh{};
+  old.fill(kNoPfn);
+  fresh.fill(kNoPfn);
+  int locked = 0;
+  int result = 0;
+
+  m.mmap_lock.down_write();  // collapse_huge_page(): mmap_write_lock()
+  // hugepage_vma_revalidate() and the scan's checks: every PTE of the PMD
+  // maps an exclusive order-0 anon page.
+  for (int k = 0; k < kVpnPerPmd && result == 0; ++k) {
+    const int v = first + k;
+    Pte pte = Pte::unpack(m.pte(v).load(std::memory_order_acquire));
+    if (m.vma[static_cast<size_t>(v)].kind != VmaKind::kAnon || !pte.present ||
+        pte.pfn == w.zero_pfn) {
+      result = -kEINVAL;
+      break;
+    }
+    Page& p = w.page(pte.pfn);
+    uint32_t f = p.flags.load(std::memory_order_acquire);
+    if (p.is_device() || p.order > 0 || !(f & PG_anon) || !(f & PG_anon_exclusive))
+      result = -kEINVAL;
+    old[static_cast<size_t>(k)] = pte.pfn;
+  }
+  // alloc_charge_folio(): the new memory comes first.
+  for (int k = 0; k < kVpnPerPmd && result == 0; ++k) {
+    fresh[static_cast<size_t>(k)] = alloc_copy(w, old[static_cast<size_t>(k)]);
+    if (fresh[static_cast<size_t>(k)] == kNoPfn) result = -kENOMEM;
+  }
+  // __collapse_huge_page_isolate(): folio_trylock() each page.
+  for (; locked < kVpnPerPmd && result == 0; ++locked)
+    if (!folio_trylock(w, old[static_cast<size_t>(locked)])) result = -kEAGAIN;
+
+  uint32_t v = 0;
+  if (result == 0) {
+    // pmdp_collapse_flush(): the PMD is cleared under the PTL; GUP-fast
+    // walkers that read it before keep walking the old table.
+    m.ptl.lock();
+    v = pmd.load(std::memory_order_acquire);
+    pmd.store(v | kPmdNone, std::memory_order_release);
+    m.ptl.unlock();
+    sync::smp_mb();  // the TLB flush IPI, which GUP-fast's irq-off walk waits out
+    // "Check if the page has any GUP (or other external) pins": only the
+    // mapping's reference may be there.
+    for (int k = 0; k < kVpnPerPmd; ++k)
+      if (w.width.value(w.page(old[static_cast<size_t>(k)]).refcount.load(
+              std::memory_order_acquire)) != 1)
+        result = -kEBUSY;
+    m.ptl.lock();
+    if (result != 0) {
+      // Put the same table back, as a new generation.
+      pmd.store((v & ~kPmdNone) + kPmdGen, std::memory_order_release);
+    } else {
+      // __collapse_huge_page_copy() and set_pmd_at(): the new pages go into
+      // the other table, which the PMD then points at; the old one is left
+      // as it was (detached).
+      const uint32_t next = ((v & ~(kPmdNone | kPmdTable)) + kPmdGen) | ((v & kPmdTable) ^ kPmdTable);
+      for (int k = 0; k < kVpnPerPmd; ++k) {
+        Pfn np = fresh[static_cast<size_t>(k)];
+        Page& n = w.page(np);
+        n.mapping.store(kAnonMapping, std::memory_order_relaxed);
+        n.index.store(first + k, std::memory_order_relaxed);
+        n.mapcount.store(1, std::memory_order_relaxed);
+        n.lru[0].store(kLruLinked, std::memory_order_relaxed);
+        n.lru[1].store(kLruLinked, std::memory_order_relaxed);
+        n.flags.fetch_or(PG_anon | PG_anon_exclusive | PG_lru, std::memory_order_release);
+        Pte pte;
+        pte.pfn = np;
+        pte.present = pte.writable = pte.dirty = true;
+        m.pte_in(first + k, next).store(pte.pack(), std::memory_order_release);
+      }
+      pmd.store(next, std::memory_order_release);
+    }
+    m.ptl.unlock();
+  }
+  for (int k = 0; k < locked; ++k) folio_unlock(w, old[static_cast<size_t>(k)]);
+  if (result == 0) {
+    // release_pte_folios(): the old pages lose their mapping and reference.
+    for (int k = 0; k < kVpnPerPmd; ++k) {
+      Pfn op = old[static_cast<size_t>(k)];
+      w.page(op).mapcount.fetch_sub(1, std::memory_order_relaxed);
+      folio_put(w, &t, op);
+    }
+  } else {
+    for (Pfn np : fresh)
+      if (np != kNoPfn) folio_put(w, &t, np);
+  }
+  m.mmap_lock.up_write();
+  return result;
+}
+
+}  // namespace pf
