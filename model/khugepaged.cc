@@ -24,30 +24,34 @@ int collapse_pmd(World& w, Task& t, int vpn) {
   int result = 0;
 
   m.mmap_lock.down_write();  // collapse_huge_page(): mmap_write_lock()
-  // hugepage_vma_revalidate() and the scan's checks: every PTE of the PMD
-  // maps an exclusive order-0 anon page.
+  // __collapse_huge_page_isolate(): under the PTE lock, each PTE must map an
+  // exclusive order-0 anon page, and its folio is trylocked there (so it
+  // cannot be unmapped, migrated or freed in between).
   for (int k = 0; k < kVpnPerPmd && result == 0; ++k) {
     const int v = first + k;
+    m.ptl.lock();
     Pte pte = Pte::unpack(m.pte(v).load(std::memory_order_acquire));
     if (m.vma[static_cast<size_t>(v)].kind != VmaKind::kAnon || !pte.present ||
         pte.pfn == w.zero_pfn) {
       result = -kEINVAL;
-      break;
+    } else {
+      Page& p = w.page(pte.pfn);
+      uint32_t f = p.flags.load(std::memory_order_acquire);
+      if (p.is_device() || p.order > 0 || !(f & PG_anon) || !(f & PG_anon_exclusive))
+        result = -kEINVAL;
+      else if (!folio_trylock(w, pte.pfn))
+        result = -kEAGAIN;
+      else
+        old[static_cast<size_t>(locked++)] = pte.pfn;  // only a lock we got is ours to drop
     }
-    Page& p = w.page(pte.pfn);
-    uint32_t f = p.flags.load(std::memory_order_acquire);
-    if (p.is_device() || p.order > 0 || !(f & PG_anon) || !(f & PG_anon_exclusive))
-      result = -kEINVAL;
-    old[static_cast<size_t>(k)] = pte.pfn;
+    m.ptl.unlock();
   }
-  // alloc_charge_folio(): the new memory comes first.
+  // alloc_charge_folio() (the kernel allocates first; the order does not
+  // matter to anyone else here).
   for (int k = 0; k < kVpnPerPmd && result == 0; ++k) {
-    fresh[static_cast<size_t>(k)] = alloc_copy(w, old[static_cast<size_t>(k)]);
+    fresh[static_cast<size_t>(k)] = w.alloc_page();
     if (fresh[static_cast<size_t>(k)] == kNoPfn) result = -kENOMEM;
   }
-  // __collapse_huge_page_isolate(): folio_trylock() each page.
-  for (; locked < kVpnPerPmd && result == 0; ++locked)
-    if (!folio_trylock(w, old[static_cast<size_t>(locked)])) result = -kEAGAIN;
 
   uint32_t v = 0;
   if (result == 0) {
@@ -76,6 +80,8 @@ int collapse_pmd(World& w, Task& t, int vpn) {
       for (int k = 0; k < kVpnPerPmd; ++k) {
         Pfn np = fresh[static_cast<size_t>(k)];
         Page& n = w.page(np);
+        n.data.store(w.page(old[static_cast<size_t>(k)]).data.load(std::memory_order_relaxed),
+                     std::memory_order_relaxed);  // __collapse_huge_page_copy()
         n.mapping.store(kAnonMapping, std::memory_order_relaxed);
         n.index.store(first + k, std::memory_order_relaxed);
         n.mapcount.store(1, std::memory_order_relaxed);

@@ -30,6 +30,18 @@ std::string parse_steps_value(std::string_view v, uint64_t* out) {
   return "";
 }
 
+std::string parse_expect_value(std::string_view v, std::optional<ViolationKind>* out) {
+  auto k = parse_violation_kind(v);
+  if (!k) {
+    std::string valid;
+    for (int i = 0; i < kNumViolationKinds; ++i)
+      valid += fmt::format("{}{}", i ? ", " : "", violation_name(static_cast<ViolationKind>(i)));
+    return fmt::format("--expect={}: unknown violation kind (valid: {})", v, valid);
+  }
+  *out = *k;
+  return "";
+}
+
 std::string RunConfig::replay_flags() const {
   std::string s;
   if (design) s += fmt::format(" --design={}", design->name());
@@ -47,6 +59,7 @@ bool RunConfig::parse_flag(std::string_view arg, std::string* error) {
   if (auto v = value("--design")) *error = parse_design_value(*v, &design);
   else if (auto v = value("--strategy")) *error = parse_strategy_value(*v, &strategy);
   else if (auto v = value("--steps")) *error = parse_steps_value(*v, &step_budget);
+  else if (auto v = value("--expect")) *error = parse_expect_value(*v, &expect);
   else return false;
   return true;
 }
@@ -59,6 +72,8 @@ std::string RunConfig::parse_env() {
     if (!(err = parse_strategy_value(v, &strategy)).empty()) return "PINFUZZ_STRATEGY: " + err;
   if (const char* v = std::getenv("PINFUZZ_STEPS"); v && *v)
     if (!(err = parse_steps_value(v, &step_budget)).empty()) return "PINFUZZ_STEPS: " + err;
+  if (const char* v = std::getenv("PINFUZZ_EXPECT"); v && *v && !expect)
+    if (!(err = parse_expect_value(v, &expect)).empty()) return "PINFUZZ_EXPECT: " + err;
   return "";
 }
 

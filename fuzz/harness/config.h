@@ -22,6 +22,7 @@ struct RunConfig {
   std::optional<Design> design;          // --design / PINFUZZ_DESIGN
   std::optional<ScheduleKind> strategy;  // --strategy / PINFUZZ_STRATEGY
   uint64_t step_budget = kDefaultStepBudget;  // --steps / PINFUZZ_STEPS
+  std::optional<ViolationKind> expect;   // --expect / PINFUZZ_EXPECT: only this kind counts
 
   // How inputs are decoded under this config: a chosen design or strategy
   // replaces the input's.
@@ -42,5 +43,6 @@ struct RunConfig {
 std::string parse_design_value(std::string_view v, std::optional<Design>* out);
 std::string parse_strategy_value(std::string_view v, std::optional<ScheduleKind>* out);
 std::string parse_steps_value(std::string_view v, uint64_t* out);
+std::string parse_expect_value(std::string_view v, std::optional<ViolationKind>* out);
 
 }  // namespace pf

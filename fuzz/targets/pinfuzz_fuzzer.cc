@@ -10,9 +10,11 @@
 //   --design=NAME[,knob=value...]   design to run every input under
 //   --strategy=input|random|pct     how the schedule bytes are read
 //   --steps=N                       step budget per run (default 20000)
+//   --expect=KIND                   trap only on this violation kind
 //   --help                          this text
 // Beyond code coverage the target feeds interleaving coverage to libFuzzer
 // through __libfuzzer_extra_counters (fuzz/harness/coverage.h).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +36,8 @@ __attribute__((used, section("__libfuzzer_extra_counters")))
 uint8_t g_extra_counters[InterleavingCoverage::kSize];
 
 RunConfig g_config;
+uint64_t g_executions = 0;  // runs of a decoded scenario
+std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now();
 std::string g_artifact_prefix = "./";
 std::string g_exact_artifact;
 
@@ -46,9 +50,12 @@ Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] 
   --strategy=input|random|pct    how the schedule bytes are read: preemption points
                                  (default), or the seed of a random / PCT schedule
   --steps=N                      step budget per run; more is a hang (default 20000)
+  --expect=KIND                  trap only on this violation kind (others are counted and
+                                 skipped): to measure the time to one bug
   --help                         this text; -help=1 lists libFuzzer's own flags
 
-The same settings can come from PINFUZZ_DESIGN, PINFUZZ_STRATEGY and PINFUZZ_STEPS.
+The same settings can come from PINFUZZ_DESIGN, PINFUZZ_STRATEGY, PINFUZZ_STEPS and
+PINFUZZ_EXPECT.
 On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the
 'pinfuzz repro' command that replays the crash file, writes the scenario as text to
 <crash file>.txt, and traps.
@@ -68,6 +75,9 @@ void report(const Scenario& scenario, const RunResult& r, std::span<const uint8_
   std::fprintf(stderr, "\npinfuzz: VIOLATION %s design=%s pfn=%d thread=%d step=%llu in %s(): %s\n",
                violation_name(v.kind), design.name().c_str(), v.pfn, v.thread,
                static_cast<unsigned long long>(v.step), v.fn.c_str(), v.detail.c_str());
+  std::fprintf(stderr, "pinfuzz: found after %llu executions in %.3f s\n",
+               static_cast<unsigned long long>(g_executions),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count());
   std::string flags = g_config.replay_flags();
   std::fprintf(stderr, "pinfuzz: replay: pinfuzz repro %s%s%s\n", flags.c_str(),
                flags.empty() ? "" : " ", artifact.c_str());
@@ -108,7 +118,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     if (a.rfind("-artifact_prefix=", 0) == 0) g_artifact_prefix = a.substr(17);
     if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
     if (a.rfind("--", 0) == 0)
-      die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= --help)", a));
+      die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= "
+                      "--expect= --help)", a));
   }
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d\n",
                g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
@@ -127,7 +138,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   opt.step_budget = g_config.step_budget;
   opt.observer = &coverage;
   RunResult r = runner.run(*d.scenario, g_config.fallback_design(), opt);
+  ++g_executions;
   if (!r.violation) return 0;
+  if (g_config.expect && !r.saw(*g_config.expect)) return 0;
   report(*d.scenario, r, input);
   __builtin_trap();
 }

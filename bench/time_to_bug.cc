@@ -1,0 +1,230 @@
+// time_to_bug: for each configuration of the bug catalog (fuzz/harness/
+// bugs.def), the executions and wall time until the search first reaches
+// the expected violation, by three searches that know nothing of the bug:
+//   libfuzzer  pinfuzz_fuzzer --design=D --expect=K from an empty corpus
+//              (a child process, one core, its own -seed)
+//   pct        random scenarios under seeded PCT schedules (fuzz/harness/search)
+//   random     random scenarios under seeded uniform-random schedules
+// Each is run with several seeds and capped; the table reports the median
+// (a run that hits the cap counts as the cap) and how many seeds found it.
+// Output: JSON (--json) and a markdown table (--markdown), plus the table on
+// stdout. Runs one search at a time: the figures are per core.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "fuzz/harness/bugs.h"
+#include "fuzz/harness/search.h"
+
+namespace {
+
+using namespace pf;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Trial {
+  bool found = false;
+  uint64_t execs = 0;
+  double seconds = 0;
+};
+
+struct Cell {
+  std::vector<Trial> trials;
+  int found() const {
+    return static_cast<int>(std::count_if(trials.begin(), trials.end(),
+                                          [](const Trial& t) { return t.found; }));
+  }
+  // Median of the seconds (not found = the cap), and of the executions.
+  Trial median(double cap) const {
+    std::vector<double> s;
+    std::vector<uint64_t> e;
+    for (const Trial& t : trials) {
+      s.push_back(t.found ? t.seconds : cap);
+      e.push_back(t.execs);
+    }
+    std::sort(s.begin(), s.end());
+    std::sort(e.begin(), e.end());
+    Trial m;
+    if (s.empty()) return m;
+    m.seconds = s[s.size() / 2];
+    m.execs = e[e.size() / 2];
+    m.found = found() * 2 > static_cast<int>(trials.size());
+    return m;
+  }
+};
+
+// Runs the libFuzzer target from an empty corpus until it reports the
+// expected kind (--expect) or the cap; reads its "found after" line.
+Trial run_libfuzzer(const std::string& fuzzer, const BugConfig& bug, uint64_t seed, double cap,
+                    const fs::path& work) {
+  fs::path dir = work / fmt::format("{}-{}", bug.name, seed);
+  fs::remove_all(dir);
+  fs::create_directories(dir / "corpus");
+  std::string cmd = fmt::format(
+      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 '{}' --design='{}' --expect={} -seed={} "
+      "-max_total_time={} -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "
+      "-artifact_prefix='{}/' '{}/corpus' 2>&1",
+      fuzzer, bug.design, violation_name(bug.expected), seed, static_cast<int>(cap),
+      dir.string(), dir.string());
+  Trial t;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return t;
+  static const std::regex found(R"(pinfuzz: found after (\d+) executions in ([0-9.]+) s)");
+  static const std::regex units(R"(stat::number_of_executed_units: (\d+))");
+  char line[4096];
+  auto start = std::chrono::steady_clock::now();
+  while (std::fgets(line, sizeof line, p)) {
+    std::cmatch m;
+    if (std::regex_search(line, m, found)) {
+      t.found = true;
+      t.execs = std::stoull(m[1]);
+      t.seconds = std::stod(m[2]);
+    } else if (!t.found && std::regex_search(line, m, units)) {
+      t.execs = std::stoull(m[1]);
+    }
+  }
+  ::pclose(p);
+  if (!t.found) t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fs::remove_all(dir);
+  return t;
+}
+
+Trial run_search(const BugConfig& bug, ScheduleKind kind, uint64_t seed, double cap) {
+  SearchResult r = search(bug.buggy_design(), kind, seed, bug.expected,
+                          SearchBudget{UINT64_MAX, cap});
+  return Trial{r.found, r.runs, r.seconds};
+}
+
+std::string cell_text(const Cell& c, double cap) {
+  if (c.trials.empty()) return "-";
+  Trial m = c.median(cap);
+  std::string time = m.found ? fmt::format("{:.2f} s", m.seconds) : fmt::format("> {:.0f} s", cap);
+  return fmt::format("{} ({} execs, {}/{})", time, m.execs, c.found(), c.trials.size());
+}
+
+std::string machine() {
+  struct utsname u;
+  ::uname(&u);
+  std::string cpu;
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string l; std::getline(info, l);)
+    if (l.rfind("model name", 0) == 0) {
+      cpu = l.substr(l.find(':') + 2);
+      break;
+    }
+  return fmt::format("{} {}, {}", u.sysname, u.release, cpu);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"time_to_bug: how fast each search finds each bug of the catalog"};
+  std::string methods_arg = "libfuzzer,pct,random";
+  int seeds = 5;
+  double cap = 60;
+  std::vector<std::string> only;
+  std::string fuzzer = fmt::format("{}/build/fuzz/fuzz/targets/pinfuzz_fuzzer", PINFUZZ_SOURCE_DIR);
+  std::string json_out, md_out;
+  std::string work = (fs::temp_directory_path() / "pinfuzz-ttb").string();
+  app.add_option("--methods", methods_arg, "Comma-separated: libfuzzer, pct, random")
+      ->capture_default_str();
+  app.add_option("--seeds", seeds, "Seeds per (bug, method); the median is reported")
+      ->capture_default_str()->check(CLI::Range(1, 101));
+  app.add_option("--cap", cap, "Seconds before a search gives up")->capture_default_str();
+  app.add_option("--bug", only, "Only these catalog rows (default: all)");
+  app.add_option("--fuzzer", fuzzer, "The pinfuzz_fuzzer binary (fuzz preset)")->capture_default_str();
+  app.add_option("--json", json_out, "Write the results as JSON here");
+  app.add_option("--markdown", md_out, "Write the results as a markdown table here");
+  app.add_option("--work", work, "Scratch directory for libFuzzer runs")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::vector<std::string> methods;
+  for (size_t pos = 0; pos <= methods_arg.size();) {
+    size_t comma = methods_arg.find(',', pos);
+    std::string m = methods_arg.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (m != "libfuzzer" && m != "pct" && m != "random") {
+      fmt::print(stderr, "time_to_bug: unknown method '{}' (libfuzzer, pct, random)\n", m);
+      return 2;
+    }
+    methods.push_back(m);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  const bool want_lf = std::find(methods.begin(), methods.end(), "libfuzzer") != methods.end();
+  if (want_lf && !fs::exists(fuzzer)) {
+    fmt::print(stderr, "time_to_bug: {}: no such fuzzer (build the fuzz preset, or --fuzzer)\n", fuzzer);
+    return 2;
+  }
+  for (const auto& name : only)
+    if (!find_bug(name)) {
+      fmt::print(stderr, "time_to_bug: no bug '{}' in the catalog (pinfuzz designs lists them)\n", name);
+      return 2;
+    }
+
+  json rows = json::array();
+  std::string table = fmt::format("| bug | expected violation |");
+  std::string rule = "|---|---|";
+  for (const auto& m : methods) table += fmt::format(" {} |", m), rule += "---|";
+  table += "\n" + rule + "\n";
+  int missed = 0;
+  for (const BugConfig& bug : bug_catalog()) {
+    if (!only.empty() && std::find(only.begin(), only.end(), bug.name) == only.end()) continue;
+    json row = {{"bug", bug.name}, {"design", bug.design}, {"expected", violation_name(bug.expected)}};
+    std::string line = fmt::format("| `{}` | {} |", bug.name, violation_name(bug.expected));
+    for (const auto& m : methods) {
+      Cell cell;
+      for (int s = 1; s <= seeds; ++s) {
+        Trial t = m == "libfuzzer" ? run_libfuzzer(fuzzer, bug, static_cast<uint64_t>(s), cap, work)
+                  : m == "pct"     ? run_search(bug, ScheduleKind::kPct, static_cast<uint64_t>(s), cap)
+                                   : run_search(bug, ScheduleKind::kRandom, static_cast<uint64_t>(s), cap);
+        cell.trials.push_back(t);
+        fmt::print(stderr, "  {:<24} {:<9} seed {}: {} after {} execs, {:.2f} s\n", bug.name, m, s,
+                   t.found ? "found" : "NOT found", t.execs, t.seconds);
+      }
+      json trials = json::array();
+      for (const Trial& t : cell.trials)
+        trials.push_back({{"found", t.found}, {"execs", t.execs}, {"seconds", t.seconds}});
+      Trial med = cell.median(cap);
+      row[m] = {{"trials", trials}, {"found", cell.found()}, {"median_seconds", med.seconds},
+                {"median_execs", med.execs}};
+      line += fmt::format(" {} |", cell_text(cell, cap));
+    }
+    bool any = false;
+    for (const auto& m : methods) any |= row[m]["found"].get<int>() > 0;
+    missed += !any;
+    rows.push_back(row);
+    table += line + "\n";
+    fmt::print(stderr, "{}\n", line);
+  }
+
+  char date[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  json doc = {{"date", date},   {"machine", machine()}, {"seeds", seeds},
+              {"cap_seconds", cap}, {"methods", methods}, {"rows", rows}};
+  fmt::print("{}", table);
+  if (!json_out.empty()) std::ofstream(json_out) << doc.dump(2) << "\n";
+  if (!md_out.empty()) {
+    std::ofstream md(md_out);
+    md << "# Time to bug\n\n"
+       << fmt::format("Measured {} on {}, one core, by `bench/time_to_bug --seeds {} --cap {}`.\n",
+                      date, machine(), seeds, cap)
+       << "Each cell: median wall time to the first violation of the expected kind (a seed that\n"
+          "hits the cap counts as the cap), median executions, and seeds that found it. No\n"
+          "search is given a scenario or schedule that knows the bug: libFuzzer starts from an\n"
+          "empty corpus, PCT and random run random scenarios (fuzz/harness/search.h).\n\n"
+       << table;
+  }
+  return missed ? 1 : 0;
+}
