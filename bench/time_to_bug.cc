@@ -66,16 +66,16 @@ struct Cell {
 
 // Runs the libFuzzer target from an empty corpus until it reports the
 // expected kind (--expect) or the cap; reads its "found after" line.
-Trial run_libfuzzer(const std::string& fuzzer, const BugConfig& bug, uint64_t seed, double cap,
-                    const fs::path& work) {
+Trial run_libfuzzer(const std::string& fuzzer, const std::string& extra, const BugConfig& bug,
+                    uint64_t seed, double cap, const fs::path& work) {
   fs::path dir = work / fmt::format("{}-{}", bug.name, seed);
   fs::remove_all(dir);
   fs::create_directories(dir / "corpus");
   std::string cmd = fmt::format(
-      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 '{}' --design='{}' --expect={} -seed={} "
+      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 '{}' --design='{}' --expect={} {} -seed={} "
       "-max_total_time={} -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "
       "-artifact_prefix='{}/' '{}/corpus' 2>&1",
-      fuzzer, bug.design, violation_name(bug.expected), seed, static_cast<int>(cap),
+      fuzzer, bug.design, violation_name(bug.expected), extra, seed, static_cast<int>(cap),
       dir.string(), dir.string());
   Trial t;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
   double cap = 60;
   std::vector<std::string> only;
   std::string fuzzer = fmt::format("{}/build/fuzz/fuzz/targets/pinfuzz_fuzzer", PINFUZZ_SOURCE_DIR);
-  std::string json_out, md_out;
+  std::string json_out, md_out, fuzzer_args;
   std::string work = (fs::temp_directory_path() / "pinfuzz-ttb").string();
   app.add_option("--methods", methods_arg, "Comma-separated: libfuzzer, pct, random")
       ->capture_default_str();
@@ -144,6 +144,8 @@ int main(int argc, char** argv) {
   app.add_option("--cap", cap, "Seconds before a search gives up")->capture_default_str();
   app.add_option("--bug", only, "Only these catalog rows (default: all)");
   app.add_option("--fuzzer", fuzzer, "The pinfuzz_fuzzer binary (fuzz preset)")->capture_default_str();
+  app.add_option("--fuzzer-args", fuzzer_args,
+                 "Extra flags for pinfuzz_fuzzer (e.g. '--strategy=pct -dict=corpus/pinfuzz.dict')");
   app.add_option("--json", json_out, "Write the results as JSON here");
   app.add_option("--markdown", md_out, "Write the results as a markdown table here");
   app.add_option("--work", work, "Scratch directory for libFuzzer runs")->capture_default_str();
@@ -185,7 +187,7 @@ int main(int argc, char** argv) {
     for (const auto& m : methods) {
       Cell cell;
       for (int s = 1; s <= seeds; ++s) {
-        Trial t = m == "libfuzzer" ? run_libfuzzer(fuzzer, bug, static_cast<uint64_t>(s), cap, work)
+        Trial t = m == "libfuzzer" ? run_libfuzzer(fuzzer, fuzzer_args, bug, static_cast<uint64_t>(s), cap, work)
                   : m == "pct"     ? run_search(bug, ScheduleKind::kPct, static_cast<uint64_t>(s), cap)
                                    : run_search(bug, ScheduleKind::kRandom, static_cast<uint64_t>(s), cap);
         cell.trials.push_back(t);

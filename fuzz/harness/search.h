@@ -1,5 +1,6 @@
-// Search without libFuzzer: random scenarios (random byte strings through
-// the total decoder, so every op, world and thread count can appear) run
+// Search without libFuzzer: random scenarios (half random byte strings
+// through the total decoder, so anything can appear; half from the
+// structured generator of fuzz/harness/mutate.h) run
 // under a seeded PCT or uniform-random schedule, until a violation (of the
 // expected kind, if given) or a budget runs out. Deterministic in the seed:
 // the same seed explores the same scenarios and schedules.

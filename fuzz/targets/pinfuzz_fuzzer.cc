@@ -11,6 +11,8 @@
 //   --strategy=input|random|pct     how the schedule bytes are read
 //   --steps=N                       step budget per run (default 20000)
 //   --expect=KIND                   trap only on this violation kind
+//   --mutator=structure|bytes       scenario-aware mutations (default) or
+//                                   libFuzzer's byte-level ones only
 //   --help                          this text
 // Beyond code coverage the target feeds interleaving coverage to libFuzzer
 // through __libfuzzer_extra_counters (fuzz/harness/coverage.h).
@@ -25,6 +27,7 @@
 
 #include "fuzz/harness/config.h"
 #include "fuzz/harness/coverage.h"
+#include "fuzz/harness/mutate.h"
 #include "fuzz/harness/run.h"
 #include "fuzz/harness/sha1.h"
 
@@ -36,6 +39,7 @@ __attribute__((used, section("__libfuzzer_extra_counters")))
 uint8_t g_extra_counters[InterleavingCoverage::kSize];
 
 RunConfig g_config;
+bool g_structure_mutator = true;
 uint64_t g_executions = 0;  // runs of a decoded scenario
 std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now();
 std::string g_artifact_prefix = "./";
@@ -52,6 +56,9 @@ Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] 
   --steps=N                      step budget per run; more is a hang (default 20000)
   --expect=KIND                  trap only on this violation kind (others are counted and
                                  skipped): to measure the time to one bug
+  --mutator=structure|bytes      structure: decode, mutate ops, threads, world and
+                                 preemption points, re-encode (default); bytes: libFuzzer's
+                                 byte-level mutations only
   --help                         this text; -help=1 lists libFuzzer's own flags
 
 The same settings can come from PINFUZZ_DESIGN, PINFUZZ_STRATEGY, PINFUZZ_STEPS and
@@ -115,11 +122,17 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
       if (!err.empty()) die(err);
       continue;
     }
+    if (a == "--mutator=structure" || a == "--mutator=bytes") {
+      g_structure_mutator = a == "--mutator=structure";
+      continue;
+    }
+    if (a.rfind("--mutator=", 0) == 0)
+      die(fmt::format("{}: unknown mutator (structure, bytes)", a));
     if (a.rfind("-artifact_prefix=", 0) == 0) g_artifact_prefix = a.substr(17);
     if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
     if (a.rfind("--", 0) == 0)
       die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= "
-                      "--expect= --help)", a));
+                      "--expect= --mutator= --help)", a));
   }
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d\n",
                g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
@@ -143,4 +156,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (g_config.expect && !r.saw(*g_config.expect)) return 0;
   report(*d.scenario, r, input);
   __builtin_trap();
+}
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
+
+namespace {
+size_t write_out(const Scenario& s, uint8_t* data, size_t max_size) {
+  std::vector<uint8_t> bytes = encode_bytes(s);
+  if (bytes.size() > max_size) return 0;
+  std::copy(bytes.begin(), bytes.end(), data);
+  return bytes.size();
+}
+}  // namespace
+
+// Structure-aware mutation (fuzz/harness/mutate.h): decode, mutate the
+// scenario one to three times, re-encode. One time in eight, and whenever
+// the result would not fit, libFuzzer's own byte mutation instead, which
+// keeps its comparison-guided value tricks in play.
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  sched::SplitMix64 rng(seed);
+  if (!g_structure_mutator || rng.below(8) == 0) return LLVMFuzzerMutate(data, size, max_size);
+  ByteDecode d = decode_bytes(std::span<const uint8_t>(data, size), g_config.decode_options());
+  // Unless --strategy fixes it, each input carries its own schedule kind
+  // and mutation may switch it: coverage decides what works where.
+  const bool free_kind = !g_config.strategy;
+  const ScheduleKind kind = g_config.strategy.value_or(
+      static_cast<ScheduleKind>(rng.below(kNumScheduleKinds)));
+  Scenario s = d.scenario ? *d.scenario : random_scenario(rng, kind);
+  for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(s, rng, free_kind);
+  size_t out = write_out(s, data, max_size);
+  return out ? out : LLVMFuzzerMutate(data, size, max_size);
+}
+
+extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
+                                            const uint8_t* data2, size_t size2, uint8_t* out,
+                                            size_t max_out_size, unsigned int seed) {
+  sched::SplitMix64 rng(seed);
+  ByteDecode a = decode_bytes(std::span<const uint8_t>(data1, size1), g_config.decode_options());
+  ByteDecode b = decode_bytes(std::span<const uint8_t>(data2, size2), g_config.decode_options());
+  if (!a.scenario || !b.scenario) return 0;
+  return write_out(cross_over(*a.scenario, *b.scenario, rng), out, max_out_size);
 }
