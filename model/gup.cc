@@ -386,11 +386,6 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
       if (p.is_device()) put_dev_pagemap(w, &t, pfn);
       break;
     }
-    if (how == GupHow::kPin && !f.write && unshares_ro_pins(w) &&
-        (p.flags.load(std::memory_order_acquire) & (PG_anon | PG_anon_exclusive)) == PG_anon) {
-      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
-      break;  // gup_must_unshare(): the slow path unshares
-    }
     if (!try_grab_folio_fast(w, &t, pfn, how)) {
       if (p.is_device()) put_dev_pagemap(w, &t, pfn);
       break;
@@ -406,6 +401,17 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     bool pte_changed = !w.design.no_gup_fast_recheck &&
                        pte_word.load(std::memory_order_acquire) != raw;
     if (pmd_changed || pte_changed) {
+      gup_put_folio(w, &t, p.head, how);
+      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      break;
+    }
+    // "if (!pte_write(pte) && gup_must_unshare(NULL, flags, page))": checked
+    // after the grab and the recheck, so it sees PageAnonExclusive as the
+    // unmap side left it (swap-out may have cleared it and mapped the same
+    // folio again with a PTE the recheck cannot tell apart). The slow path
+    // unshares.
+    if (how == GupHow::kPin && !f.write && unshares_ro_pins(w) &&
+        (p.flags.load(std::memory_order_acquire) & (PG_anon | PG_anon_exclusive)) == PG_anon) {
       gup_put_folio(w, &t, p.head, how);
       if (p.is_device()) put_dev_pagemap(w, &t, pfn);
       break;

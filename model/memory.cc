@@ -219,21 +219,32 @@ static Pfn filemap_get_folio(World& w, const Task* t, int index) {
       return kNoPfn;
     }
     Page& p = w.page(np);
-    p.data.store(f.disk[static_cast<size_t>(index)].load(std::memory_order_relaxed),
-                 std::memory_order_relaxed);
     p.mapping.store(0, std::memory_order_relaxed);
     p.index.store(index, std::memory_order_relaxed);
     p.lru[0].store(kLruLinked, std::memory_order_relaxed);
     p.lru[1].store(kLruLinked, std::memory_order_relaxed);
+    // __filemap_add_folio() takes a locked, not yet uptodate folio: whoever
+    // finds it in the cache waits on the lock until the read below is done.
+    folio_lock(w, np);
     p.flags.fetch_or(PG_lru, std::memory_order_relaxed);
     // filemap_add_folio(): the cache's reference, inserted under the xa lock.
     folio_ref_add(w, t, np, 1);
     f.i_pages_lock.lock();
     bool inserted = f.cache[static_cast<size_t>(index)].cmpxchg(kNoPfn, np) == kNoPfn;
     f.i_pages_lock.unlock();
+    if (inserted) {
+      // filemap_read_folio(): the disk is read into the folio once it is in
+      // the cache - never before, or a slow reader could insert old data
+      // after a newer page came and went.
+      p.data.store(f.disk[static_cast<size_t>(index)].load(std::memory_order_relaxed),
+                   std::memory_order_relaxed);
+      folio_unlock(w, np);  // folio_mark_uptodate() + unlock
+      inval.up_read();
+      return np;  // our allocation ref is the caller's ref
+    }
     inval.up_read();
-    if (inserted) return np;  // our allocation ref is the caller's ref
     p.mapping.store(kNoMapping, std::memory_order_relaxed);
+    folio_unlock(w, np);
     folio_put_refs(w, t, np, 2);
   }
   return kNoPfn;
@@ -262,12 +273,16 @@ static bool page_mkwrite(World& w, const Task* t, Pfn head) {
 // do_wp_page() takes a reference on the old folio under the PTL, so it can
 // be neither freed nor reused while it is copied, and wp_page_copy()
 // installs the copy only if the PTE is still pte_same() as `orig`.
-static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool writable) {
+// `ref_held`: the caller took that reference already, in the PTL section
+// where it read `orig` and decided to copy (do_wp_page() does); otherwise it
+// is taken here, if the PTE is still `orig`.
+static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool writable,
+                        bool ref_held = false) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   auto& slot = m.pte(vpn);
   const Pfn old = orig.pfn;
   const bool zero = old == w.zero_pfn;  // the zero page is never freed
-  if (!zero) {
+  if (!zero && !ref_held) {
     m.ptl.lock();
     bool same = slot.load(std::memory_order_acquire) == orig.pack();
     if (same) folio_ref_add(w, t, w.page(old).head, 1);  // folio_get()
@@ -488,9 +503,14 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   }
   if (exclusive && write)  // wp_page_reuse()
     m.pte(vpn).store(present(pfn, true, true).pack(), std::memory_order_release);
+  // Copying: the reference on the old folio is taken here, under the same
+  // PTL as the decision, so it can be neither freed nor reused before the
+  // copy rechecks pte_same() (a recycled pfn gives a bit-identical PTE).
+  const bool copy = same && !exclusive;
+  if (copy) folio_ref_add(w, t, head, 1);  // folio_get()
   m.ptl.unlock();
-  if (!same || exclusive) return 0;  // raced (retry), or reused
-  return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/write);
+  if (!copy) return 0;  // raced (retry), or reused
+  return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/write, /*ref_held=*/true);
 }
 
 // ------------------------------------------------------------ fork
@@ -530,12 +550,12 @@ int fork_mm(World& w, Task& t) {
     }
     if (pte.migration) {
       // copy_nonpresent_pte(): a migration entry is copied without a
-      // reference; a writable one becomes readable in both mms (the page is
-      // shared from now on, so no longer exclusive). remove_migration_ptes()
+      // reference; it becomes readable (not writable, not exclusive) in both
+      // mms, the page being shared from now on. remove_migration_ptes()
       // finds both entries.
-      w.page(pte.pfn).flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
       Pte ro = pte;
       ro.writable = false;
+      ro.exclusive = false;
       src.pte(vpn).store(ro.pack(), std::memory_order_release);
       dst.pte(vpn).store(ro.pack(), std::memory_order_release);
       src.ptl.unlock();
@@ -585,6 +605,8 @@ int fork_mm(World& w, Task& t) {
       dst.vma[static_cast<size_t>(vpn)] = Vma{};
     }
     dst.live.store(false);
+  } else {
+    dst.ready.store(true);  // the child runs: its mm can be used from now on
   }
   src.mmap_lock.up_write();
   return failed ? -kENOMEM : child;
@@ -605,7 +627,9 @@ void munmap_vpn(World& w, Task& t, int vpn) {
 // ------------------------------------------------------------ CPU, DMA
 
 static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
-  if (mm < 0 || mm >= kMaxMm || !w.mm[static_cast<size_t>(mm)].live.load()) return -kEFAULT;
+  // Only an mm a process runs in: a child under construction is not
+  // reachable until its fork returns.
+  if (mm < 0 || mm >= kMaxMm || !w.mm[static_cast<size_t>(mm)].ready.load()) return -kEFAULT;
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.mmap_lock.down_read();
   int64_t result = -kEFAULT;

@@ -77,28 +77,36 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
   p.mapping.store(kNoMapping, std::memory_order_relaxed);
   p.flags.fetch_and(~(PG_anon | PG_anon_exclusive | PG_dirty), std::memory_order_relaxed);
   pg.idle[static_cast<size_t>(pfn)].store(1, std::memory_order_release);  // ops->page_free()
+  p.put_seq.fetch_add(1, std::memory_order_release);  // a waiter's condition may hold now
   sync::wake(&p);  // fs_dax: wake_up_var() for dax_layout_busy_page waiters
   if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent)
     pg.ref.put();  // put_dev_pagemap()
 }
 
 // The first page of pagemap `pg` that some PTE still maps - present, a
-// device-private entry, or a migration entry (a migration in flight may
-// yet put the page back) - or kNoPfn. The driver's view of its own pages.
-// *migrating says whether that mapping is a migration entry.
-static Pfn first_mapped(World& w, const DevPagemap& pg, bool* migrating) {
-  for (int i = 0; i < pg.nr; ++i) {
-    Pfn pfn = static_cast<Pfn>(pg.first + i);
-    for (int m = 0; m < kMaxMm; ++m) {
-      if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
-      for (int v = 0; v < kMaxVpn; ++v) {
-        Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte(v).peek());
-        if ((pte.present || pte.device_private || pte.migration) && pte.pfn == pfn) {
-          *migrating = pte.migration;
-          return pfn;
-        }
+// device-private entry, or a migration entry (a move in flight may yet put
+// the page back; *migrating says so) - or kNoPfn. Each mm's PTEs are read
+// under its PTL, as the rmap walk of migrate_device_range() reads them: a
+// zap in flight or an unmap that clears a PTE and backs off holds that
+// lock, so a transient state is waited out, never taken for "unmapped".
+static Pfn first_mapped(World& w, const DevPagemap& pg, bool* migrating,
+                        sync::Atomic<uint64_t>** where) {
+  for (int m = 0; m < kMaxMm; ++m) {
+    Mm& mm = w.mm[static_cast<size_t>(m)];
+    if (!mm.live.load()) continue;
+    Pfn found = kNoPfn;
+    mm.ptl.lock();
+    for (int v = 0; v < kMaxVpn && found == kNoPfn; ++v) {
+      Pte pte = Pte::unpack(mm.pte(v).load(std::memory_order_acquire));
+      if ((pte.present || pte.device_private || pte.migration) && pte.pfn >= pg.first &&
+          pte.pfn < pg.first + pg.nr) {
+        found = pte.pfn;
+        *migrating = pte.migration;
+        *where = &mm.pte(v);
       }
     }
+    mm.ptl.unlock();
+    if (found != kNoPfn) return found;
   }
   return kNoPfn;
 }
@@ -131,23 +139,39 @@ void driver_teardown(World& w, Task& t, int id) {
         }
       }
       bool migrating = false;
-      Pfn busy = first_mapped(w, pg, &migrating);
+      sync::Atomic<uint64_t>* entry = nullptr;
+      Pfn busy = first_mapped(w, pg, &migrating, &entry);
       if (busy == kNoPfn) break;
       Page& p = w.page(busy);
       if (migrating) {
         // migration_entry_wait(): the migration wakes the page when it
-        // ends, moved or put back. Its frozen count says nothing meanwhile.
-        sync::block(sync::Site::here(), &p);
+        // ends, moved or put back (its frozen count says nothing meanwhile).
+        // The entry is read again right before sleeping: the move may have
+        // ended since the PTL was dropped.
+        Pte e = Pte::unpack(entry->load(std::memory_order_acquire));
+        if (e.migration && e.pfn == busy) sync::block(sync::Site::here(), &p);
         continue;
       }
-      // Woken by folio_put_refs() of a device page. The count is read
-      // last, right before sleeping: a put after that read wakes us.
+      // Wait until no reference is left beyond the mappings'. Mappings
+      // change the count and the mapcount together under a PTL, so the pair
+      // is read with the PTLs held; the extra references (GUP users,
+      // isolations) go by puts, which bump put_seq and wake the page. (Two
+      // counters cannot be reread atomically outside the PTL: a fork, count
+      // and mapcount up, then a put, count back where it was, is an ABA.)
       for (;;) {
-        int32_t mapped = p.mapcount.load(std::memory_order_relaxed);
-        if (w.width.value(p.refcount.load(std::memory_order_acquire)) <=
-            devmap_idle_base(w) + mapped)
-          break;
-        sync::block(sync::Site::here(), &p);
+        const uint32_t seq = p.put_seq.load(std::memory_order_acquire);
+        std::array<bool, kMaxMm> locked{};  // a fork may make an mm live meanwhile
+        for (int mm = 0; mm < kMaxMm; ++mm)
+          if ((locked[static_cast<size_t>(mm)] = w.mm[static_cast<size_t>(mm)].live.load()))
+            w.mm[static_cast<size_t>(mm)].ptl.lock();
+        const int32_t mapped = p.mapcount.load(std::memory_order_relaxed);
+        const int32_t raw = p.refcount.load(std::memory_order_acquire);
+        for (int mm = kMaxMm; mm-- > 0;)
+          if (locked[static_cast<size_t>(mm)]) w.mm[static_cast<size_t>(mm)].ptl.unlock();
+        if (w.width.value(raw) <= devmap_idle_base(w) + mapped) break;
+        // Only a put removes an extra reference; sleep unless one happened
+        // since before the snapshot (read last: a later put wakes us).
+        if (p.put_seq.load(std::memory_order_acquire) == seq) sync::block(sync::Site::here(), &p);
       }
     }
   } else {

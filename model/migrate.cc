@@ -32,6 +32,10 @@ static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
         pte.present = true;
         pte.writable = entry.writable;
         pte.dirty = entry.dirty;
+        // restore_exclusive: an entry that was exclusive gives the page back
+        // its PageAnonExclusive.
+        if (entry.exclusive)
+          w.page(to).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
         folio_ref_add(w, t, w.page(to).head, 1);
         w.page(to).mapcount.fetch_add(1, std::memory_order_relaxed);
         slot.store(pte.pack(), std::memory_order_release);
@@ -114,7 +118,8 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
   // folio_migrate_mapping() + folio_migrate_flags() + folio_copy()
   Page& n = w.page(np);
   n.data.store(p.data.load(std::memory_order_acquire), std::memory_order_relaxed);
-  uint32_t keep = p.flags.load() & (PG_anon | PG_anon_exclusive | PG_dirty | PG_private);
+  // folio_migrate_flags(); exclusivity comes back per migration entry.
+  uint32_t keep = p.flags.load() & (PG_anon | PG_dirty | PG_private);
   n.mapping.store(p.mapping.load(), std::memory_order_relaxed);
   n.index.store(p.index.load(), std::memory_order_relaxed);
   n.lru[0].store(kLruLinked, std::memory_order_relaxed);

@@ -72,6 +72,10 @@ struct Page {
   sync::Atomic<int32_t> index{0};
   sync::Atomic<int32_t> pincount{0};  // folio->_pincount (head of large folios)
   sync::Atomic<uint32_t> data{0};     // page contents, as a version number
+  // ZONE_DEVICE pages: bumped by every put and by the free, before their
+  // wake, so a waiter can tell whether one happened since it looked
+  // (wait_var_event()'s condition-then-sleep, without a lost wakeup).
+  sync::Atomic<uint32_t> put_seq{0};
 
   // Fixed at world setup: folio geometry and zone. Large folios are built
   // at setup and never split, so these never change while the model runs.

@@ -118,6 +118,7 @@ void folio_put_refs(World& w, const Task* t, Pfn head, int32_t refs) {
   }
   if (old < 0) return;  // a wrapped counter: the overflow was reported when it wrapped
   if (p.is_device()) {
+    p.put_seq.fetch_add(1, std::memory_order_release);
     sync::wake(&p);  // a driver evicting its memory waits for busy pages
     // include/linux/mm.h: put_devmap_managed_page_refs() (base one, before
     // v5.18): "if (count == 1) free_devmap_managed_page(); else if (!count)

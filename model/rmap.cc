@@ -26,8 +26,10 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
     const bool reordered = w.design.no_try_share_barrier &&
                            (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive);
     const bool pinned_early = reordered && check_pins && folio_maybe_dma_pinned(w, t, pfn);
+    bool exclusive = false;
     m.pte(vpn).store(kPteNone, std::memory_order_release);  // ptep_clear_flush()
     if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
+      exclusive = true;
       // include/linux/rmap.h: __folio_try_share_anon_rmap(): "Paired with
       // the memory barrier in try_grab_folio()": smp_mb(), then back off if
       // the folio may be pinned, else the page is no longer exclusive.
@@ -38,10 +40,9 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
         r.busy = true;
         break;
       }
-      // Migration keeps exclusivity in the migration entry and gives it back
-      // in remove_migration_pte(); the model simply leaves the flag set.
-      if (why == UnmapFor::kSwap)
-        p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+      // The page is shared from here on; a migration entry keeps what it
+      // was in the entry (below) and remove_migration_pte() gives it back.
+      p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
     }
     Pte entry;
     if (why == UnmapFor::kSwap) {
@@ -54,6 +55,7 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
       entry.migration = true;
       entry.writable = cur.writable;
       entry.dirty = cur.dirty;
+      entry.exclusive = exclusive;
     }
     m.pte(vpn).store(entry.pack(), std::memory_order_release);
     m.ptl.unlock();

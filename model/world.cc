@@ -118,6 +118,7 @@ int World::add_pgmap(PgmapType type, int nr_pages) {
 void World::build(const WorldSpec& s) {
   Mm& m = mm[0];
   m.live.store(true);
+  m.ready.store(true);
   int pgmap_of[4] = {-1, -1, -1, -1};  // by PgmapType
   auto pgmap_for = [&](PgmapType t) {
     int& id = pgmap_of[static_cast<int>(t)];
@@ -341,6 +342,7 @@ std::string World::describe(const void* obj) const {
                         : obj == &p.index    ? "index"
                         : obj == &p.pincount ? "_pincount"
                         : obj == &p.data     ? "data"
+                        : obj == &p.put_seq  ? "put_seq"
                                              : nullptr;
     if (field) return fmt::format("page {} {}", i, field);
   }

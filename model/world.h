@@ -44,12 +44,15 @@ struct Pte {
   bool device_private = false;  // non-present device-private swap entry
   bool swap = false;            // non-present swap entry (data in Mm::swap)
   bool migration = false;       // non-present migration entry (faults wait)
+  // Migration entries only: the page was exclusive when unmapped
+  // (make_readable_exclusive_migration_entry()); fork's copy drops it.
+  bool exclusive = false;
 
   uint64_t pack() const {
     return static_cast<uint64_t>(static_cast<uint16_t>(pfn)) |
            (uint64_t{present} << 16) | (uint64_t{writable} << 17) |
            (uint64_t{dirty} << 18) | (uint64_t{device_private} << 19) |
-           (uint64_t{swap} << 20) | (uint64_t{migration} << 21);
+           (uint64_t{swap} << 20) | (uint64_t{migration} << 21) | (uint64_t{exclusive} << 22);
   }
   static Pte unpack(uint64_t w) {
     Pte p;
@@ -60,6 +63,7 @@ struct Pte {
     p.device_private = (w >> 19) & 1;
     p.swap = (w >> 20) & 1;
     p.migration = (w >> 21) & 1;
+    p.exclusive = (w >> 22) & 1;
     return p;
   }
   bool none() const { return !present && !device_private && !swap && !migration; }
@@ -95,7 +99,11 @@ inline constexpr uint32_t kPmdTable = 2;  // which of the two tables
 inline constexpr uint32_t kPmdGen = 4;    // one generation
 
 struct Mm {
+  // live: its page tables exist, so rmap walks see them (from the start of
+  // the fork that makes it). ready: a process runs in it, so it can be
+  // used (from the end of that fork). Ghost-like flags, not steps.
   std::atomic<bool> live{false};
+  std::atomic<bool> ready{false};
   std::array<Vma, kMaxVpn> vma{};  // changed only under mmap_lock for write
   std::array<sync::Atomic<uint32_t>, kNumPmds> pmd{};
   std::array<std::array<std::array<sync::Atomic<uint64_t>, kVpnPerPmd>, 2>, kNumPmds> tables;

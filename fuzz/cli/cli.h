@@ -23,6 +23,7 @@ using Action = std::function<int()>;
 void add_model_commands(CLI::App& app, Action& action);     // designs, selfcheck
 void add_scenario_commands(CLI::App& app, Action& action);  // show, encode, dict
 void add_run_commands(CLI::App& app, Action& action);       // repro, run
+void add_corpus_commands(CLI::App& app, Action& action);    // minimize, find, regress
 
 // --design, --strategy and --steps on `cmd`, validated into `config` when
 // parsed (a bad value is a usage error that lists the valid ones).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "fuzz/cli/cli.h"
+#include "fuzz/harness/bugs.h"
 #include "fuzz/harness/catalog.h"
 
 namespace pf::cli {
@@ -19,6 +20,10 @@ int cmd_designs() {
   for (auto& k : knob_table())
     fmt::print("  {:<20} {:<24} {}\n  {:<20} {:<24} [{}]\n", k.name, k.values, k.description, "",
                "", k.reference);
+  fmt::print("\nBug catalog (pinfuzz find --bug NAME; corpus/regressions/NAME/; docs/designs.md):\n");
+  for (const BugConfig& b : bug_catalog())
+    fmt::print("  {:<24} {}\n  {:<24} expect {} [{}]; fixed by {}\n", b.name, b.summary, "",
+               violation_name(b.expected), b.reference, b.fixed);
   return kExitClean;
 }
 

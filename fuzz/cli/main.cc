@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   add_model_commands(app, action);
   add_scenario_commands(app, action);
   add_run_commands(app, action);
+  add_corpus_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

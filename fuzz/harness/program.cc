@@ -72,12 +72,6 @@ std::optional<GupHow> releases(const World& w, OpKind k, OpMode mode) {
   }
 }
 
-bool holds_page_of_pgmap(World& w, const Task& t, int pgmap) {
-  for (const Held& h : t.held)
-    if (h.live && w.page(h.pfn).is_device() && w.page(h.pfn).pgmap == pgmap) return true;
-  return false;
-}
-
 // A driver asks for make_dirty only on pages the device could write: the
 // FOLL_WRITE ones (well-formed mode). Calls `release` once for the slots
 // to dirty and once for the rest, keeping their order within each group.
@@ -291,9 +285,11 @@ void run_op(World& w, Task& t, const Op& op, OpMode mode) {
       if (valid_vpn(op.a)) collapse_pmd(w, t, op.a);
       return;
     case OpKind::memunmap:
-      // A driver does not tear down memory it holds pages of itself: that
-      // would wait for its own release forever.
-      if (mode == OpMode::kWellFormed && holds_page_of_pgmap(w, t, op.a)) return;
+      // A device teardown (unbind, module unload) runs in a context that
+      // holds no GUP references of its own: holding one, it could wait for
+      // itself, or for a thread that waits for it (two teardowns, each
+      // holding a page of the other's memory).
+      if (mode == OpMode::kWellFormed && t.nheld() > 0) return;
       driver_teardown(w, t, op.a);
       return;
   }

@@ -83,7 +83,8 @@ enum class OpMode : uint8_t {
   // Ops behave as a correct driver would (the fuzzing mode): a release
   // addresses only held pages of the kind it releases and is skipped
   // otherwise; the device writes, and a release dirties, only pages taken
-  // with FOLL_WRITE; a driver does not tear down memory it holds pages of;
+  // with FOLL_WRITE; a thread tears down device memory only while it holds
+  // no GUP references (a teardown runs in its own context);
   // a thread's exit releases what it still holds. What remains to be found
   // are the design's mistakes, not the caller's.
   kWellFormed,

@@ -1,0 +1,192 @@
+// `pinfuzz minimize`, `pinfuzz find` and `pinfuzz regress`: shrinking a
+// crash input, searching for a catalog bug without libFuzzer, and replaying
+// the regression corpus.
+#include <fmt/format.h>
+
+#include "fuzz/cli/cli.h"
+#include "fuzz/harness/bugs.h"
+#include "fuzz/harness/minimize.h"
+#include "fuzz/harness/regress.h"
+#include "fuzz/harness/search.h"
+#include "fuzz/harness/timeline.h"
+
+namespace pf::cli {
+namespace {
+
+size_t op_count(const Scenario& s) {
+  size_t n = 0;
+  for (const auto& t : s.program.threads) n += t.size();
+  return n;
+}
+
+void print_minimized(const MinimizeResult& m, const Scenario& before, bool quiet) {
+  const Violation& v = *m.run.violation;
+  fmt::print("pinfuzz: VIOLATION {} design={} pfn={} thread={} step={} in {}(): {}\n",
+             violation_name(v.kind), m.scenario.design->name(), v.pfn, v.thread, v.step, v.fn,
+             v.detail);
+  fmt::print("minimized: {} thread(s), {} op(s) (from {}, {}), {} steps, {} attempts\n",
+             m.scenario.program.threads.size(), op_count(m.scenario),
+             before.program.threads.size(), op_count(before), m.run.steps, m.attempts);
+  if (quiet) return;
+  fmt::print("\n--- scenario ---\n{}", print_text(m.scenario));
+  fmt::print("\n--- timeline ---\n{}\n", render_timeline_text(m.scenario, m.run, {}));
+}
+
+int cmd_minimize(const std::string& file, const std::string& out, const RunConfig& config,
+                 bool quiet) {
+  LoadedScenario l = load_scenario_file(file, config.decode_options());
+  if (!l.scenario) {
+    error(l.error);
+    return kExitBadInput;
+  }
+  Design d = effective_design(*l.scenario, config.fallback_design());
+  MinimizeOptions opt;
+  opt.step_budget = config.step_budget;
+  MinimizeResult m = minimize(*l.scenario, d, opt);
+  if (!m.run.violation) {
+    fmt::print("clean: {}: no violation under design={}, nothing to minimize\n", file, d.name());
+    return kExitClean;
+  }
+  print_minimized(m, *l.scenario, quiet);
+  if (!out.empty()) {
+    if (auto err = write_file_atomic(out, print_text(m.scenario)); !err.empty()) {
+      error(err);
+      return kExitBadInput;
+    }
+    fmt::print("written to {} (replay: pinfuzz repro {})\n", out, out);
+  }
+  return kExitViolation;
+}
+
+int cmd_find(const std::string& bug_name, const RunConfig& config, uint64_t seed, double seconds,
+             const std::string& promote, bool quiet) {
+  const BugConfig* bug = nullptr;
+  if (!bug_name.empty() && !(bug = find_bug(bug_name))) {
+    std::string names;
+    for (const BugConfig& b : bug_catalog()) names += fmt::format(" {}", b.name);
+    error(fmt::format("--bug {}: not in the catalog (one of:{})", bug_name, names));
+    return kExitBadInput;
+  }
+  if (!promote.empty() && !bug) {
+    error("--promote needs --bug: a regression entry belongs to a catalog row");
+    return kExitBadInput;
+  }
+  const ScheduleKind kind = config.strategy.value_or(ScheduleKind::kPct);
+  if (kind == ScheduleKind::kInput) {
+    error("--strategy input: find searches with seeded schedules (pct or random)");
+    return kExitBadInput;
+  }
+  const Design design = bug ? bug->buggy_design() : config.fallback_design();
+  const std::optional<ViolationKind> expect =
+      bug ? std::optional(bug->expected) : config.expect;
+  fmt::print("searching for {} under {}, {} schedules, seed {}, up to {} s\n",
+             expect ? violation_name(*expect) : "any violation", design.name(),
+             schedule_kind_name(kind), seed, seconds);
+  SearchResult r = search(design, kind, seed, expect, SearchBudget{UINT64_MAX, seconds},
+                          config.step_budget);
+  if (!r.found) {
+    fmt::print("not found after {} executions in {:.1f} s\n", r.runs, r.seconds);
+    return kExitClean;
+  }
+  fmt::print("found after {} executions in {:.2f} s; minimizing\n", r.runs, r.seconds);
+  MinimizeOptions mopt;
+  mopt.step_budget = config.step_budget;
+  MinimizeResult m = minimize(r.scenario, design, mopt);
+  print_minimized(m, r.scenario, quiet);
+  if (!promote.empty()) {
+    std::string found_by = fmt::format("pinfuzz find --bug {} --strategy {} --seed {}", bug->name,
+                                       schedule_kind_name(kind), seed);
+    std::string path = write_regression(promote, *bug, m.scenario, m.run, found_by);
+    if (path.rfind("error: ", 0) == 0) {
+      error(path.substr(7));
+      return kExitBadInput;
+    }
+    fmt::print("promoted to {}\n", path);
+  }
+  return kExitViolation;
+}
+
+int cmd_regress(const std::string& dir, bool update, bool quiet) {
+  std::vector<std::string> errors;
+  auto entries = load_regressions(dir, &errors);
+  for (const auto& e : errors) error(e);
+  int pass = 0, fail = 0, drift = 0, updated = 0, bad = static_cast<int>(errors.size());
+  for (const RegressionEntry& e : entries) {
+    RegressCheck c = check_regression(e, update);
+    const char* tag = "ok";
+    switch (c.status) {
+      case RegressStatus::kPass: ++pass; break;
+      case RegressStatus::kUpdated: ++updated, tag = "UPDATED"; break;
+      case RegressStatus::kFail: ++fail, tag = "FAIL"; break;
+      case RegressStatus::kDrift: ++drift, tag = "DRIFT"; break;
+      case RegressStatus::kBadInput: ++bad, tag = "BAD"; break;
+    }
+    if (!quiet || c.status != RegressStatus::kPass)
+      fmt::print("{:<8} {}: {}\n", tag, e.path, c.message);
+  }
+  fmt::print("{} entr{}: {} ok, {} failed, {} drifted, {} updated, {} unreadable\n",
+             entries.size(), entries.size() == 1 ? "y" : "ies", pass, fail, drift, updated, bad);
+  if (entries.empty() && errors.empty()) {
+    error(fmt::format("{}: no regression entries (*.txt with *.json) found", dir));
+    return kExitBadInput;
+  }
+  if (bad) return kExitBadInput;
+  return fail || drift ? kExitViolation : kExitClean;
+}
+
+}  // namespace
+
+void add_corpus_commands(CLI::App& app, Action& action) {
+  static RunConfig config;
+  static std::string file, out, bug, promote, dir;
+  static bool quiet = false, update = false;
+  static uint64_t seed = 1;
+  static double seconds = 60;
+
+  auto* min = app.add_subcommand(
+      "minimize",
+      "Shrink a crash input or scenario to the fewest threads, ops, pages and preemption points "
+      "that still show the same violation (kind and function); print it and its timeline. "
+      "Exit 1 if it violates, 0 if it runs clean, 2 on bad input");
+  min->add_option("FILE", file, "Crash input or scenario")->required()->check(CLI::ExistingFile);
+  min->add_option("-o,--output", out, "Write the minimized scenario (text) here");
+  min->add_flag("-q,--quiet", quiet, "No scenario or timeline, just the result");
+  add_config_options(*min, config);
+  min->callback([&action] { action = [] { return cmd_minimize(file, out, config, quiet); }; });
+
+  auto* find = app.add_subcommand(
+      "find",
+      "Search with random scenarios under seeded PCT (default) or random schedules, without "
+      "libFuzzer, for a bug of the catalog (--bug) or for any violation of a design (--design, "
+      "--expect); minimize what it finds. Exit 1 if found, 0 if the time ran out");
+  find->add_option("--bug", bug, "Catalog row (bugs.def name; pinfuzz designs lists them)");
+  find->add_option_function<std::string>(
+      "--expect",
+      [](const std::string& v) {
+        if (auto e = parse_expect_value(v, &config.expect); !e.empty())
+          throw CLI::ValidationError(e);
+      },
+      "Without --bug: stop only at this violation kind");
+  find->add_option("--seed", seed, "Search seed")->capture_default_str();
+  find->add_option("--seconds", seconds, "Give up after this long")->capture_default_str();
+  find->add_option("--promote", promote,
+                   "Write the minimized scenario into this regression corpus "
+                   "(e.g. corpus/regressions)");
+  find->add_flag("-q,--quiet", quiet, "No scenario or timeline, just the result");
+  add_config_options(*find, config);
+  find->callback(
+      [&action] { action = [] { return cmd_find(bug, config, seed, seconds, promote, quiet); }; });
+
+  auto* reg = app.add_subcommand(
+      "regress",
+      "Replay a regression corpus: each entry must reproduce its violation under its design "
+      "with the recorded trace, and run clean under its fix. Exit 1 on a failure or drift");
+  reg->add_option("DIR", dir, "Corpus directory (corpus/regressions)")->required();
+  reg->add_flag("--update", update,
+                "Re-record the trace of entries that still reproduce (after an intended change "
+                "of the model's scheduling points)");
+  reg->add_flag("-q,--quiet", quiet, "Print only entries that do not pass");
+  reg->callback([&action] { action = [] { return cmd_regress(dir, update, quiet); }; });
+}
+
+}  // namespace pf::cli

@@ -1,0 +1,192 @@
+#include "fuzz/harness/minimize.h"
+
+#include <functional>
+
+namespace pf {
+
+std::optional<Signature> signature_of(const RunResult& r) {
+  if (!r.violation) return std::nullopt;
+  return Signature{r.violation->kind, r.violation->fn};
+}
+
+namespace {
+
+class Minimizer {
+ public:
+  Minimizer(const Design& d, const Signature& sig, const MinimizeOptions& opt)
+      : design_(d), sig_(sig), opt_(opt) {
+    run_opt_.step_budget = opt.step_budget;
+  }
+
+  // Does `s` still show the signature? Counts the attempt.
+  bool holds(const Scenario& s) {
+    if (attempts_ >= opt_.max_attempts) return false;
+    ++attempts_;
+    RunResult r = runner_.run(s, design_, run_opt_);
+    auto got = signature_of(r);
+    return got && *got == sig_;
+  }
+
+  // Tries each candidate produced by `make(s, i)` for i = 0, 1, ... (make
+  // returns false when i is past the last); keeps the first that holds and
+  // starts over. Returns whether anything was kept.
+  bool shrink(Scenario& s, const std::function<bool(const Scenario&, int, Scenario*)>& make) {
+    bool any = false;
+    for (int i = 0;;) {
+      Scenario c;
+      if (!make(s, i, &c)) break;
+      if (holds(c)) {
+        s = std::move(c);
+        any = true;  // same i again: the element there is a new one now
+      } else {
+        ++i;
+      }
+    }
+    return any;
+  }
+
+  uint64_t attempts() const { return attempts_; }
+
+ private:
+  Design design_;
+  Signature sig_;
+  MinimizeOptions opt_;
+  RunOptions run_opt_;
+  Runner runner_;
+  uint64_t attempts_ = 0;
+};
+
+// Candidates, one element at a time. Each returns false past its last one.
+bool drop_thread(const Scenario& s, int i, Scenario* out) {
+  const auto& th = s.program.threads;
+  if (th.size() <= 1 || i >= static_cast<int>(th.size())) return false;
+  *out = s;
+  out->program.threads.erase(out->program.threads.begin() + (th.size() - 1 - static_cast<size_t>(i)));
+  return true;
+}
+
+// The i-th op counted from the end, across threads.
+bool locate_op(const Scenario& s, int i, size_t* t, size_t* k) {
+  for (size_t th = s.program.threads.size(); th-- > 0;) {
+    const auto& ops = s.program.threads[th];
+    if (i < static_cast<int>(ops.size())) {
+      *t = th;
+      *k = ops.size() - 1 - static_cast<size_t>(i);
+      return true;
+    }
+    i -= static_cast<int>(ops.size());
+  }
+  return false;
+}
+
+bool drop_op(const Scenario& s, int i, Scenario* out) {
+  size_t t, k;
+  if (!locate_op(s, i, &t, &k)) return false;
+  *out = s;
+  auto& ops = out->program.threads[t];
+  ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(k));
+  return true;
+}
+
+// Simpler arguments: fewer flags, n = 1, one slot instead of `all` ...
+bool simplify_op(const Scenario& s, int i, Scenario* out) {
+  // Each op offers up to 5 simplifications: 4 flag bits, then n -> 1.
+  size_t t, k;
+  if (!locate_op(s, i / 5, &t, &k)) return false;
+  *out = s;
+  Op& op = out->program.threads[t][k];
+  const int what = i % 5;
+  if (what < 4) {
+    if (!(op.flags & (1u << what))) return simplify_op(s, i + 1, out);
+    op.flags = static_cast<uint8_t>(op.flags & ~(1u << what));
+  } else {
+    if (op_args(op.kind) != OpArgs::kVpnN || op.b <= 1) return simplify_op(s, i + 1, out);
+    op.b = 1;
+  }
+  return true;
+}
+
+bool drop_vpn(const Scenario& s, int i, Scenario* out) {
+  if (i >= kMaxVpn) return false;
+  const size_t v = kMaxVpn - 1 - static_cast<size_t>(i);
+  if (s.program.world.vpn[v].backing == Backing::kNone) return drop_vpn(s, i + 1, out);
+  *out = s;
+  out->program.world.vpn[v] = VpnSpec{};
+  out->program.world = out->program.world.canonical();
+  return true;
+}
+
+bool fewer_free_pages(const Scenario& s, int i, Scenario* out) {
+  const int now = s.program.world.free_pages;
+  if (now == 0 || i > 1) return false;
+  *out = s;
+  out->program.world.free_pages = i == 0 ? 0 : now - 1;
+  return true;
+}
+
+bool drop_point(const Scenario& s, int i, Scenario* out) {
+  const auto& p = s.schedule.points;
+  if (s.schedule.kind != ScheduleKind::kInput || i >= static_cast<int>(p.size())) return false;
+  *out = s;
+  out->schedule.points.erase(out->schedule.points.begin() + (p.size() - 1 - static_cast<size_t>(i)));
+  return true;
+}
+
+// Shorter gaps: halve, then one less.
+bool shorter_gap(const Scenario& s, int i, Scenario* out) {
+  const auto& p = s.schedule.points;
+  if (s.schedule.kind != ScheduleKind::kInput || i / 2 >= static_cast<int>(p.size())) return false;
+  const size_t k = static_cast<size_t>(i / 2);
+  if (p[k].after_steps == 0) return shorter_gap(s, (i / 2 + 1) * 2, out);
+  *out = s;
+  auto& a = out->schedule.points[k].after_steps;
+  a = i % 2 == 0 ? a / 2 : a - 1;
+  return true;
+}
+
+// A random or PCT schedule is hard to read; a sequential one (input, no
+// points) or the first runnable thread first is easy. Tried first.
+bool plainer_schedule(const Scenario& s, int i, Scenario* out) {
+  if (s.schedule.kind == ScheduleKind::kInput || i > 0) return false;
+  *out = s;
+  out->schedule = Schedule{};
+  return true;
+}
+
+}  // namespace
+
+MinimizeResult minimize(const Scenario& input, const Design& design, const MinimizeOptions& opt) {
+  MinimizeResult out;
+  out.scenario = input;
+  out.scenario.design = design;
+  RunOptions rec;
+  rec.recording = sched::Recording::kFullTrace;
+  rec.step_budget = opt.step_budget;
+  Runner runner;
+  RunResult first = runner.run(out.scenario, design, rec);
+  auto sig = signature_of(first);
+  if (!sig) {
+    out.run = std::move(first);
+    return out;
+  }
+  Minimizer m(design, *sig, opt);
+  Scenario s = out.scenario;
+  for (bool progress = true; progress;) {
+    progress = false;
+    progress |= m.shrink(s, plainer_schedule);
+    progress |= m.shrink(s, drop_thread);
+    progress |= m.shrink(s, drop_op);
+    progress |= m.shrink(s, drop_vpn);
+    progress |= m.shrink(s, drop_point);
+    progress |= m.shrink(s, shorter_gap);
+    progress |= m.shrink(s, simplify_op);
+    progress |= m.shrink(s, fewer_free_pages);
+  }
+  out.changed = !(s == out.scenario);
+  out.scenario = s;
+  out.attempts = m.attempts();
+  out.run = runner.run(out.scenario, design, rec);
+  return out;
+}
+
+}  // namespace pf
