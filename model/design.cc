@@ -114,7 +114,10 @@ bool Design::exact_pincount(int order) const {
 bool Design::is_correct() const {
   Design base;
   base.tracking = tracking;
-  base.writeback = writeback;      // every policy is a legitimate choice
+  // ignore, skip and bounce are legitimate policies; wait is not: a task that
+  // holds a pin and then syncs the file (or two tasks, each pinning a page
+  // the other's writeback waits on) sleeps forever (catalog: writeback_wait).
+  if (writeback != WritebackPolicy::kWait) base.writeback = writeback;
   base.devmap_base = devmap_base;  // both bases are correct when consistent
   base.counter_bits = counter_bits;
   return tracking_correct(tracking) && *this == base;

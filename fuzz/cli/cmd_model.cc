@@ -18,7 +18,7 @@ int cmd_designs() {
   }
   fmt::print("\nKnobs (boolean knobs are named after the mistake; off = the kernel's behaviour):\n");
   for (auto& k : knob_table())
-    fmt::print("  {:<20} {:<24} {}\n  {:<20} {:<24} [{}]\n", k.name, k.values, k.description, "",
+    fmt::print("  {:<25} {:<24} {}\n  {:<25} {:<24} [{}]\n", k.name, k.values, k.description, "",
                "", k.reference);
   fmt::print("\nBug catalog (pinfuzz find --bug NAME; corpus/regressions/NAME/; docs/designs.md):\n");
   for (const BugConfig& b : bug_catalog())
