@@ -48,6 +48,7 @@ struct Design {
   bool memunmap_no_wait = false;
   DevmapBase devmap_base = DevmapBase::kZero;
   bool devmap_mixed_base = false;
+  bool mmap_lock_no_acquire = false;
 
   // Canonical text: the design name, then every knob that differs from its
   // default, in knobs.def order. parse_design(name()) == *this.

@@ -229,7 +229,7 @@ static void note_file_index(World& w, const Vma& vma, Held* h) {
 // (handle_mm_fault) and retrying when the PTE does not allow the access.
 static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
-  const Vma vma = m.vma[static_cast<size_t>(vpn)];
+  const Vma vma = m.vma(vpn);  // under mmap_lock (gup_slow)
   if (vma.kind == VmaKind::kNone) return -kEFAULT;
   Held file_note;
   note_file_index(w, vma, &file_note);
@@ -361,11 +361,14 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
   std::array<Held, kMaxHeld> got{};
   int n = 0;
   for (int i = vpn; i < vpn + nr && i < kMaxVpn && n < kMaxHeld; ++i) {
-    VmaKind kind = m.vma[static_cast<size_t>(i)].kind;
+    // GUP-fast holds no mmap_lock: the VMA comes from the lockless view
+    // (Mm::vma_unlocked(), standing in for the folio->mapping test below).
+    const Vma vma = m.vma_unlocked(i);
+    const VmaKind kind = vma.kind;
     // gup_fast_folio_allowed(): no FOLL_LONGTERM|FOLL_WRITE on file mappings.
     if (f.longterm && f.write && kind == VmaKind::kFile) break;
     Held file_note;
-    note_file_index(w, m.vma[static_cast<size_t>(i)], &file_note);
+    note_file_index(w, vma, &file_note);
     // gup_fast_pmd_range(): pmdp_get_lockless(); a cleared PMD (collapse in
     // progress) sends us to the slow path. The PTE is then read through the
     // table this PMD value points to - detached by now, perhaps.

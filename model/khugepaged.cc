@@ -31,7 +31,7 @@ int collapse_pmd(World& w, Task& t, int vpn) {
     const int v = first + k;
     m.ptl.lock();
     Pte pte = Pte::unpack(m.pte(v).load(std::memory_order_acquire));
-    if (m.vma[static_cast<size_t>(v)].kind != VmaKind::kAnon || !pte.present ||
+    if (m.vma(v).kind != VmaKind::kAnon || !pte.present ||
         pte.pfn == w.zero_pfn) {
       result = -kEINVAL;
     } else {

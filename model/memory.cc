@@ -61,7 +61,7 @@ void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
       w.ghost.trunc_gen[static_cast<size_t>(h.index)].load() != h.trunc_gen)
     return;
   Mm& m = w.mm[static_cast<size_t>(h.mm)];
-  if (!m.live.load() || m.vma[static_cast<size_t>(h.vpn)].kind == VmaKind::kNone) return;
+  if (!m.live.load() || m.vma_unlocked(h.vpn).kind == VmaKind::kNone) return;
   Pte pte = Pte::unpack(m.pte(h.vpn).peek());
   if ((pte.present && pte.pfn != h.pfn) || pte.swap) {
     w.report(ViolationKind::pinned_page_replaced, h.pfn, t, fn,
@@ -182,7 +182,7 @@ void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
     if (!m.live.load()) continue;
     for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
-      const Vma vma = m.vma[static_cast<size_t>(vpn)];
+      const Vma vma = m.vma_unlocked(vpn);  // the i_mmap tree's view
       if (vma.kind != VmaKind::kFile || vma.pgoff < first || vma.pgoff >= first + nr) continue;
       zap_one(w, t, mm, vpn, static_cast<Pfn>(head + (vma.pgoff - first)));
     }
@@ -376,7 +376,7 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
 
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
-  const Vma vma = m.vma[static_cast<size_t>(vpn)];
+  const Vma vma = m.vma(vpn);  // find_vma(), under mmap_lock
   if (vma.kind == VmaKind::kNone) return -kEFAULT;
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
@@ -531,8 +531,8 @@ int fork_mm(World& w, Task& t) {
   bool has_pinned = src.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED;
   bool failed = false;
   for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
-    const Vma vma = src.vma[static_cast<size_t>(vpn)];
-    dst.vma[static_cast<size_t>(vpn)] = vma;
+    const Vma vma = src.vma(vpn);
+    dst.set_vma(vpn, vma);  // the child runs only from `ready` on
     // vma_needs_copy(): shared file/dax/p2pdma mappings are refaulted lazily.
     if (vma.kind != VmaKind::kAnon) continue;
     src.ptl.lock();
@@ -602,7 +602,7 @@ int fork_mm(World& w, Task& t) {
     // (exit_mmap() zaps what was copied).
     for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
       zap_pte(w, &t, child, vpn);
-      dst.vma[static_cast<size_t>(vpn)] = Vma{};
+      dst.set_vma(vpn, Vma{});
     }
     dst.live.store(false);
   } else {
@@ -615,11 +615,11 @@ int fork_mm(World& w, Task& t) {
 void munmap_vpn(World& w, Task& t, int vpn) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
   m.mmap_lock.down_write();
-  if (m.vma[static_cast<size_t>(vpn)].kind != VmaKind::kNone) {
+  if (m.vma(vpn).kind != VmaKind::kNone) {
     // unmap_region() zaps the pages first; the VMA leaves the file's
     // i_mmap tree after (remove_vma), so rmap walkers see it meanwhile.
     zap_pte(w, &t, t.mm, vpn);
-    m.vma[static_cast<size_t>(vpn)] = Vma{};
+    m.set_vma(vpn, Vma{});
   }
   m.mmap_lock.up_write();
 }
@@ -657,7 +657,7 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
         m.pte(vpn).store(pte.pack(), std::memory_order_relaxed);
       }
       Page& h = w.page(p.head);
-      if (h.mapping.peek() >= 0 && m.vma[static_cast<size_t>(vpn)].kind == VmaKind::kFile) {
+      if (h.mapping.peek() >= 0 && m.vma(vpn).kind == VmaKind::kFile) {
         auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index.peek())];
         int64_t cur = e.load();
         while (cur < v && !e.compare_exchange_weak(cur, v)) {

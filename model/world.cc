@@ -76,6 +76,10 @@ World::World(const Design& d, const WorldSpec& s) : design(d), spec(s.canonical(
   for (int i = 0; i < kMaxThreads; ++i) tasks[static_cast<size_t>(i)].id = i;
   width.bits = d.counter_bits;
   for (auto& e : ghost.expected_disk) e.store(-1);
+  // kernel/locking/rwsem.c: down_read() has ACQUIRE; the knob plants the
+  // slowpath exit that lacked it (e1b98fa31664).
+  if (d.mmap_lock_no_acquire)
+    for (Mm& m : mm) m.mmap_lock.set_read_order(std::memory_order_relaxed);
   build(spec);
 }
 
@@ -158,7 +162,7 @@ void World::build(const WorldSpec& s) {
           z.flags.init(PG_zero);
           z.refcount.init(1);
         }
-        m.vma[vpn] = {VmaKind::kAnon, 0};
+        m.set_vma(vpn, {VmaKind::kAnon, 0});
         map(zero_pfn, vpn, false);  // the zero page is never mapped writable
         break;
       }
@@ -188,7 +192,7 @@ void World::build(const WorldSpec& s) {
           if (is_file && i == 0) f |= PG_private;
           p.flags.init(f);
           if (i == 0) p.lru[0].init(kLruLinked), p.lru[1].init(kLruLinked);
-          m.vma[vpn + i] = {is_file ? VmaKind::kFile : VmaKind::kAnon, vpn + i};
+          m.set_vma(vpn + i, {is_file ? VmaKind::kFile : VmaKind::kAnon, vpn + i});
           // mm/mmap.c: vma_wants_writenotify(): a shared file mapping whose
           // filesystem has ->page_mkwrite starts write-protected, so the
           // first store faults and dirties the folio (page_mkwrite).
@@ -219,12 +223,12 @@ void World::build(const WorldSpec& s) {
         p.index.init(vpn);
         p.data.init(static_cast<uint32_t>(100 + vpn));
         if (t == PgmapType::kFsDax) {
-          m.vma[vpn] = {VmaKind::kDax, vpn};
+          m.set_vma(vpn, {VmaKind::kDax, vpn});
           p.mapping.init(kDaxFile);
         } else if (t == PgmapType::kP2pdma) {
-          m.vma[vpn] = {VmaKind::kP2pdma, 0};
+          m.set_vma(vpn, {VmaKind::kP2pdma, 0});
         } else {
-          m.vma[vpn] = {VmaKind::kAnon, vpn};
+          m.set_vma(vpn, {VmaKind::kAnon, vpn});
           p.mapping.init(kAnonMapping);
           p.flags.init(p.flags.peek() | PG_anon | PG_anon_exclusive);
         }

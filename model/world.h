@@ -81,6 +81,11 @@ enum class VmaKind : uint8_t {
 struct Vma {
   VmaKind kind = VmaKind::kNone;
   int pgoff = 0;  // file index of this virtual page (kFile, kDax)
+
+  uint32_t pack() const { return static_cast<uint32_t>(kind) | static_cast<uint32_t>(pgoff) << 8; }
+  static Vma unpack(uint32_t w) {
+    return Vma{static_cast<VmaKind>(w & 0xff), static_cast<int>(w >> 8)};
+  }
 };
 
 inline constexpr uint32_t MMF_HAS_PINNED = 1u << 0;
@@ -104,7 +109,6 @@ struct Mm {
   // used (from the end of that fork). Ghost-like flags, not steps.
   std::atomic<bool> live{false};
   std::atomic<bool> ready{false};
-  std::array<Vma, kMaxVpn> vma{};  // changed only under mmap_lock for write
   std::array<sync::Atomic<uint32_t>, kNumPmds> pmd{};
   std::array<std::array<std::array<sync::Atomic<uint64_t>, kVpnPerPmd>, 2>, kNumPmds> tables;
   sync::RwSem mmap_lock;
@@ -134,6 +138,33 @@ struct Mm {
   const sync::Atomic<uint64_t>& pte_in(int vpn, uint32_t pmd_value) const {
     return const_cast<Mm*>(this)->pte_in(vpn, pmd_value);
   }
+
+  // The VMA of `vpn` as the mm's own tree holds it (find_vma()). Plain
+  // memory, as in the kernel, protected by mmap_lock: read only with it held
+  // (read or write), written only with it held for write. What makes a
+  // munmap's change visible to the next fault is the lock's RELEASE in
+  // up_write() and ACQUIRE in down_read() (mmap_lock_no_acquire removes the
+  // latter, e1b98fa31664, and ThreadSanitizer reports this field).
+  const Vma& vma(int vpn) const { return vma_[static_cast<size_t>(vpn)]; }
+  // Caller holds mmap_lock for write, or builds an mm no one runs in yet
+  // (World::build, fork's child before `ready`). Updates both views.
+  void set_vma(int vpn, Vma v) {
+    vma_[static_cast<size_t>(vpn)] = v;
+    vma_rmap_[static_cast<size_t>(vpn)].store(v.pack(), std::memory_order_release);
+  }
+  // The same VMA as the walkers that do not take mmap_lock see it: the
+  // file's i_mmap tree (unmap_mapping_folio(), under i_mmap_rwsem in the
+  // kernel, a lock the model does not have), GUP-fast's file-mapping test
+  // (the kernel reads folio->mapping in gup_fast_folio_allowed() instead)
+  // and the oracles. A std::atomic copy, not a scheduling point; set_vma()
+  // publishes it with RELEASE, this reads it with ACQUIRE.
+  Vma vma_unlocked(int vpn) const {
+    return Vma::unpack(vma_rmap_[static_cast<size_t>(vpn)].load(std::memory_order_acquire));
+  }
+
+ private:
+  std::array<Vma, kMaxVpn> vma_{};
+  std::array<std::atomic<uint32_t>, kMaxVpn> vma_rmap_{};
 };
 
 // ------------------------------------------------------------ file and disk

@@ -24,10 +24,14 @@ void add_model_commands(CLI::App& app, Action& action);     // designs, selfchec
 void add_scenario_commands(CLI::App& app, Action& action);  // show, encode, dict
 void add_run_commands(CLI::App& app, Action& action);       // repro, run
 void add_corpus_commands(CLI::App& app, Action& action);    // minimize, find, regress
+void add_stress_commands(CLI::App& app, Action& action);    // stress
 
 // --design, --strategy and --steps on `cmd`, validated into `config` when
 // parsed (a bad value is a usage error that lists the valid ones).
 void add_config_options(CLI::App& cmd, RunConfig& config);
+
+// The libFuzzer dictionary `pinfuzz dict` prints (corpus/pinfuzz.dict).
+std::string dictionary_text();
 
 // "pinfuzz: <msg>" on stderr.
 void error(const std::string& msg);

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   add_scenario_commands(app, action);
   add_run_commands(app, action);
   add_corpus_commands(app, action);
+  add_stress_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,35 @@
 // memory orders written here. peek() is the one access that is not a
 // scheduling point: it is for oracles and invariants, which must not perturb
 // the schedule, never for model logic.
+//
+// Memory orders. The deterministic engine ignores them (every fiber switch
+// is a full barrier); `pinfuzz stress` runs them on real cores and
+// ThreadSanitizer checks them. Model code writes the order the kernel's
+// primitive implies (Documentation/atomic_t.txt, atomic_bitops.txt,
+// memory-barriers.txt), and says why where it differs:
+//
+//   kernel                                         here
+//   ---------------------------------------------  ---------------------------
+//   atomic_read, atomic_set, READ_ONCE/WRITE_ONCE   relaxed
+//   of a plain counter or flag word
+//   atomic_add/sub/inc/dec, set_bit, clear_bit      relaxed
+//   (no return value)
+//   value-returning RMW: *_return, *_and_test,      seq_cst ("fully ordered":
+//   atomic_cmpxchg, atomic_add_unless,              smp_mb() on both sides)
+//   test_and_set_bit, test_and_clear_bit
+//   *_acquire, test_and_set_bit_lock,               acquire
+//   smp_load_acquire, lock acquisition
+//   *_release, clear_bit_unlock,                    release
+//   atomic_set_release, smp_store_release, unlock
+//   READ_ONCE of a word whose target is read next   acquire (C++ has no
+//   (a PTE, a page-cache slot: address dependency)  usable consume)
+//   a store that publishes an initialized page      release (__folio_mark_uptodate()'s
+//   (set_pte_at(), xa_store() of a new folio)       smp_wmb() before the PTE or slot)
+//   smp_mb(), smp_mb__after_atomic()                sync::smp_mb(): seq_cst fence
+//
+// The one deliberate exception is a design knob that plants a kernel
+// ordering bug (mmap_lock_no_acquire); it is named after the mistake and
+// only ThreadSanitizer can see it.
 #pragma once
 
 #include <atomic>

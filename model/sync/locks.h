@@ -60,13 +60,22 @@ class Guard {
   Site s_;
 };
 
+// kernel/locking/rwsem.c: every way into the lock has ACQUIRE (the
+// "Provide lock ACQUIRE" comments), every way out RELEASE, so what a writer
+// did under it is visible to the next reader. Data that only the lock
+// protects (Mm's VMAs) depends on exactly these two orders.
 class RwSem {
  public:
+  // The order down_read() takes the lock with. Only a design knob lowers it
+  // (mmap_lock_no_acquire: e1b98fa31664, the 'queue empty' slowpath exit
+  // that returned without ACQUIRE); set before any thread uses the lock.
+  void set_read_order(std::memory_order mo) noexcept { read_order_ = mo; }
+
   void down_read(Site s = Site::here()) {
     for (;;) {
+      // atomic_long_read(): the value only picks the next step.
       int32_t v = count_.load(std::memory_order_relaxed, s);
-      if (v >= 0 && count_.cmpxchg(v, v + 1, std::memory_order_acquire, s) == v)
-        return;
+      if (v >= 0 && count_.cmpxchg(v, v + 1, read_order_, s) == v) return;
       if (v < 0) block(s, this);
     }
   }
@@ -90,6 +99,7 @@ class RwSem {
 
  private:
   Atomic<int32_t> count_{0};
+  std::memory_order read_order_ = std::memory_order_acquire;
 };
 
 // include/linux/seqlock.h: seqcount_t. The writer makes the count odd for the
