@@ -118,7 +118,11 @@ bool Design::is_correct() const {
   // holds a pin and then syncs the file (or two tasks, each pinning a page
   // the other's writeback waits on) sleeps forever (catalog: writeback_wait).
   if (writeback != WritebackPolicy::kWait) base.writeback = writeback;
-  base.devmap_base = devmap_base;  // both bases are correct when consistent
+  // devmap_base=one is not: an idle device page sits at refcount 1, where a
+  // speculative get (GUP-fast's folio_try_get()) succeeds, and the put that
+  // undoes it frees the page a second time (catalog: devmap_base_one). The
+  // pre-v5.18 kernel had no device page GUP-fast could grab and free that
+  // way; p2pdma and device-coherent pages arrived with the zero base.
   base.counter_bits = counter_bits;
   return tracking_correct(tracking) && *this == base;
 }

@@ -319,12 +319,20 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   // all mms), remove_migration_ptes() maps the new page in each, and the
   // device page is freed (free_zone_device_folio()).
   Mm& m = w.mm[static_cast<size_t>(mm)];
+  // do_swap_page(): pte_offset_map_lock(), pte_same(), then get_page()
+  // "while we know the page can't be freed" - under the PTL, as the mapping
+  // still holds its reference (16ce101db85d, CVE-2022-3523; a speculative
+  // try-get after unlocking could revive a freed page whose idle count is
+  // 1 under devmap_base=one).
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
-  m.ptl.unlock();
-  if (!pte.device_private) return 0;  // someone else migrated it meanwhile
+  if (!pte.device_private) {  // someone else migrated it meanwhile
+    m.ptl.unlock();
+    return 0;
+  }
   Pfn dp = pte.pfn;
-  if (!folio_try_get(w, t, dp)) return 0;
+  folio_ref_add(w, t, dp, 1);
+  m.ptl.unlock();
   folio_lock(w, dp);
   Pfn np = alloc_copy(w, dp, nofail);
   if (np == kNoPfn) {

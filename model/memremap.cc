@@ -69,7 +69,16 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
              fmt::format("ops->page_free() while the refcount is {} (idle at {})", ref,
                          devmap_idle_base(w)));
   }
-  if (pg.idle[static_cast<size_t>(pfn)].load(std::memory_order_acquire) == 1) {
+  // mm/memremap.c: free_zone_device_folio(): device-private, coherent and
+  // p2pdma pages go back to their allocator through ops->page_free(), so a
+  // second call is a double free. An fsdax page is only woken up for
+  // dax_layout_busy_page() (wake_up_var(); pmem_pagemap_page_free() before
+  // v5.18): it stays the file's, and under devmap_base=one GUP-fast's
+  // speculative grab of an idle page (page_ref_add_unless(page, n, 0)
+  // succeeds at 1) and its release after a failed PTE re-check reach that
+  // wake-up again, harmlessly.
+  if (pg.type != PgmapType::kFsDax &&
+      pg.idle[static_cast<size_t>(pfn)].load(std::memory_order_acquire) == 1) {
     w.report(ViolationKind::page_free_count, pfn, t, "free_zone_device_folio",
              "ops->page_free() on a page that was already freed");
   }

@@ -58,7 +58,8 @@ TEST(Design, CanonicalNameRoundTrips) {
 }
 
 TEST(Design, PolicyAndBaseChoicesKeepACorrectDesignCorrect) {
-  EXPECT_TRUE(parse_design("pin_bias,writeback=bounce,devmap_base=one").design->is_correct());
+  EXPECT_TRUE(parse_design("pin_bias,writeback=bounce").design->is_correct());
+  EXPECT_FALSE(parse_design("pin_bias,devmap_base=one").design->is_correct());
   EXPECT_TRUE(parse_design("folio_pincount,writeback=skip").design->is_correct());
   // wait deadlocks against unpin_user_pages_dirty_lock() (catalog: writeback_wait).
   EXPECT_FALSE(parse_design("folio_pincount,writeback=wait").design->is_correct());

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "fuzz/cli/cli.h"
+#include "fuzz/harness/minimize.h"
 #include "fuzz/harness/run.h"
 #include "fuzz/harness/timeline.h"
 
@@ -27,6 +28,8 @@ void print_run(const std::string& label, const Scenario& s, const Design& d, con
                const std::string& replay, const ShowOptions& o) {
   if (r.violation) {
     fmt::print("{}\n", signature(d, *r.violation));
+    if (auto sig = signature_of(r); sig && !r.trace.empty())
+      fmt::print("signature: {}\n", sig->to_string());
     fmt::print("replay: {}\n", replay);
   } else {
     fmt::print("clean: {}: no violation under design={} ({} steps, trace {:016x})\n", label,

@@ -1,12 +1,80 @@
 #include "fuzz/harness/minimize.h"
 
+#include <algorithm>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace pf {
 
+namespace {
+
+bool is_write(sync::Access k) {
+  return k == sync::Access::kStore || k == sync::Access::kRmw || k == sync::Access::kUnlock;
+}
+
+// The function of the last write by a thread other than `reporter` (and not
+// the final check) before trace index `end` to an object in `objs`.
+std::string last_other_writer(const RunResult& r, size_t end, uint8_t reporter,
+                              const std::vector<bool>& objs) {
+  for (size_t i = end; i-- > 0;) {
+    const sched::Step& s = r.trace[i];
+    if (s.thread == reporter || s.thread == kFinalThread || !is_write(s.kind)) continue;
+    if (s.object < objs.size() && objs[s.object]) return s.fn;
+  }
+  return "";
+}
+
+// See Signature::racing_fn. First choice: the last other thread to write
+// the object whose value revealed the violation (the reporter's last
+// access); else anything the reporter's current op touched. Objects are
+// compared by their number in the run (Step::object), so this is as
+// deterministic as the trace.
+std::string racing_fn_of(const RunResult& r) {
+  const Violation& v = *r.violation;
+  const auto& trace = r.trace;
+  if (trace.empty()) return "";
+  const size_t end = std::min<size_t>(v.step, trace.size() - 1) + 1;
+  const uint8_t reporter = v.thread < 0 ? kFinalThread : static_cast<uint8_t>(v.thread);
+  std::vector<bool> touched;
+  auto mark = [&touched](uint32_t obj) {
+    if (obj == sched::kNoObject) return;
+    if (touched.size() <= obj) touched.resize(obj + 1);
+    touched[obj] = true;
+  };
+  if (reporter == kFinalThread && v.pfn >= 0) {
+    // The end-of-run check reads everything; what matters is the page.
+    const std::string prefix = "page " + std::to_string(v.pfn) + " ";
+    for (size_t i = 0; i < end && i < r.objects.size(); ++i)
+      if (r.objects[i].rfind(prefix, 0) == 0) mark(trace[i].object);
+    return last_other_writer(r, end, reporter, touched);
+  }
+  for (size_t i = end; i-- > 0;) {
+    if (trace[i].thread != reporter || trace[i].object == sched::kNoObject) continue;
+    mark(trace[i].object);
+    if (auto fn = last_other_writer(r, i, reporter, touched); !fn.empty()) return fn;
+    touched.assign(touched.size(), false);
+    break;
+  }
+  uint64_t op_begin = 0;
+  for (const OpMark& m : r.marks)
+    if (m.thread == reporter && m.step < end) op_begin = std::max(op_begin, m.step);
+  for (size_t i = op_begin; i < end; ++i)
+    if (trace[i].thread == reporter) mark(trace[i].object);
+  return last_other_writer(r, end, reporter, touched);
+}
+
+}  // namespace
+
 std::optional<Signature> signature_of(const RunResult& r) {
   if (!r.violation) return std::nullopt;
-  return Signature{r.violation->kind, r.violation->fn};
+  return Signature{r.violation->kind, r.violation->fn, racing_fn_of(r)};
+}
+
+std::string Signature::to_string() const {
+  std::string s = std::string(violation_name(kind)) + " in " + fn + "()";
+  if (!racing_fn.empty()) s += " vs " + racing_fn + "()";
+  return s;
 }
 
 namespace {
@@ -16,6 +84,7 @@ class Minimizer {
   Minimizer(const Design& d, const Signature& sig, const MinimizeOptions& opt)
       : design_(d), sig_(sig), opt_(opt) {
     run_opt_.step_budget = opt.step_budget;
+    if (!sig.racing_fn.empty()) run_opt_.recording = sched::Recording::kFullTrace;
   }
 
   // Does `s` still show the signature? Counts the attempt.

@@ -13,12 +13,22 @@
 
 namespace pf {
 
-// What must stay the same while shrinking: the violation kind and the
-// kernel function that reported it.
+// What must stay the same while shrinking, and what a campaign buckets
+// crashes by: the violation kind, the kernel function that reported it and
+// the kernel function at the other side of the race (ClusterFuzz buckets by
+// the top frames of one stack; a race has two).
 struct Signature {
   ViolationKind kind;
   std::string fn;
+  // The function of the last write by another thread to something the
+  // reporting thread's current op touched (for an end-of-run finding: to the
+  // page it is about). "" when no other thread wrote there - a sequential
+  // bug - or when the run was not recorded with Recording::kFullTrace.
+  std::string racing_fn;
   friend bool operator==(const Signature&, const Signature&) = default;
+
+  // "pinned_page_replaced in unpin_user_page() vs try_to_unmap_one()"
+  std::string to_string() const;
 };
 std::optional<Signature> signature_of(const RunResult& r);
 
