@@ -25,6 +25,7 @@ void add_scenario_commands(CLI::App& app, Action& action);  // show, encode, dic
 void add_run_commands(CLI::App& app, Action& action);       // repro, run
 void add_corpus_commands(CLI::App& app, Action& action);    // minimize, find, regress
 void add_stress_commands(CLI::App& app, Action& action);    // stress
+void add_campaign_commands(CLI::App& app, Action& action);  // campaign, report, promote
 
 // --design, --strategy and --steps on `cmd`, validated into `config` when
 // parsed (a bad value is a usage error that lists the valid ones).

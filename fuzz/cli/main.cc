@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add_run_commands(app, action);
   add_corpus_commands(app, action);
   add_stress_commands(app, action);
+  add_campaign_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

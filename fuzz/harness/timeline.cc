@@ -535,11 +535,7 @@ std::string render_timeline_text(const Scenario& s, const RunResult& r, const Ti
   return out;
 }
 
-// ---- html ------------------------------------------------------------------
-
-namespace {
-
-std::string esc(std::string_view s) {
+std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -553,6 +549,12 @@ std::string esc(std::string_view s) {
   }
   return out;
 }
+
+// ---- html ------------------------------------------------------------------
+
+namespace {
+
+std::string esc(std::string_view s) { return html_escape(s); }
 
 // `s` cut to `n` code points, with an ellipsis if it was longer.
 std::string clip(const std::string& s, size_t n) {

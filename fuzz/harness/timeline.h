@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz/harness/run.h"
@@ -92,6 +93,9 @@ std::string render_timeline_text(const Scenario& s, const RunResult& r,
 // <title>, op rows labelled, context switches drawn as arrows and the
 // violation in red - followed by the text timeline for copying into mail.
 // Every embedded string is HTML-escaped.
+// &, <, >, " and ' as HTML entities: text and attribute values alike.
+std::string html_escape(std::string_view s);
+
 std::string render_timeline_html(const Scenario& s, const RunResult& r, const std::string& title,
                                  const std::string& command);
 

@@ -13,11 +13,20 @@
 //   --expect=KIND                   trap only on this violation kind
 //   --mutator=structure|bytes       scenario-aware mutations (default) or
 //                                   libFuzzer's byte-level ones only
+//   --known=FILE                    violations already found (campaigns):
+//                                   run on past them, count them
+//   --stats=SECONDS                 print a stats line this often
 //   --help                          this text
 // Beyond code coverage the target feeds interleaving coverage to libFuzzer
 // through __libfuzzer_extra_counters (fuzz/harness/coverage.h).
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -27,6 +36,7 @@
 
 #include "fuzz/harness/config.h"
 #include "fuzz/harness/coverage.h"
+#include "fuzz/harness/minimize.h"
 #include "fuzz/harness/mutate.h"
 #include "fuzz/harness/run.h"
 #include "fuzz/harness/sha1.h"
@@ -45,6 +55,73 @@ std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now()
 std::string g_artifact_prefix = "./";
 std::string g_exact_artifact;
 
+// --known: "design=<name> <Signature::to_string()>" lines. A campaign
+// appends each new signature it triages, so its workers spend their time on
+// violations nobody has seen yet instead of crashing on the same one again.
+struct Known {
+  std::string path;
+  time_t mtime = -1;
+  off_t size = -1;
+  std::set<std::string> lines;
+  std::map<std::string, uint64_t> hits;  // since the last stats line
+  uint64_t total_hits = 0;
+
+  void reload_if_changed() {
+    struct stat st;
+    if (path.empty() || ::stat(path.c_str(), &st) != 0) return;
+    if (st.st_mtime == mtime && st.st_size == size) return;
+    mtime = st.st_mtime;
+    size = st.st_size;
+    std::ifstream in(path);
+    std::string line;
+    lines.clear();
+    while (std::getline(in, line))
+      if (!line.empty() && line[0] != '#') lines.insert(line);
+  }
+};
+Known g_known;
+double g_stats_interval = 0;  // seconds; 0 = no stats lines
+double g_next_stats = 0;
+
+double elapsed() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
+}
+
+// Every g_stats_interval: "pinfuzz: stats execs=N known_hits=K" and one
+// "pinfuzz: hits N <known line>" per known signature hit since the last one.
+// Checked every 256 executions, so the clock costs nothing.
+void maybe_print_stats() {
+  if (g_stats_interval <= 0 || (g_executions & 255) != 0) return;
+  double now = elapsed();
+  if (now < g_next_stats) return;
+  g_next_stats = now + g_stats_interval;
+  for (auto& [line, n] : g_known.hits) std::fprintf(stderr, "pinfuzz: hits %llu %s\n",
+                                                    static_cast<unsigned long long>(n), line.c_str());
+  g_known.hits.clear();
+  std::fprintf(stderr, "pinfuzz: stats execs=%llu known_hits=%llu time=%.1f\n",
+               static_cast<unsigned long long>(g_executions),
+               static_cast<unsigned long long>(g_known.total_hits), now);
+  g_known.reload_if_changed();
+}
+
+// A violation whose signature is in --known: count it, run on.
+bool is_known(const Scenario& scenario, const RunResult& r) {
+  if (g_known.lines.empty()) return false;
+  static Runner recorder;
+  RunOptions opt;
+  opt.step_budget = g_config.step_budget;
+  opt.recording = sched::Recording::kFullTrace;
+  const Design design = effective_design(scenario, g_config.fallback_design());
+  RunResult full = recorder.run(scenario, design, opt);
+  auto sig = signature_of(full);
+  if (!sig) return false;  // cannot happen: runs are deterministic
+  std::string line = "design=" + design.name() + " " + sig->to_string();
+  if (!g_known.lines.count(line)) return false;
+  ++g_known.hits[line];
+  ++g_known.total_hits;
+  return true;
+}
+
 constexpr const char* kHelp = R"(pinfuzz_fuzzer: libFuzzer target for pinfuzz (Linux pin/release semantics)
 
 Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] [CORPUS_DIR...]
@@ -59,6 +136,11 @@ Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] 
   --mutator=structure|bytes      structure: decode, mutate ops, threads, world and
                                  preemption points, re-encode (default); bytes: libFuzzer's
                                  byte-level mutations only
+  --known=FILE                   violations already found, one per line as
+                                 'design=<d> <kind> in <fn>() [vs <fn>()]' (what
+                                 'pinfuzz repro' prints as signature:): run on past
+                                 them and count them instead of trapping (campaigns)
+  --stats=SECONDS                print 'pinfuzz: stats execs=N known_hits=K' this often
   --help                         this text; -help=1 lists libFuzzer's own flags
 
 The same settings can come from PINFUZZ_DESIGN, PINFUZZ_STRATEGY, PINFUZZ_STEPS and
@@ -82,6 +164,15 @@ void report(const Scenario& scenario, const RunResult& r, std::span<const uint8_
   std::fprintf(stderr, "\npinfuzz: VIOLATION %s design=%s pfn=%d thread=%d step=%llu in %s(): %s\n",
                violation_name(v.kind), design.name().c_str(), v.pfn, v.thread,
                static_cast<unsigned long long>(v.step), v.fn.c_str(), v.detail.c_str());
+  {
+    Runner recorder;
+    RunOptions opt;
+    opt.step_budget = g_config.step_budget;
+    opt.recording = sched::Recording::kFullTrace;
+    if (auto sig = signature_of(recorder.run(scenario, design, opt)))
+      std::fprintf(stderr, "pinfuzz: signature design=%s %s\n", design.name().c_str(),
+                   sig->to_string().c_str());
+  }
   std::fprintf(stderr, "pinfuzz: found after %llu executions in %.3f s\n",
                static_cast<unsigned long long>(g_executions),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count());
@@ -128,11 +219,26 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     }
     if (a.rfind("--mutator=", 0) == 0)
       die(fmt::format("{}: unknown mutator (structure, bytes)", a));
+    if (a.rfind("--known=", 0) == 0) {
+      g_known.path = a.substr(8);
+      if (FILE* f = std::fopen(g_known.path.c_str(), "r")) std::fclose(f);
+      else die(fmt::format("--known={}: cannot read: {}", g_known.path, std::strerror(errno)));
+      g_known.reload_if_changed();
+      continue;
+    }
+    if (a.rfind("--stats=", 0) == 0) {
+      char* end = nullptr;
+      std::string v(a.substr(8));
+      g_stats_interval = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(g_stats_interval > 0))
+        die(fmt::format("{}: want a number of seconds > 0", a));
+      continue;
+    }
     if (a.rfind("-artifact_prefix=", 0) == 0) g_artifact_prefix = a.substr(17);
     if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
     if (a.rfind("--", 0) == 0)
       die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= "
-                      "--expect= --mutator= --help)", a));
+                      "--expect= --mutator= --known= --stats= --help)", a));
   }
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d\n",
                g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
@@ -152,8 +258,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   opt.observer = &coverage;
   RunResult r = runner.run(*d.scenario, g_config.fallback_design(), opt);
   ++g_executions;
+  maybe_print_stats();
   if (!r.violation) return 0;
   if (g_config.expect && !r.saw(*g_config.expect)) return 0;
+  if (is_known(*d.scenario, r)) return 0;
   report(*d.scenario, r, input);
   __builtin_trap();
 }

@@ -1,0 +1,53 @@
+// `pinfuzz campaign`: libFuzzer workers (pinfuzz_fuzzer processes) over a
+// set of designs for a duration, in time slices, N at a time, with crash
+// triage, a progress line, a report, and a directory that survives Ctrl-C,
+// SIGKILL and power cuts (--resume). Layout of the campaign directory:
+//
+//   campaign.json        state (state.h), rewritten atomically every few s
+//   known.txt            signatures triaged so far: the workers' --known
+//   pinfuzz.dict         the libFuzzer dictionary
+//   seeds/               corpus/seeds in byte form, read by every worker
+//   corpus/<slug>/       each design's libFuzzer corpus
+//   crashes/incoming/<slug>/  crash files as workers write them
+//   crashes/<id>/        one per distinct violation (triage.h)
+//   crashes/unreproducible/   crash files that do not replay as violations
+//   logs/<slug>.log      the workers' output
+//   report/              report.json, report.html, violations/<id>.html
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pf::campaign {
+
+struct Options {
+  std::string dir = "pinfuzz-campaign";
+  std::vector<std::string> designs;  // empty: every catalog design plus the correct ones
+  std::optional<double> duration;    // seconds; 0 = until stopped; unset: new 0 / resumed: kept
+  int jobs = 0;                      // 0: new = number of CPUs / resumed: kept
+  bool resume = false;
+  std::string fuzzer;                // pinfuzz_fuzzer binary
+  std::string seeds;                 // text scenarios to seed every design with ("" = none)
+  std::string dict;                  // the dictionary's text
+  std::optional<double> slice;       // seconds per worker run; unset: from duration and designs
+  double hang_seconds = 120;         // a worker silent this long is killed and restarted
+  std::vector<std::string> fuzzer_args;  // passed to every worker
+  std::string report_dir;            // "" = <dir>/report
+  bool progress_tty = false;         // refresh one line; else a log line every 10 s
+  bool quiet = false;                // no progress at all
+};
+
+// Runs until the duration is over or SIGINT/SIGTERM. Returns the exit code:
+// 0 no violation, 1 violations found, 2 a usage, input or disk problem.
+int run(const Options& opt);
+
+// `pinfuzz report DIR`: rewrites DIR's report from campaign.json and
+// crashes/. Exit code as above (1 if it lists violations).
+int regenerate_report(const std::string& dir, const std::string& report_dir);
+
+// The designs `--all-designs` means: every catalog row's buggy design, then
+// the correct designs.
+std::vector<std::string> all_designs();
+
+}  // namespace pf::campaign

@@ -1,0 +1,196 @@
+#include "fuzz/campaign/triage.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "fuzz/harness/minimize.h"
+#include "fuzz/harness/run.h"
+#include "fuzz/harness/timeline.h"
+
+namespace pf::campaign {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+uint32_t fnv1a(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+size_t op_count(const Scenario& s) {
+  size_t n = 0;
+  for (const auto& t : s.program.threads) n += t.size();
+  return n;
+}
+
+std::string read_file(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = fmt::format("{}: cannot open", path);
+    return "";
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json meta_of(const Finding& f) {
+  json j = finding_json(f);
+  j["format"] = kFormatVersion;
+  j["repro"] = fmt::format("pinfuzz repro crashes/{}/scenario.txt", f.id);
+  return j;
+}
+
+// Writes every file into crashes/.tmp-<id>/, then renames it to
+// crashes/<id>/. "" or an error naming the path.
+std::string publish(const std::string& crash_dir, const Finding& f,
+                    const std::vector<std::pair<std::string, std::string>>& files) {
+  const fs::path tmp = fs::path(crash_dir) / (".tmp-" + f.id);
+  const fs::path dst = fs::path(crash_dir) / f.id;
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return fmt::format("{}: cannot create: {}", tmp.string(), ec.message());
+  for (const auto& [name, data] : files)
+    if (auto err = write_file_atomic((tmp / name).string(), data); !err.empty()) return err;
+  if (fs::exists(dst, ec)) fs::remove_all(dst, ec);  // a stale copy of the same finding
+  fs::rename(tmp, dst, ec);
+  if (ec) return fmt::format("{}: cannot rename to {}: {}", tmp.string(), dst.string(), ec.message());
+  return "";
+}
+
+}  // namespace
+
+std::string finding_id(const std::string& slug, ViolationKind kind, const std::string& line) {
+  return fmt::format("{}-{}-{:08x}", slug, violation_name(kind), fnv1a(line));
+}
+
+TriageResult triage(const TriageInput& in, const std::string& crash_dir,
+                    const std::function<bool(const std::string&)>& is_known) {
+  TriageResult out;
+  try {
+    auto parsed = parse_design(in.design);
+    if (!parsed.design) {
+      out.kind = TriageResult::Kind::kError;
+      out.message = "design: " + parsed.error;
+      return out;
+    }
+    const Design design = *parsed.design;
+    // The worker ran with --design, so the input's own design field was
+    // skipped when it was decoded: decode it the same way.
+    LoadedScenario l = load_scenario_file(in.path, DecodeOptions{.ignore_design = true});
+    if (!l.scenario) {
+      out.kind = TriageResult::Kind::kBadInput;
+      out.message = l.error;
+      return out;
+    }
+    RunOptions rec;
+    rec.recording = sched::Recording::kFullTrace;
+    rec.step_budget = in.step_budget ? in.step_budget : RunOptions{}.step_budget;
+    Runner runner;
+    RunResult r = runner.run(*l.scenario, design, rec);
+    auto sig = signature_of(r);
+    if (!sig) {
+      out.kind = TriageResult::Kind::kUnreproducible;
+      out.message = fmt::format("{}: runs clean under {} (not a violation: a crash of the "
+                                "tool itself? see the worker's log)",
+                                in.path, in.design);
+      return out;
+    }
+    Finding& f = out.finding;
+    f.line = "design=" + design.name() + " " + sig->to_string();
+    f.design = design.name();
+    f.slug = in.slug;
+    f.kind = sig->kind;
+    f.fn = sig->fn;
+    f.racing_fn = sig->racing_fn;
+    f.id = finding_id(in.slug, sig->kind, f.line);
+    f.source = fs::path(in.path).filename().string();
+    f.count = 1;
+    f.first_seen = in.seen_at;
+    if (is_known(f.line)) {
+      out.kind = TriageResult::Kind::kKnown;
+      out.message = f.line;
+      return out;
+    }
+    MinimizeOptions mopt;
+    mopt.step_budget = rec.step_budget;
+    MinimizeResult m = minimize(*l.scenario, design, mopt);
+    auto msig = signature_of(m.run);
+    if (!msig || !(*msig == *sig)) {  // cannot happen: minimize keeps the signature
+      m.scenario = *l.scenario;
+      m.scenario.design = design;
+      m.run = std::move(r);
+    }
+    f.threads = static_cast<uint32_t>(m.scenario.program.threads.size());
+    f.ops = static_cast<uint32_t>(op_count(m.scenario));
+    std::string err;
+    std::string crash = read_file(in.path, &err);
+    if (!err.empty()) {
+      out.kind = TriageResult::Kind::kError;
+      out.message = err;
+      return out;
+    }
+    const std::string repro = fmt::format("pinfuzz repro crashes/{}/scenario.txt", f.id);
+    std::string text = fmt::format("# {}\n# {}\n# found by pinfuzz campaign in {}; replay: {}\n",
+                                   sig->to_string(), r.violation->detail, f.source, repro) +
+                       print_text(m.scenario);
+    std::string timeline = render_timeline_text(m.scenario, m.run, {}) + "\n";
+    std::string meta = meta_of(f).dump(1) + "\n";
+    err = publish(crash_dir, f,
+                  {{"crash", crash}, {"scenario.txt", text}, {"timeline.txt", timeline},
+                   {"meta.json", meta}});
+    if (!err.empty()) {
+      out.kind = TriageResult::Kind::kError;
+      out.message = err;
+      return out;
+    }
+    out.kind = TriageResult::Kind::kNew;
+    out.message = fmt::format("{} (minimized to {} thread(s), {} op(s) in {} attempts)", f.line,
+                              f.threads, f.ops, m.attempts);
+    return out;
+  } catch (const std::exception& e) {
+    out.kind = TriageResult::Kind::kError;
+    out.message = fmt::format("{}: {}", in.path, e.what());
+    return out;
+  }
+}
+
+std::vector<Finding> load_findings(const std::string& crash_dir,
+                                   std::vector<std::string>* problems) {
+  std::vector<Finding> out;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(crash_dir, ec)) {
+    const fs::path meta = d.path() / "meta.json";
+    if (!d.is_directory() || !fs::exists(meta)) continue;
+    std::string err;
+    std::string text = read_file(meta.string(), &err);
+    try {
+      json j = json::parse(text);
+      Finding f = finding_from_json(j);
+      f.count = 1;
+      out.push_back(std::move(f));
+    } catch (const std::exception& e) {
+      problems->push_back(fmt::format("{}: unreadable: {}", meta.string(), e.what()));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Finding& a, const Finding& b) { return a.first_seen < b.first_seen; });
+  return out;
+}
+
+void remove_partial(const std::string& crash_dir) {
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(crash_dir, ec))
+    if (d.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(d.path(), ec);
+}
+
+}  // namespace pf::campaign

@@ -1,0 +1,166 @@
+#!/bin/bash
+# campaign_test.sh PINFUZZ CASE [FUZZER]: end-to-end checks of `pinfuzz
+# campaign` as a user runs it. Each case prints what it checks and fails
+# with a message saying which check did not hold.
+#   smoke        a short campaign finds, triages and reports get_only's bugs,
+#                keeps folio_pincount clean; every finding replays
+#   kill-resume  SIGKILL mid-campaign loses no reported crash, leaves no
+#                worker behind, and --resume continues (and triages leftovers)
+#   interrupt    SIGINT stops the workers and still writes the report
+#   workers      a crashing worker and a hung worker are reported and restarted
+#   errors       bad input: clear message, exit 2
+set -uo pipefail
+pinfuzz=$1 case=$2 fuzzer=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+check() { local what=$1; shift; if "$@"; then echo "ok: $what"; else fail "$what"; fi; }
+wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.5; done
+}
+ids_in() { grep -o 'crashes/[^/ ]*/' "$1" | sed 's|crashes/||; s|/||' | sort -u; }
+json_num() { sed -n "s/^ \"$2\": \([0-9.]*\).*/\1/p" "$1" | head -1; }
+
+case $case in
+smoke)
+  d=$work/c
+  "$pinfuzz" campaign --dir "$d" --design get_only --design folio_pincount --duration 25s -j 2 \
+    --fuzzer "$fuzzer" --plain >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/out"
+  check "exit 1: violations found (got $rc)" [ $rc -eq 1 ]
+  check "a new violation was announced" grep -q '^new violation #1 ' "$work/out"
+  check "the per-design table says folio_pincount stayed clean" \
+    grep -Eq '^folio_pincount +none .* clean$' "$work/out"
+  check "progress lines were logged" grep -q 'execs, .*/s | ft' "$work/err"
+  html=$d/report/report.html
+  check "report.html exists" test -s "$html"
+  for id in summary violations designs; do
+    check "report.html has the $id table" grep -q "id=\"$id\"" "$html"
+  done
+  check "report.html has four charts" [ "$(grep -c '<svg class="chart"' "$html")" -eq 4 ]
+  check "report.html fetches nothing" bash -c "! grep -Eq '(src|href)=\"(https?:)?//' '$html'"
+  n=0
+  for id in $(ids_in "$work/out"); do
+    n=$((n + 1))
+    for f in crash scenario.txt timeline.txt meta.json; do
+      check "crashes/$id/$f" test -s "$d/crashes/$id/$f"
+    done
+    check "report links violations/$id.html" grep -q "href=\"violations/$id.html\"" "$html"
+    check "violations/$id.html has the timeline SVG" grep -q '<svg' "$d/report/violations/$id.html"
+    out=$("$pinfuzz" repro -q "$d/crashes/$id/scenario.txt"); rc=$?
+    check "pinfuzz repro crashes/$id/scenario.txt reproduces (exit $rc)" [ $rc -eq 1 ]
+    check "... under get_only" grep -q 'design=get_only' <<<"$out"
+  done
+  check "at least one finding ($n)" [ $n -ge 1 ]
+  check "report.json lists $n findings" \
+    [ "$(grep -c '"line": "design=get_only' "$d/report/report.json")" -eq $n ]
+  check "no crash file left untriaged" \
+    [ -z "$(find "$d/crashes/incoming" -type f ! -name '*.txt')" ]
+  "$pinfuzz" report "$d" >"$work/report.out"; rc=$?
+  check "pinfuzz report regenerates it (exit $rc)" [ $rc -eq 1 ]
+  ;;
+
+kill-resume)
+  d=$work/c
+  "$pinfuzz" campaign --dir "$d" --design get_only --duration 120s -j 1 --fuzzer "$fuzzer" \
+    --plain >"$work/out" 2>"$work/err" &
+  pid=$!
+  check "a violation is reported within 90 s" wait_for 90 grep -q '^new violation' "$work/out"
+  sleep 3  # let it go on working: kill it mid-stride, not at a quiet moment
+  kill -KILL $pid
+  wait $pid 2>/dev/null
+  reported=$(ids_in "$work/out")
+  echo "reported before the kill: $reported"
+  for id in $reported; do
+    for f in crash scenario.txt meta.json; do
+      check "after SIGKILL: crashes/$id/$f is on disk" test -s "$d/crashes/$id/$f"
+    done
+  done
+  check "no worker outlives the campaign" wait_for 10 bash -c "! pgrep -f -- '--known=$d/' >/dev/null"
+  # What a kill can leave: a corpus file cut short, a crash nobody triaged.
+  printf 'cut short' >"$d/corpus/get_only/0123456789abcdef0123456789abcdef01234567"
+  first=$(echo "$reported" | head -1)
+  cp "$d/crashes/$first/crash" "$d/crashes/incoming/get_only/crash-leftover"
+  elapsed=$(json_num "$d/campaign.json" elapsed)
+  duration=$(awk -v e="$elapsed" 'BEGIN { printf "%ds", e + 8 }')
+  "$pinfuzz" campaign --dir "$d" --resume --duration "$duration" --fuzzer "$fuzzer" --plain \
+    >"$work/out2" 2>"$work/err2"
+  rc=$?
+  cat "$work/out2" "$work/err2"
+  check "resumed campaign exits 1 (got $rc)" [ $rc -eq 1 ]
+  check "it removed the cut-short corpus file" grep -q 'removed 1 truncated corpus file' "$work/err2"
+  check "it triaged the leftover crash" test ! -e "$d/crashes/incoming/get_only/crash-leftover"
+  check "campaign.json says 2 sessions" grep -q '"sessions": 2' "$d/campaign.json"
+  check "no half-published finding is left" [ -z "$(find "$d/crashes" -maxdepth 1 -name '.tmp-*')" ]
+  for id in $reported; do
+    check "the report still lists $id" grep -q "\"id\": \"$id\"" "$d/report/report.json"
+  done
+  ;;
+
+interrupt)
+  d=$work/c
+  "$pinfuzz" campaign --dir "$d" --design folio_pincount --duration 10m -j 1 --fuzzer "$fuzzer" \
+    --plain >"$work/out" 2>"$work/err" &
+  pid=$!
+  check "the worker runs" wait_for 30 grep -q 'execs, ' "$work/err"
+  kill -INT $pid
+  check "SIGINT ends the campaign within 30 s" wait_for 30 bash -c "! kill -0 $pid 2>/dev/null"
+  wait $pid; rc=$?
+  cat "$work/err"
+  check "exit 0: clean design (got $rc)" [ $rc -eq 0 ]
+  check "it said why it stopped" grep -q 'interrupted: stopping the workers' "$work/err"
+  check "the report was written" test -s "$d/report/report.html"
+  check "no worker outlives it" wait_for 10 bash -c "! pgrep -f -- '--known=$d/' >/dev/null"
+  ;;
+
+workers)
+  d=$work/c
+  PINFUZZ_FAKE_MODE=crash "$pinfuzz" campaign --dir "$d/crash" --design folio_pincount \
+    --duration 10s -j 1 --slice 2s --fuzzer "$here/fake_fuzzer.sh" --plain --no-seeds \
+    >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/err"
+  check "crashing workers: campaign still ends normally (exit $rc)" [ $rc -eq 0 ]
+  check "the crash is reported with the sanitizer line" \
+    grep -q 'exited with status 1: ==1==ERROR: AddressSanitizer' "$d/crash/report/report.html"
+  check "it backs off" grep -q 'restarting in 4 s (failure 3 in a row)' "$work/err"
+  check "and the worker was restarted" \
+    [ "$(grep -c '^==== .* worker for' "$d/crash/logs/folio_pincount.log")" -ge 2 ]
+  PINFUZZ_FAKE_MODE=hang "$pinfuzz" campaign --dir "$d/hang" --design folio_pincount \
+    --duration 10s -j 1 --slice 2s --hang 2 --fuzzer "$here/fake_fuzzer.sh" --plain --no-seeds \
+    >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/err"
+  check "hung workers: campaign ends normally (exit $rc)" [ $rc -eq 0 ]
+  check "the hang is reported" grep -q 'was silent for 2 s and was killed' "$work/err"
+  check "a failing worker is restarted with a back-off" grep -q 'restarting in 2 s (failure 2 in a row)' "$work/err"
+  check "campaign.json counts it" bash -c "grep -A3 '\"workers\"' '$d/hang/campaign.json' | grep -Eq '\"hung\": [1-9]'"
+  ;;
+
+errors)
+  expect() {  # expect REGEX ARGS...: exit 2 and the message
+    out=$("$pinfuzz" "$@" 2>&1); rc=$?
+    echo "$out"
+    check "exit 2 for: $*" [ $rc -eq 2 ]
+    check "message /$regex/" grep -Eq -- "$regex" <<<"$out"
+  }
+  regex='--design no_such: unknown design' expect campaign --dir "$work/a" --design no_such
+  regex='--resume: .*/b/campaign.json: no campaign there' expect campaign --dir "$work/b" --resume
+  regex='--duration 5x: want' expect campaign --dir "$work/c" --duration 5x
+  regex='not an executable fuzzer' expect campaign --dir "$work/d" --fuzzer "$work/nope"
+  touch "$work/file"
+  regex="$work/file/e: cannot create" expect campaign --dir "$work/file/e" --fuzzer /bin/true
+  mkdir -p "$work/f" && echo '{"format": 1, "sta' >"$work/f/campaign.json"
+  regex="$work/f/campaign.json: .*parse" expect campaign --dir "$work/f" --resume --fuzzer /bin/true
+  regex='holds a campaign already' expect campaign --dir "$work/f" --fuzzer /bin/true
+  regex="$work/g/campaign.json: cannot read" expect report "$work/g"
+  regex='no such finding' expect promote "$work/f" nope --to "$work/reg"
+  ;;
+
+*) fail "unknown case $case" ;;
+esac
+echo "PASS: $case"
