@@ -6,7 +6,9 @@ set -euo pipefail
 
 packages=(clang libclang-rt-14-dev ninja-build cmake libboost-dev
           libboost-context-dev libgtest-dev libbenchmark-dev libcli11-dev
-          libfmt-dev nlohmann-json3-dev)
+          libfmt-dev nlohmann-json3-dev
+          # tests: docs/designs.md drift check, the OSS-Fuzz build test
+          python3 zip unzip binutils libc++-14-dev libc++abi-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

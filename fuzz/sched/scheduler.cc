@@ -16,6 +16,14 @@
 #include "fuzz/sched/scheduler.h"
 
 #include <cxxabi.h>
+#if defined(_LIBCPP_VERSION)
+// libc++abi exports __cxa_get_globals() (Itanium C++ ABI) but, unlike
+// libstdc++, does not declare it in <cxxabi.h>; OSS-Fuzz builds with libc++.
+namespace __cxxabiv1 {
+struct __cxa_eh_globals;
+extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
+}  // namespace __cxxabiv1
+#endif
 
 #include <algorithm>
 #include <array>
