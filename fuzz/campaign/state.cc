@@ -226,7 +226,10 @@ std::optional<double> parse_duration(const std::string& text) {
     if (i < text.size()) {
       switch (text[i]) {
         case 's': unit = 1; break;
-        case 'm': unit = 60; break;
+        case 'm':
+          unit = 60;
+          if (i + 1 < text.size() && text[i + 1] == 's') unit = 1e-3, ++i;  // "500ms"
+          break;
         case 'h': unit = 3600; break;
         case 'd': unit = 86400; break;
         default: return std::nullopt;

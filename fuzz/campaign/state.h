@@ -94,7 +94,7 @@ std::string to_json(const State& s);
 // The state in `text`, or an error saying what is wrong with it.
 std::optional<State> from_json(const std::string& text, std::string* error);
 
-// "90s", "2m", "1h30m", "1.5h", "3600" (seconds). nullopt on bad input.
+// "90s", "2m", "1h30m", "1.5h", "500ms", "3600" (seconds). nullopt on bad input.
 std::optional<double> parse_duration(const std::string& text);
 std::string format_duration(double seconds);  // "1:02:03", "02:03"
 

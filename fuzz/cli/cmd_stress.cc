@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <csignal>
 #include <filesystem>
 
+#include "fuzz/campaign/state.h"
 #include "fuzz/cli/cli.h"
 #include "fuzz/harness/sha1.h"
 #include "fuzz/harness/stress.h"
@@ -39,14 +39,10 @@ class InterruptScope {
 
 // "60s", "2m", "1h", "500ms" or a plain number of seconds.
 std::string parse_duration(const std::string& v, double* out) {
-  double x = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  const std::string_view unit(p, static_cast<size_t>(v.data() + v.size() - p));
-  const double scale = unit.empty() || unit == "s" ? 1 : unit == "ms" ? 1e-3 : unit == "m" ? 60
-                       : unit == "h" ? 3600 : -1;
-  if (ec != std::errc() || scale < 0 || x <= 0)
+  auto d = campaign::parse_duration(v);
+  if (!d || *d <= 0)
     return fmt::format("--duration={}: expected a positive duration like 60s, 2m, 1h or 500ms", v);
-  *out = x * scale;
+  *out = *d;
   return "";
 }
 

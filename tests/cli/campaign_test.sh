@@ -80,7 +80,7 @@ kill-resume)
       check "after SIGKILL: crashes/$id/$f is on disk" test -s "$d/crashes/$id/$f"
     done
   done
-  check "no worker outlives the campaign" wait_for 10 bash -c "! pgrep -f -- '--known=$d/' >/dev/null"
+  check "no worker outlives the campaign" wait_for 10 bash -c "! pgrep -f -- '[-]-known=$d/' >/dev/null"
   # What a kill can leave: a corpus file cut short, a crash nobody triaged.
   printf 'cut short' >"$d/corpus/get_only/0123456789abcdef0123456789abcdef01234567"
   first=$(echo "$reported" | head -1)
@@ -114,7 +114,7 @@ interrupt)
   check "exit 0: clean design (got $rc)" [ $rc -eq 0 ]
   check "it said why it stopped" grep -q 'interrupted: stopping the workers' "$work/err"
   check "the report was written" test -s "$d/report/report.html"
-  check "no worker outlives it" wait_for 10 bash -c "! pgrep -f -- '--known=$d/' >/dev/null"
+  check "no worker outlives it" wait_for 10 bash -c "! pgrep -f -- '[-]-known=$d/' >/dev/null"
   ;;
 
 workers)
