@@ -5,6 +5,9 @@
 //              (a child process, one core, its own -seed)
 //   pct        random scenarios under seeded PCT schedules (fuzz/harness/search)
 //   random     random scenarios under seeded uniform-random schedules
+//   stress     random scenarios on free-running std::threads with seeded
+//              chaos (fuzz/harness/stress.h), capped at 60 s: not one core,
+//              each round runs the scenario's threads at once
 // Each is run with several seeds and capped; the table reports the median
 // (a run that hits the cap counts as the cap) and how many seeds found it.
 // Output: JSON (--json) and a markdown table (--markdown), plus the table on
@@ -26,6 +29,7 @@
 
 #include "fuzz/harness/bugs.h"
 #include "fuzz/harness/search.h"
+#include "fuzz/harness/stress.h"
 
 namespace {
 
@@ -106,6 +110,21 @@ Trial run_search(const BugConfig& bug, ScheduleKind kind, uint64_t seed, double 
   return Trial{r.found, r.runs, r.seconds};
 }
 
+// The stress column's cap: free-running rounds are not searched, only
+// repeated, so more time says little more (issue 7 caps it at 60 s).
+constexpr double kStressCap = 60;
+
+Trial run_free_threads(const BugConfig& bug, uint64_t seed, double cap) {
+  StressOptions o;
+  o.max_seconds = std::min(cap, kStressCap);
+  o.seed = seed;
+  o.chaos = true;
+  o.expect = bug.expected;
+  StressResult r = run_stress(bug.buggy_design(), nullptr, o);
+  if (r.findings.empty()) return Trial{false, r.rounds, r.seconds};
+  return Trial{true, r.findings.front().round, r.findings.front().seconds};
+}
+
 std::string cell_text(const Cell& c, double cap) {
   if (c.trials.empty()) return "-";
   Trial m = c.median(cap);
@@ -130,14 +149,14 @@ std::string machine() {
 
 int main(int argc, char** argv) {
   CLI::App app{"time_to_bug: how fast each search finds each bug of the catalog"};
-  std::string methods_arg = "libfuzzer,pct,random";
+  std::string methods_arg = "libfuzzer,pct,random,stress";
   int seeds = 5;
   double cap = 60;
   std::vector<std::string> only;
   std::string fuzzer = fmt::format("{}/build/fuzz/fuzz/targets/pinfuzz_fuzzer", PINFUZZ_SOURCE_DIR);
   std::string json_out, md_out, fuzzer_args;
   std::string work = (fs::temp_directory_path() / "pinfuzz-ttb").string();
-  app.add_option("--methods", methods_arg, "Comma-separated: libfuzzer, pct, random")
+  app.add_option("--methods", methods_arg, "Comma-separated: libfuzzer, pct, random, stress")
       ->capture_default_str();
   app.add_option("--seeds", seeds, "Seeds per (bug, method); the median is reported")
       ->capture_default_str()->check(CLI::Range(1, 101));
@@ -155,8 +174,8 @@ int main(int argc, char** argv) {
   for (size_t pos = 0; pos <= methods_arg.size();) {
     size_t comma = methods_arg.find(',', pos);
     std::string m = methods_arg.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (m != "libfuzzer" && m != "pct" && m != "random") {
-      fmt::print(stderr, "time_to_bug: unknown method '{}' (libfuzzer, pct, random)\n", m);
+    if (m != "libfuzzer" && m != "pct" && m != "random" && m != "stress") {
+      fmt::print(stderr, "time_to_bug: unknown method '{}' (libfuzzer, pct, random, stress)\n", m);
       return 2;
     }
     methods.push_back(m);
@@ -189,7 +208,8 @@ int main(int argc, char** argv) {
       for (int s = 1; s <= seeds; ++s) {
         Trial t = m == "libfuzzer" ? run_libfuzzer(fuzzer, fuzzer_args, bug, static_cast<uint64_t>(s), cap, work)
                   : m == "pct"     ? run_search(bug, ScheduleKind::kPct, static_cast<uint64_t>(s), cap)
-                                   : run_search(bug, ScheduleKind::kRandom, static_cast<uint64_t>(s), cap);
+                  : m == "random"  ? run_search(bug, ScheduleKind::kRandom, static_cast<uint64_t>(s), cap)
+                                   : run_free_threads(bug, static_cast<uint64_t>(s), cap);
         cell.trials.push_back(t);
         fmt::print(stderr, "  {:<24} {:<9} seed {}: {} after {} execs, {:.2f} s\n", bug.name, m, s,
                    t.found ? "found" : "NOT found", t.execs, t.seconds);
@@ -197,10 +217,11 @@ int main(int argc, char** argv) {
       json trials = json::array();
       for (const Trial& t : cell.trials)
         trials.push_back({{"found", t.found}, {"execs", t.execs}, {"seconds", t.seconds}});
-      Trial med = cell.median(cap);
+      const double mcap = m == "stress" ? std::min(cap, kStressCap) : cap;
+      Trial med = cell.median(mcap);
       row[m] = {{"trials", trials}, {"found", cell.found()}, {"median_seconds", med.seconds},
                 {"median_execs", med.execs}};
-      line += fmt::format(" {} |", cell_text(cell, cap));
+      line += fmt::format(" {} |", cell_text(cell, mcap));
     }
     bool any = false;
     for (const auto& m : methods) any |= row[m]["found"].get<int>() > 0;
@@ -220,12 +241,18 @@ int main(int argc, char** argv) {
   if (!md_out.empty()) {
     std::ofstream md(md_out);
     md << "# Time to bug\n\n"
-       << fmt::format("Measured {} on {}, one core, by `bench/time_to_bug --seeds {} --cap {}`.\n",
+       << fmt::format("Measured {} on {}, one search at a time, by `bench/time_to_bug --seeds {} --cap {}`.\n",
                       date, machine(), seeds, cap)
        << "Each cell: median wall time to the first violation of the expected kind (a seed that\n"
           "hits the cap counts as the cap), median executions, and seeds that found it. No\n"
           "search is given a scenario or schedule that knows the bug: libFuzzer starts from an\n"
-          "empty corpus, PCT and random run random scenarios (fuzz/harness/search.h).\n\n"
+          "empty corpus, PCT and random run random scenarios (fuzz/harness/search.h), stress\n"
+          "runs random scenarios on real threads with chaos (fuzz/harness/stress.h), capped at\n"
+          "60 s; its executions are rounds, each running every thread of the scenario at once,\n"
+          "and its wall time is not one core's.\n\n"
+       << (want_lf ? fmt::format("libFuzzer: `{}` {}\n\n", fs::relative(fuzzer).string(),
+                                 fuzzer_args.empty() ? "" : fmt::format("`{}`", fuzzer_args))
+                   : std::string())
        << table;
   }
   return missed ? 1 : 0;
