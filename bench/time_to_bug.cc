@@ -22,6 +22,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -125,12 +127,69 @@ Trial run_free_threads(const BugConfig& bug, uint64_t seed, double cap) {
   return Trial{true, r.findings.front().round, r.findings.front().seconds};
 }
 
-std::string cell_text(const Cell& c, double cap) {
-  if (c.trials.empty()) return "-";
-  Trial m = c.median(cap);
-  std::string time = m.found ? fmt::format("{:.2f} s", m.seconds) : fmt::format("> {:.0f} s", cap);
-  return fmt::format("{} ({} execs, {}/{})", time, m.execs, c.found(), c.trials.size());
+// A cell as the JSON holds it: median time (or "> cap"), median executions,
+// seeds that found it.
+std::string cell_text(const json& c) {
+  const size_t n = c.at("trials").size();
+  if (n == 0) return "-";
+  const int found = c.at("found").get<int>();
+  const double cap = c.at("cap_seconds").get<double>();
+  const bool majority = found * 2 > static_cast<int>(n);
+  std::string time = majority ? fmt::format("{:.2f} s", c.at("median_seconds").get<double>())
+                              : fmt::format("> {:.0f} s", cap);
+  return fmt::format("{} ({} execs, {}/{})", time, c.at("median_execs").get<uint64_t>(), found, n);
 }
+
+// The markdown table of `rows` (each: bug, expected, one object per method).
+std::string render_table(const json& rows, const std::vector<std::string>& methods) {
+  std::string table = "| bug | expected violation |";
+  std::string rule = "|---|---|";
+  for (const auto& m : methods) table += fmt::format(" {} |", m), rule += "---|";
+  table += "\n" + rule + "\n";
+  for (const json& row : rows) {
+    table += fmt::format("| `{}` | {} |", row.at("bug").get<std::string>(),
+                         row.at("expected").get<std::string>());
+    for (const auto& m : methods)
+      table += fmt::format(" {} |", row.contains(m) ? cell_text(row.at(m)) : "-");
+    table += "\n";
+  }
+  return table;
+}
+
+// Rows of several --json outputs side by side, in catalog order; a later
+// file's method replaces an earlier one's.
+std::optional<json> merge_docs(const std::vector<std::string>& files, std::vector<std::string>* methods,
+                               json* sources) {
+  std::map<std::string, json> by_bug;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    json doc;
+    try {
+      if (!in) throw std::runtime_error("cannot open");
+      doc = json::parse(in);
+      for (const auto& m : doc.at("methods"))
+        if (std::find(methods->begin(), methods->end(), m.get<std::string>()) == methods->end())
+          methods->push_back(m.get<std::string>());
+      for (const auto& row : doc.at("rows")) {
+        json& dst = by_bug[row.at("bug").get<std::string>()];
+        if (dst.is_null()) dst = json::object();
+        dst.update(row);
+      }
+      sources->push_back({{"file", fs::path(f).filename().string()},
+                          {"command", doc.value("command", "")},
+                          {"date", doc.value("date", "")},
+                          {"machine", doc.value("machine", "")}});
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "time_to_bug: {}: not a time_to_bug --json output: {}\n", f, e.what());
+      return std::nullopt;
+    }
+  }
+  json rows = json::array();
+  for (const BugConfig& bug : bug_catalog())
+    if (auto it = by_bug.find(std::string(bug.name)); it != by_bug.end()) rows.push_back(it->second);
+  return rows;
+}
+
 
 std::string machine() {
   struct utsname u;
@@ -168,7 +227,43 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_out, "Write the results as JSON here");
   app.add_option("--markdown", md_out, "Write the results as a markdown table here");
   app.add_option("--work", work, "Scratch directory for libFuzzer runs")->capture_default_str();
+  std::vector<std::string> merge;
+  app.add_option("--merge", merge,
+                 "Measure nothing: put the columns of these --json outputs side by side "
+                 "(e.g. searches on one core and stress on the other)");
   CLI11_PARSE(app, argc, argv);
+  std::string command = "bench/time_to_bug";
+  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+  char date[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  const std::string legend =
+      "Each cell: median wall time to the first violation of the expected kind (a seed that\n"
+      "hits the cap counts as the cap), median executions, and seeds that found it. No\n"
+      "search is given a scenario or schedule that knows the bug: libFuzzer starts from an\n"
+      "empty corpus, PCT and random run random scenarios (fuzz/harness/search.h), stress\n"
+      "runs random scenarios on real threads with chaos (fuzz/harness/stress.h), capped at\n"
+      "60 s; its executions are rounds, each running every thread of the scenario.\n\n";
+
+  if (!merge.empty()) {
+    std::vector<std::string> methods;
+    json sources = json::array();
+    auto rows = merge_docs(merge, &methods, &sources);
+    if (!rows) return 2;
+    std::string table = render_table(*rows, methods);
+    fmt::print("{}", table);
+    json doc = {{"date", date}, {"merged", sources}, {"methods", methods}, {"rows", *rows}};
+    if (!json_out.empty()) std::ofstream(json_out) << doc.dump(2) << "\n";
+    if (!md_out.empty()) {
+      std::ofstream md(md_out);
+      md << "# Time to bug\n\n";
+      for (const auto& src : sources)
+        md << fmt::format("- {} on {}: `{}`\n", src.at("date").get<std::string>(),
+                          src.at("machine").get<std::string>(), src.at("command").get<std::string>());
+      md << fmt::format("\nMerged by `{}`.\n\n", command) << legend << table;
+    }
+    return 0;
+  }
 
   std::vector<std::string> methods;
   for (size_t pos = 0; pos <= methods_arg.size();) {
@@ -194,15 +289,10 @@ int main(int argc, char** argv) {
     }
 
   json rows = json::array();
-  std::string table = fmt::format("| bug | expected violation |");
-  std::string rule = "|---|---|";
-  for (const auto& m : methods) table += fmt::format(" {} |", m), rule += "---|";
-  table += "\n" + rule + "\n";
   int missed = 0;
   for (const BugConfig& bug : bug_catalog()) {
     if (!only.empty() && std::find(only.begin(), only.end(), bug.name) == only.end()) continue;
     json row = {{"bug", bug.name}, {"design", bug.design}, {"expected", violation_name(bug.expected)}};
-    std::string line = fmt::format("| `{}` | {} |", bug.name, violation_name(bug.expected));
     for (const auto& m : methods) {
       Cell cell;
       for (int s = 1; s <= seeds; ++s) {
@@ -219,37 +309,28 @@ int main(int argc, char** argv) {
         trials.push_back({{"found", t.found}, {"execs", t.execs}, {"seconds", t.seconds}});
       const double mcap = m == "stress" ? std::min(cap, kStressCap) : cap;
       Trial med = cell.median(mcap);
-      row[m] = {{"trials", trials}, {"found", cell.found()}, {"median_seconds", med.seconds},
-                {"median_execs", med.execs}};
-      line += fmt::format(" {} |", cell_text(cell, mcap));
+      row[m] = {{"trials", trials},          {"found", cell.found()},
+                {"median_seconds", med.seconds}, {"median_execs", med.execs},
+                {"cap_seconds", mcap}};
+      fmt::print(stderr, "  {:<24} {:<9} {}\n", bug.name, m, cell_text(row[m]));
     }
     bool any = false;
     for (const auto& m : methods) any |= row[m]["found"].get<int>() > 0;
     missed += !any;
     rows.push_back(row);
-    table += line + "\n";
-    fmt::print(stderr, "{}\n", line);
   }
 
-  char date[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-  json doc = {{"date", date},   {"machine", machine()}, {"seeds", seeds},
-              {"cap_seconds", cap}, {"methods", methods}, {"rows", rows}};
+  const std::string table = render_table(rows, methods);
+  json doc = {{"date", date},       {"machine", machine()}, {"command", command}, {"seeds", seeds},
+              {"cap_seconds", cap}, {"methods", methods},   {"rows", rows}};
   fmt::print("{}", table);
   if (!json_out.empty()) std::ofstream(json_out) << doc.dump(2) << "\n";
   if (!md_out.empty()) {
     std::ofstream md(md_out);
     md << "# Time to bug\n\n"
-       << fmt::format("Measured {} on {}, one search at a time, by `bench/time_to_bug --seeds {} --cap {}`.\n",
-                      date, machine(), seeds, cap)
-       << "Each cell: median wall time to the first violation of the expected kind (a seed that\n"
-          "hits the cap counts as the cap), median executions, and seeds that found it. No\n"
-          "search is given a scenario or schedule that knows the bug: libFuzzer starts from an\n"
-          "empty corpus, PCT and random run random scenarios (fuzz/harness/search.h), stress\n"
-          "runs random scenarios on real threads with chaos (fuzz/harness/stress.h), capped at\n"
-          "60 s; its executions are rounds, each running every thread of the scenario at once,\n"
-          "and its wall time is not one core's.\n\n"
+       << fmt::format("Measured {} on {}, one search at a time, by `{}`.\n\n", date, machine(),
+                      command)
+       << legend
        << (want_lf ? fmt::format("libFuzzer: `{}` {}\n\n", fs::relative(fuzzer).string(),
                                  fuzzer_args.empty() ? "" : fmt::format("`{}`", fuzzer_args))
                    : std::string())
