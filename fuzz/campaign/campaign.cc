@@ -149,6 +149,8 @@ struct Worker {
   std::string tool_error;   // a sanitizer or libFuzzer error that is not a violation
   bool killed_hung = false;
   bool terminating = false;
+  bool distill = false;     // a -merge=1 run over the corpus, not a fuzzing slice
+  size_t distill_from = 0;  // inputs in the corpus when it started
   std::ofstream log;
 };
 
@@ -255,6 +257,7 @@ class Campaign {
       fs::create_directories(d, ec);
       if (ec) return disk(fmt::format("{}: cannot create: {}", d.string(), ec.message()));
     }
+    for (const auto& c : st_.configs) recover_distill(c);
     for (const auto& c : st_.configs) {
       for (const fs::path& d : {dir_ / "corpus" / c.slug, incoming_dir_ / c.slug}) {
         fs::create_directories(d, ec);
@@ -277,7 +280,29 @@ class Campaign {
     session_start_ = mono();
     slice_ = slice_seconds();
     backoff_.resize(st_.configs.size());
+    distilled_.assign(st_.configs.size(), 0);
     return -1;
+  }
+
+  // Corpus distillation leaves <slug>.distill (being written) and, for an
+  // instant, <slug>.old (the directory being replaced); after a kill, the
+  // corpus is whichever complete one exists.
+  void recover_distill(const Config& c) {
+    std::error_code ec;
+    const fs::path corpus = dir_ / "corpus" / c.slug;
+    const fs::path old = fs::path(corpus.string() + ".old");
+    if (!fs::exists(corpus, ec) && fs::exists(old, ec)) fs::rename(old, corpus, ec);
+    fs::remove_all(old, ec);
+    fs::remove_all(fs::path(corpus.string() + ".distill"), ec);
+  }
+
+  static size_t count_files(const fs::path& d) {
+    std::error_code ec;
+    size_t n = 0;
+    for (auto it = fs::directory_iterator(d, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
+      ++n;
+    return n;
   }
 
   int usage(const std::string& msg) {
@@ -429,6 +454,26 @@ class Campaign {
       fatal(fmt::format("{}: cannot write: {}", log.string(), std::strerror(errno)));
       return false;
     }
+    const fs::path corpus = dir_ / "corpus" / c.slug;
+    const size_t inputs = count_files(corpus);
+    if (inputs >= opt_.distill_at && inputs >= 2 * distilled_[index]) {
+      // libFuzzer's -merge=1: the inputs of the second directory that add
+      // coverage, copied into the first (empty) one.
+      const fs::path fresh = fs::path(corpus.string() + ".distill");
+      std::error_code ec;
+      fs::remove_all(fresh, ec);
+      fs::create_directories(fresh, ec);
+      if (ec) {
+        fatal(fmt::format("{}: cannot create: {}", fresh.string(), ec.message()));
+        return false;
+      }
+      w->distill = true;
+      w->distill_from = inputs;
+      std::vector<std::string> argv = {opt_.fuzzer, "--design=" + c.design, "-merge=1",
+                                       "-timeout=30", fresh.string(), corpus.string()};
+      return launch(std::move(w), argv, fmt::format("distilling the corpus of {} ({} inputs)",
+                                                    c.design, inputs));
+    }
     std::vector<std::string> argv = {
         opt_.fuzzer,
         "--design=" + c.design,
@@ -441,10 +486,15 @@ class Campaign {
         "-print_final_stats=1",
     };
     for (const auto& a : opt_.fuzzer_args) argv.push_back(a);
-    argv.push_back((dir_ / "corpus" / c.slug).string());
+    argv.push_back(corpus.string());
     argv.push_back((dir_ / "seeds").string());
-    w->log << fmt::format("==== {} (campaign time {}) worker for {}:", utc_now(),
-                          format_duration(t()), c.design);
+    ++c.slices;
+    return launch(std::move(w), argv, "worker for " + c.design);
+  }
+
+  bool launch(std::unique_ptr<Worker> w, const std::vector<std::string>& argv,
+              const std::string& what) {
+    w->log << fmt::format("==== {} (campaign time {}) {}:", utc_now(), format_duration(t()), what);
     for (const auto& a : argv) w->log << ' ' << a;
     w->log << '\n';
     if (auto err = w->proc.start(argv); !err.empty()) {
@@ -452,10 +502,41 @@ class Campaign {
       return false;
     }
     w->started = w->last_output = mono();
-    ++c.slices;
     ++st_.workers.started;
     workers_.push_back(std::move(w));
     return true;
+  }
+
+  // A distillation ended: on success its directory replaces the corpus.
+  void finish_distill(Worker& w, bool clean_exit) {
+    Config& c = st_.configs[w.config];
+    const fs::path corpus = dir_ / "corpus" / c.slug;
+    const fs::path fresh = fs::path(corpus.string() + ".distill");
+    const fs::path old = fs::path(corpus.string() + ".old");
+    std::error_code ec;
+    const size_t kept = count_files(fresh);
+    if (!clean_exit || w.terminating || kept == 0) {
+      fs::remove_all(fresh, ec);
+      // Not again before the corpus doubles: a failing merge must not
+      // take every slice of this design.
+      distilled_[w.config] = w.distill_from;
+      if (!w.terminating)
+        problem(fmt::format("distilling the corpus of {} failed (see logs/{}.log); fuzzing on "
+                            "with all {} inputs",
+                            c.design, c.slug, w.distill_from));
+      return;
+    }
+    fs::rename(corpus, old, ec);
+    if (!ec) fs::rename(fresh, corpus, ec);
+    if (ec) {
+      fatal(fmt::format("{}: cannot replace it with {}: {}", corpus.string(), fresh.string(),
+                        ec.message()));
+      return;
+    }
+    fs::remove_all(old, ec);
+    distilled_[w.config] = kept;
+    event(fmt::format("distilled the corpus of {}: {} inputs -> {} in {:.0f} s", c.design,
+                      w.distill_from, kept, mono() - w.started));
   }
 
   void rotate_log(const fs::path& log) {
@@ -532,9 +613,16 @@ class Campaign {
         if (w.proc.fd() >= 0) ::usleep(1000);
       }
       Config& c = st_.configs[w.config];
+      const bool clean_exit = WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+      if (w.distill) {
+        w.log << fmt::format("==== distillation {} after {:.1f} s\n", describe_status(*status),
+                             mono() - w.started);
+        finish_distill(w, clean_exit);
+        it = workers_.erase(it);
+        continue;
+      }
       c.seconds += mono() - w.started;
       c.execs += w.execs;
-      const bool clean_exit = WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
       Backoff& b = backoff_[w.config];
       std::string failure;
       if (w.killed_hung) {
@@ -800,6 +888,7 @@ class Campaign {
   fs::path dir_, crash_dir_, incoming_dir_, report_dir_;
   std::unique_ptr<Triager> triager_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<size_t> distilled_;  // per config: inputs after its last distillation
   struct Backoff {
     uint32_t failures = 0;  // in a row
     double until = 0;       // mono(): no worker for this design before then

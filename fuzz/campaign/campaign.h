@@ -36,6 +36,11 @@ struct Options {
   std::string report_dir;            // "" = <dir>/report
   bool progress_tty = false;         // refresh one line; else a log line every 10 s
   bool quiet = false;                // no progress at all
+  // A design's corpus directory is distilled (libFuzzer -merge=1 into a
+  // fresh directory, which then replaces it) before its next slice once it
+  // holds this many inputs and twice as many as after its last distillation:
+  // every slice reloads the whole directory, and libFuzzer only ever adds.
+  size_t distill_at = 20000;
 };
 
 // Runs until the duration is over or SIGINT/SIGTERM. Returns the exit code:

@@ -167,6 +167,11 @@ void add_campaign_commands(CLI::App& app, Action& action) {
   c->add_option("--hang", opt.hang_seconds,
                 "Kill and restart a worker silent for this many seconds")
       ->capture_default_str();
+  c->add_option("--distill-at", opt.distill_at,
+                "Distill a design's corpus (libFuzzer -merge=1) before its next slice once it "
+                "holds this many inputs, and twice as many as after the last distillation")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--fuzzer-arg", opt.fuzzer_args,
                 "Extra argument for every worker, e.g. --fuzzer-arg=-use_value_profile=1 "
                 "or --fuzzer-arg=--strategy=pct; repeatable");

@@ -9,6 +9,8 @@
 #   interrupt    SIGINT stops the workers and still writes the report
 #   workers      a crashing worker and a hung worker are reported and restarted
 #   errors       bad input: clear message, exit 2
+#   distill      a corpus past --distill-at is merged into a smaller one that
+#                replaces it, between slices, and fuzzing goes on
 set -uo pipefail
 pinfuzz=$1 case=$2 fuzzer=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -117,6 +119,23 @@ interrupt)
   check "no worker outlives it" wait_for 10 bash -c "! pgrep -f -- '[-]-known=$d/' >/dev/null"
   ;;
 
+distill)
+  d=$work/c
+  "$pinfuzz" campaign --dir "$d" --design folio_pincount --duration 40s -j 1 --slice 10s \
+    --distill-at 300 --fuzzer "$fuzzer" --plain >"$work/out" 2>&1
+  rc=$?
+  tail -n 15 "$work/out"
+  check "exit 0: clean design (got $rc)" [ $rc -eq 0 ]
+  line=$(grep -m1 -o 'distilled the corpus of folio_pincount: [0-9]* inputs -> [0-9]*' "$work/out")
+  check "the corpus was distilled ($line)" test -n "$line"
+  read -r from to < <(sed 's/.*: \([0-9]*\) inputs -> \([0-9]*\)/\1 \2/' <<<"$line")
+  check "into fewer inputs ($from -> $to)" [ "$to" -lt "$from" ]
+  check "into some inputs" [ "$to" -gt 0 ]
+  check "nothing left of the distillation" \
+    bash -c "! ls -d '$d'/corpus/*.distill '$d'/corpus/*.old 2>/dev/null | grep -q ."
+  check "fuzzing went on after it" \
+    [ "$(grep -c '^==== .*worker for folio_pincount' "$d/logs/folio_pincount.log")" -ge 2 ]
+  ;;
 workers)
   d=$work/c
   PINFUZZ_FAKE_MODE=crash "$pinfuzz" campaign --dir "$d/crash" --design folio_pincount \
