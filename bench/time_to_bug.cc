@@ -242,8 +242,9 @@ int main(int argc, char** argv) {
       "hits the cap counts as the cap), median executions, and seeds that found it. No\n"
       "search is given a scenario or schedule that knows the bug: libFuzzer starts from an\n"
       "empty corpus, PCT and random run random scenarios (fuzz/harness/search.h), stress\n"
-      "runs random scenarios on real threads with chaos (fuzz/harness/stress.h), capped at\n"
-      "60 s; its executions are rounds, each running every thread of the scenario.\n\n";
+      "runs random scenarios on real threads with chaos (fuzz/harness/stress.h), each run\n"
+      "capped at 60 s or less; its executions are rounds, each running every thread of the\n"
+      "scenario at once.\n\n";
 
   if (!merge.empty()) {
     std::vector<std::string> methods;
