@@ -9,5 +9,5 @@ for preset in dev asan tsan fuzz; do
   echo "=== preset $preset ==="
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
-  ctest --preset "$preset" -j2
+  ctest --preset "$preset" -j2 --output-on-failure
 done

@@ -158,6 +158,7 @@ const std::regex kStatusLine(R"(^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)
 const std::regex kStatsLine(R"(^pinfuzz: stats execs=(\d+))");
 const std::regex kHitsLine(R"(^pinfuzz: hits (\d+) (design=.*)$)");
 const std::regex kViolationLine(R"(^pinfuzz: VIOLATION (\w+) )");
+const std::regex kSavedLine(R"(^pinfuzz: saved (.+)$)");
 const std::regex kFoundLine(R"(^pinfuzz: found after (\d+) executions in ([0-9.]+) s)");
 const std::regex kToolError(
     R"(ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|libFuzzer: (deadly signal|timeout|out-of-memory|fuzz target exited)))");
@@ -393,7 +394,9 @@ class Campaign {
     if (opt_.slice) return std::max(1.0, *opt_.slice);
     if (st_.duration <= 0) return 120;
     const double share = st_.duration * st_.jobs / std::max<size_t>(1, st_.configs.size());
-    return std::clamp(share, 10.0, 300.0);
+    // 15% for each worker's start (loading the corpus) and exit, so that a
+    // short campaign still reaches the last design in its list.
+    return std::clamp(share * 0.85, 5.0, 300.0);
   }
 
   void install_signals() {
@@ -428,7 +431,10 @@ class Campaign {
   }
 
   // The design with the least fuzzing time that no worker is on (fair
-  // share; a design with fewer workers than others catches up first).
+  // share; a design with fewer workers than others catches up first). A
+  // buggy design that has shown its expected violation counts its time
+  // twice, so the ones still hunting for theirs get up to twice the share;
+  // the correct designs keep a full share.
   size_t next_config() const {
     size_t best = SIZE_MAX;
     double best_time = 0;
@@ -436,7 +442,8 @@ class Campaign {
       bool busy = std::any_of(workers_.begin(), workers_.end(),
                               [i](const auto& w) { return w->config == i; });
       if (busy || backoff_[i].until > mono()) continue;
-      double spent = st_.configs[i].seconds;
+      const Config& c = st_.configs[i];
+      const double spent = c.seconds * (c.expected && c.expected_seconds ? 2.0 : 1.0);
       if (best == SIZE_MAX || spent < best_time) best = i, best_time = spent;
     }
     return best;
@@ -479,6 +486,7 @@ class Campaign {
         "--design=" + c.design,
         "--stats=1",
         "--known=" + (dir_ / "known.txt").string(),
+        "--keep-going",
         "-artifact_prefix=" + (incoming_dir_ / c.slug).string() + "/",
         fmt::format("-max_total_time={}", static_cast<long>(std::ceil(w->slice))),
         "-dict=" + (dir_ / "pinfuzz.dict").string(),
@@ -586,6 +594,14 @@ class Campaign {
       if (Finding* f = st_.finding(m[2])) f->count += std::stoull(m[1]);
     } else if (std::regex_search(line, m, kViolationLine)) {
       w.violation = parse_violation_kind(m[1].str());
+    } else if (std::regex_search(line, m, kSavedLine)) {
+      TriageInput in;  // --keep-going: triage it now, the worker runs on
+      in.path = m[1].str();
+      in.design = c.design;
+      in.slug = c.slug;
+      in.seen_at = t();
+      triager_->push(std::move(in));
+      w.violation.reset();  // handled: a later exit status is the worker's own
     } else if (std::regex_search(line, m, kFoundLine)) {
       const double secs = c.seconds + std::stod(m[2]);
       const uint64_t execs = c.execs + std::stoull(m[1]);
@@ -689,7 +705,9 @@ class Campaign {
       const Config& c = st_.configs[i];
       for (const auto& e : fs::directory_iterator(incoming_dir_ / c.slug, ec)) {
         const std::string name = e.path().filename().string();
-        if (e.path().extension() == ".txt" || name.rfind(".tmp", 0) == 0) continue;
+        if (e.path().extension() == ".txt" || name.rfind(".tmp", 0) == 0 ||
+            name.find(".tmp.") != std::string::npos)  // write_file_atomic()'s
+          continue;
         if (!e.is_regular_file()) continue;
         TriageInput in;
         in.path = e.path().string();

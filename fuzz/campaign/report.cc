@@ -142,7 +142,10 @@ std::string html_page(const State& s, const ReportPaths& p) {
           "<td class=\"mono\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
           "<td>{} thread(s), {} op(s)</td><td><code>pinfuzz repro crashes/{}/scenario.txt</code>"
           "</td></tr>\n",
-          ++n, esc(f.id), esc(f.line.substr(f.line.find(' ') + 1)), esc(f.design),
+          ++n, esc(f.id),
+          esc(f.line.substr(f.line.find(' ') + 1) +
+              (f.racing_fn.empty() ? "" : " vs " + f.racing_fn + "() (first seen)")),
+          esc(f.design),
           format_duration(f.first_seen), f.count, f.threads, f.ops, esc(f.id));
     }
     h += "</table>\n";

@@ -106,7 +106,7 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
       return out;
     }
     Finding& f = out.finding;
-    f.line = "design=" + design.name() + " " + sig->to_string();
+    f.line = "design=" + design.name() + " " + sig->key();
     f.design = design.name();
     f.slug = in.slug;
     f.kind = sig->kind;
@@ -154,7 +154,8 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
       return out;
     }
     out.kind = TriageResult::Kind::kNew;
-    out.message = fmt::format("{} (minimized to {} thread(s), {} op(s) in {} attempts)", f.line,
+    out.message = fmt::format("{} (minimized to {} thread(s), {} op(s) in {} attempts)",
+                              "design=" + design.name() + " " + sig->to_string(),
                               f.threads, f.ops, m.attempts);
     return out;
   } catch (const std::exception& e) {

@@ -163,7 +163,7 @@ void add_campaign_commands(CLI::App& app, Action& action) {
   c->add_flag("--no-seeds", no_seeds, "Start every design from an empty corpus");
   c->add_option("--slice", slice,
                 "Time a worker spends on one design before the next takes its turn (default: "
-                "share of the duration, 10 s..5 m; 2 m without a duration)");
+                "85% of an equal share of the duration, 5 s..5 m; 2 m without a duration)");
   c->add_option("--hang", opt.hang_seconds,
                 "Kill and restart a worker silent for this many seconds")
       ->capture_default_str();

@@ -71,8 +71,10 @@ std::optional<Signature> signature_of(const RunResult& r) {
   return Signature{r.violation->kind, r.violation->fn, racing_fn_of(r)};
 }
 
+std::string Signature::key() const { return std::string(violation_name(kind)) + " in " + fn + "()"; }
+
 std::string Signature::to_string() const {
-  std::string s = std::string(violation_name(kind)) + " in " + fn + "()";
+  std::string s = key();
   if (!racing_fn.empty()) s += " vs " + racing_fn + "()";
   return s;
 }

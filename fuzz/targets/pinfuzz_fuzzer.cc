@@ -63,6 +63,7 @@ struct Known {
   time_t mtime = -1;
   off_t size = -1;
   std::set<std::string> lines;
+  std::set<std::string> found;           // --keep-going: new ones this process saved
   std::map<std::string, uint64_t> hits;  // since the last stats line
   uint64_t total_hits = 0;
 
@@ -81,6 +82,7 @@ struct Known {
 };
 Known g_known;
 double g_stats_interval = 0;  // seconds; 0 = no stats lines
+bool g_keep_going = false;
 double g_next_stats = 0;
 
 double elapsed() {
@@ -106,7 +108,7 @@ void maybe_print_stats() {
 
 // A violation whose signature is in --known: count it, run on.
 bool is_known(const Scenario& scenario, const RunResult& r) {
-  if (g_known.lines.empty()) return false;
+  if (g_known.lines.empty() && g_known.found.empty()) return false;
   static Runner recorder;
   RunOptions opt;
   opt.step_budget = g_config.step_budget;
@@ -115,8 +117,8 @@ bool is_known(const Scenario& scenario, const RunResult& r) {
   RunResult full = recorder.run(scenario, design, opt);
   auto sig = signature_of(full);
   if (!sig) return false;  // cannot happen: runs are deterministic
-  std::string line = "design=" + design.name() + " " + sig->to_string();
-  if (!g_known.lines.count(line)) return false;
+  std::string line = "design=" + design.name() + " " + sig->key();
+  if (!g_known.lines.count(line) && !g_known.found.count(line)) return false;
   ++g_known.hits[line];
   ++g_known.total_hits;
   return true;
@@ -137,9 +139,12 @@ Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] 
                                  preemption points, re-encode (default); bytes: libFuzzer's
                                  byte-level mutations only
   --known=FILE                   violations already found, one per line as
-                                 'design=<d> <kind> in <fn>() [vs <fn>()]' (what
-                                 'pinfuzz repro' prints as signature:): run on past
-                                 them and count them instead of trapping (campaigns)
+                                 'design=<d> <kind> in <fn>()' (what 'pinfuzz repro'
+                                 prints as signature:, without its 'vs' part): run on
+                                 past them and count them instead of trapping (campaigns)
+  --keep-going                   on a new violation, save the crash input (libFuzzer's
+                                 name, atomically), print 'pinfuzz: saved FILE' and run
+                                 on, counting that signature as known from then on
   --stats=SECONDS                print 'pinfuzz: stats execs=N known_hits=K' this often
   --help                         this text; -help=1 lists libFuzzer's own flags
 
@@ -155,7 +160,10 @@ On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the
   std::exit(2);
 }
 
-void report(const Scenario& scenario, const RunResult& r, std::span<const uint8_t> input) {
+// Prints the violation and writes its text form; returns the signature line
+// ('design=<d> <signature>', as --known holds them), "" if none.
+std::string report(const Scenario& scenario, const RunResult& r, std::span<const uint8_t> input) {
+  std::string known_line;
   const Violation& v = *r.violation;
   const Design design = effective_design(scenario, g_config.fallback_design());
   std::string artifact = g_exact_artifact.empty()
@@ -169,9 +177,11 @@ void report(const Scenario& scenario, const RunResult& r, std::span<const uint8_
     RunOptions opt;
     opt.step_budget = g_config.step_budget;
     opt.recording = sched::Recording::kFullTrace;
-    if (auto sig = signature_of(recorder.run(scenario, design, opt)))
+    if (auto sig = signature_of(recorder.run(scenario, design, opt))) {
+      known_line = "design=" + design.name() + " " + sig->key();
       std::fprintf(stderr, "pinfuzz: signature design=%s %s\n", design.name().c_str(),
                    sig->to_string().c_str());
+    }
   }
   std::fprintf(stderr, "pinfuzz: found after %llu executions in %.3f s\n",
                static_cast<unsigned long long>(g_executions),
@@ -196,6 +206,21 @@ void report(const Scenario& scenario, const RunResult& r, std::span<const uint8_
                  artifact.c_str());
   else
     std::fprintf(stderr, "pinfuzz: could not write the text form: %s\n", err.c_str());
+  return known_line;
+}
+
+// --keep-going: save the crash input as libFuzzer would (artifact prefix,
+// crash-<sha1>), atomically, and run on; this process then counts the
+// signature as known. A campaign triages the file when it reads the
+// "saved" line, instead of restarting a worker for every new violation.
+void save_and_go_on(const Scenario& scenario, const RunResult& r, std::span<const uint8_t> input) {
+  const std::string line = report(scenario, r, input);
+  const std::string artifact = g_artifact_prefix + "crash-" + sha1_hex(input);
+  std::string err = write_file_atomic(
+      artifact, std::string_view(reinterpret_cast<const char*>(input.data()), input.size()));
+  if (!err.empty()) die("--keep-going: " + err);
+  if (!line.empty()) g_known.found.insert(line);
+  std::fprintf(stderr, "pinfuzz: saved %s\n", artifact.c_str());
 }
 
 }  // namespace
@@ -226,6 +251,10 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
       g_known.reload_if_changed();
       continue;
     }
+    if (a == "--keep-going") {
+      g_keep_going = true;
+      continue;
+    }
     if (a.rfind("--stats=", 0) == 0) {
       char* end = nullptr;
       std::string v(a.substr(8));
@@ -238,7 +267,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
     if (a.rfind("--", 0) == 0)
       die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= "
-                      "--expect= --mutator= --known= --stats= --help)", a));
+                      "--expect= --mutator= --known= --keep-going --stats= --help)", a));
   }
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d\n",
                g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
@@ -262,6 +291,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!r.violation) return 0;
   if (g_config.expect && !r.saw(*g_config.expect)) return 0;
   if (is_known(*d.scenario, r)) return 0;
+  if (g_keep_going) {
+    save_and_go_on(*d.scenario, r, input);
+    return -1;  // a crash input is no corpus input
+  }
   report(*d.scenario, r, input);
   __builtin_trap();
 }
