@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <cstdlib>
 #include <cstring>
@@ -106,18 +107,25 @@ void maybe_print_stats() {
   g_known.reload_if_changed();
 }
 
-// A violation whose signature is in --known: count it, run on.
-bool is_known(const Scenario& scenario, const RunResult& r) {
-  if (g_known.lines.empty() && g_known.found.empty()) return false;
+// The signature of a violating input, from one re-run that records the full
+// trace (the fuzzing run records none, to stay fast). Once per violation:
+// the --known check and the report share it.
+std::optional<Signature> recorded_signature(const Scenario& scenario, const Design& design) {
   static Runner recorder;
   RunOptions opt;
   opt.step_budget = g_config.step_budget;
   opt.recording = sched::Recording::kFullTrace;
-  const Design design = effective_design(scenario, g_config.fallback_design());
-  RunResult full = recorder.run(scenario, design, opt);
-  auto sig = signature_of(full);
-  if (!sig) return false;  // cannot happen: runs are deterministic
-  std::string line = "design=" + design.name() + " " + sig->key();
+  return signature_of(recorder.run(scenario, design, opt));
+}
+
+// What --known holds for a signature: 'design=<d> <kind> in <fn>()'.
+std::string known_line(const Design& design, const std::optional<Signature>& sig) {
+  return sig ? "design=" + design.name() + " " + sig->key() : std::string();
+}
+
+// A violation whose signature is in --known: count it, run on.
+bool is_known(const std::string& line) {
+  if (line.empty()) return false;  // cannot happen: runs are deterministic
   if (!g_known.lines.count(line) && !g_known.found.count(line)) return false;
   ++g_known.hits[line];
   ++g_known.total_hits;
@@ -160,29 +168,19 @@ On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the
   std::exit(2);
 }
 
-// Prints the violation and writes its text form; returns the signature line
-// ('design=<d> <signature>', as --known holds them), "" if none.
-std::string report(const Scenario& scenario, const RunResult& r, std::span<const uint8_t> input) {
-  std::string known_line;
+// Prints the violation and writes its text form.
+void report(const Scenario& scenario, const Design& design, const RunResult& r,
+            const std::optional<Signature>& sig, std::span<const uint8_t> input) {
   const Violation& v = *r.violation;
-  const Design design = effective_design(scenario, g_config.fallback_design());
   std::string artifact = g_exact_artifact.empty()
                              ? g_artifact_prefix + "crash-" + sha1_hex(input)
                              : g_exact_artifact;
   std::fprintf(stderr, "\npinfuzz: VIOLATION %s design=%s pfn=%d thread=%d step=%llu in %s(): %s\n",
                violation_name(v.kind), design.name().c_str(), v.pfn, v.thread,
                static_cast<unsigned long long>(v.step), v.fn.c_str(), v.detail.c_str());
-  {
-    Runner recorder;
-    RunOptions opt;
-    opt.step_budget = g_config.step_budget;
-    opt.recording = sched::Recording::kFullTrace;
-    if (auto sig = signature_of(recorder.run(scenario, design, opt))) {
-      known_line = "design=" + design.name() + " " + sig->key();
-      std::fprintf(stderr, "pinfuzz: signature design=%s %s\n", design.name().c_str(),
-                   sig->to_string().c_str());
-    }
-  }
+  if (sig)
+    std::fprintf(stderr, "pinfuzz: signature design=%s %s\n", design.name().c_str(),
+                 sig->to_string().c_str());
   std::fprintf(stderr, "pinfuzz: found after %llu executions in %.3f s\n",
                static_cast<unsigned long long>(g_executions),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count());
@@ -206,15 +204,16 @@ std::string report(const Scenario& scenario, const RunResult& r, std::span<const
                  artifact.c_str());
   else
     std::fprintf(stderr, "pinfuzz: could not write the text form: %s\n", err.c_str());
-  return known_line;
 }
 
 // --keep-going: save the crash input as libFuzzer would (artifact prefix,
 // crash-<sha1>), atomically, and run on; this process then counts the
 // signature as known. A campaign triages the file when it reads the
 // "saved" line, instead of restarting a worker for every new violation.
-void save_and_go_on(const Scenario& scenario, const RunResult& r, std::span<const uint8_t> input) {
-  const std::string line = report(scenario, r, input);
+void save_and_go_on(const Scenario& scenario, const Design& design, const RunResult& r,
+                    const std::optional<Signature>& sig, std::span<const uint8_t> input) {
+  report(scenario, design, r, sig, input);
+  const std::string line = known_line(design, sig);
   const std::string artifact = g_artifact_prefix + "crash-" + sha1_hex(input);
   std::string err = write_file_atomic(
       artifact, std::string_view(reinterpret_cast<const char*>(input.data()), input.size()));
@@ -290,12 +289,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   maybe_print_stats();
   if (!r.violation) return 0;
   if (g_config.expect && !r.saw(*g_config.expect)) return 0;
-  if (is_known(*d.scenario, r)) return 0;
+  const Design design = effective_design(*d.scenario, g_config.fallback_design());
+  const std::optional<Signature> sig = recorded_signature(*d.scenario, design);
+  if (is_known(known_line(design, sig))) return 0;
   if (g_keep_going) {
-    save_and_go_on(*d.scenario, r, input);
+    save_and_go_on(*d.scenario, design, r, sig, input);
     return -1;  // a crash input is no corpus input
   }
-  report(*d.scenario, r, input);
+  report(*d.scenario, design, r, sig, input);
   __builtin_trap();
 }
 
