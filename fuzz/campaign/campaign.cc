@@ -18,7 +18,6 @@
 #include <mutex>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -51,14 +50,6 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-std::string read_file(const fs::path& p, bool* ok) {
-  std::ifstream in(p, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A design as a directory name: its catalog row, or the name made safe.
@@ -205,12 +196,11 @@ class Campaign {
     std::error_code ec;
     const fs::path state_path = dir_ / "campaign.json";
     if (opt_.resume) {
-      bool ok;
-      std::string text = read_file(state_path, &ok);
-      if (!ok) return usage(fmt::format("--resume: {}: no campaign there (cannot read it)",
-                                        state_path.string()));
+      std::optional<std::string> text = read_file(state_path);
+      if (!text) return usage(fmt::format("--resume: {}: no campaign there (cannot read it)",
+                                          state_path.string()));
       std::string err;
-      auto s = from_json(text, &err);
+      auto s = from_json(*text, &err);
       if (!s) return usage(fmt::format("{}: {}", state_path.string(), err));
       st_ = std::move(*s);
       if (!opt_.designs.empty()) return usage("--resume keeps the campaign's designs; drop --design");
@@ -344,10 +334,10 @@ class Campaign {
       for (const auto& e : fs::directory_iterator(dir_ / "corpus" / c.slug, ec)) {
         const std::string name = e.path().filename().string();
         if (name.size() != 40) continue;
-        bool ok;
-        std::string data = read_file(e.path(), &ok);
-        auto bytes = std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-        if (ok && sha1_hex(bytes) != name) {
+        std::optional<std::string> data = read_file(e.path());
+        if (!data) continue;
+        auto bytes = std::span(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+        if (sha1_hex(bytes) != name) {
           fs::remove(e.path(), ec);
           ++removed;
         }
@@ -936,15 +926,14 @@ int run(const Options& opt) {
 
 int regenerate_report(const std::string& dir, const std::string& report_dir) {
   const fs::path state_path = fs::path(dir) / "campaign.json";
-  bool ok;
-  std::string text = read_file(state_path, &ok);
-  if (!ok) {
+  std::optional<std::string> text = read_file(state_path);
+  if (!text) {
     fmt::print(stderr, "pinfuzz report: {}: cannot read (not a campaign directory?)\n",
                state_path.string());
     return 2;
   }
   std::string err;
-  auto s = from_json(text, &err);
+  auto s = from_json(*text, &err);
   if (!s) {
     fmt::print(stderr, "pinfuzz report: {}: {}\n", state_path.string(), err);
     return 2;

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cmath>
+#include <sstream>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -64,6 +66,14 @@ ViolationKind kind_of(const std::string& name) {
 }
 
 }  // namespace
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 nlohmann::ordered_json finding_json(const Finding& f) {
   return {{"id", f.id},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -93,6 +94,9 @@ Finding finding_from_json(const nlohmann::ordered_json& j);
 std::string to_json(const State& s);
 // The state in `text`, or an error saying what is wrong with it.
 std::optional<State> from_json(const std::string& text, std::string* error);
+
+// The whole file (binary), or nullopt when it cannot be opened.
+std::optional<std::string> read_file(const std::filesystem::path& path);
 
 // "90s", "2m", "1h30m", "1.5h", "500ms", "3600" (seconds). nullopt on bad input.
 std::optional<double> parse_duration(const std::string& text);

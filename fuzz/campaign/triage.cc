@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -29,17 +27,6 @@ size_t op_count(const Scenario& s) {
   size_t n = 0;
   for (const auto& t : s.program.threads) n += t.size();
   return n;
-}
-
-std::string read_file(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = fmt::format("{}: cannot open", path);
-    return "";
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 json meta_of(const Finding& f) {
@@ -132,11 +119,10 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     }
     f.threads = static_cast<uint32_t>(m.scenario.program.threads.size());
     f.ops = static_cast<uint32_t>(op_count(m.scenario));
-    std::string err;
-    std::string crash = read_file(in.path, &err);
-    if (!err.empty()) {
+    std::optional<std::string> crash = read_file(in.path);
+    if (!crash) {
       out.kind = TriageResult::Kind::kError;
-      out.message = err;
+      out.message = fmt::format("{}: cannot open", in.path);
       return out;
     }
     const std::string repro = fmt::format("pinfuzz repro crashes/{}/scenario.txt", f.id);
@@ -145,8 +131,8 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
                        print_text(m.scenario);
     std::string timeline = render_timeline_text(m.scenario, m.run, {}) + "\n";
     std::string meta = meta_of(f).dump(1) + "\n";
-    err = publish(crash_dir, f,
-                  {{"crash", crash}, {"scenario.txt", text}, {"timeline.txt", timeline},
+    std::string err = publish(crash_dir, f,
+                  {{"crash", *crash}, {"scenario.txt", text}, {"timeline.txt", timeline},
                    {"meta.json", meta}});
     if (!err.empty()) {
       out.kind = TriageResult::Kind::kError;
@@ -172,10 +158,8 @@ std::vector<Finding> load_findings(const std::string& crash_dir,
   for (const auto& d : fs::directory_iterator(crash_dir, ec)) {
     const fs::path meta = d.path() / "meta.json";
     if (!d.is_directory() || !fs::exists(meta)) continue;
-    std::string err;
-    std::string text = read_file(meta.string(), &err);
     try {
-      json j = json::parse(text);
+      json j = json::parse(read_file(meta).value_or(""));
       Finding f = finding_from_json(j);
       f.count = 1;
       out.push_back(std::move(f));
