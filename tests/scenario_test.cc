@@ -3,7 +3,10 @@
 // it would not print with an error that points at the offending word, and
 // scenario files load whichever form they hold.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -283,6 +286,7 @@ TEST(ScenarioBytes, DecodeIsTotalAndEncodeOfDecodeIsAFixedPoint) {
     std::vector<uint8_t> once = encode_bytes(s);
     ByteDecode again = decode_bytes(once);
     ASSERT_TRUE(again.scenario) << again.error;
+    ASSERT_EQ(again.ended_in, "") << "the encoder wrote an input that ends early";
     ASSERT_EQ(*again.scenario, s) << print_text(s);
     ASSERT_EQ(encode_bytes(*again.scenario), once);
     // And the text form holds the same value.
@@ -334,6 +338,27 @@ TEST(ScenarioBytes, ChosenStrategyReadsTheBodyAsThatKind) {
   EXPECT_EQ(input.scenario->schedule.kind, ScheduleKind::kInput);
   ASSERT_FALSE(input.scenario->schedule.points.empty());
   EXPECT_EQ(input.scenario->schedule.points[0], (sched::Preemption{7, 0}));
+}
+
+// A byte input cut short still decodes (totality), and says where it
+// ended: every proper prefix of a scenario with a seeded schedule, whose
+// last byte belongs to the schedule, is reported.
+TEST(ScenarioBytes, EveryTruncationSaysWhereTheInputEnded) {
+  const std::vector<uint8_t> whole = encode_bytes(parsed(kCanonical[1]));
+  EXPECT_EQ(decode_bytes(whole).ended_in, "");
+  std::set<std::string> parts;
+  for (size_t n = 1; n < whole.size(); ++n) {
+    ByteDecode d = decode_bytes(std::span(whole).first(n));
+    if (!d.scenario) {  // a design cut short is often no design
+      EXPECT_EQ(d.error.rfind("design field: ", 0), 0u) << d.error;
+      continue;
+    }
+    ASSERT_NE(d.ended_in, "") << "a prefix of " << n << " of " << whole.size()
+                              << " bytes went unnoticed";
+    parts.insert(d.ended_in);
+  }
+  EXPECT_EQ(parts, (std::set<std::string>{"the design field", "the world", "thread 0's ops",
+                                          "thread 1's ops", "the schedule"}));
 }
 
 // ---- text errors ------------------------------------------------------------------
@@ -538,6 +563,33 @@ TEST_F(ScenarioFiles, AtomicWriteLeavesOnlyTheFile) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
   EXPECT_EQ(names, std::vector<std::string>{"out.bin"});
+}
+
+TEST_F(ScenarioFiles, ByteFileCutShortLoadsWithAWarningNamingThePart) {
+  auto b = encode_bytes(parsed(kCanonical[1]));
+  std::string p = write("cut.bin", std::string(b.begin(), b.end() - 3));
+  LoadedScenario l = load_scenario_file(p);
+  ASSERT_TRUE(l.scenario) << l.error;
+  EXPECT_EQ(l.warning.rfind(fmt::format("{} ends inside the schedule ({} bytes)", p, b.size() - 3), 0),
+            0u)
+      << l.warning;
+  std::string whole = write("whole.bin", std::string(b.begin(), b.end()));
+  EXPECT_EQ(load_scenario_file(whole).warning, "");
+}
+
+// A path that is not a regular file (a FIFO here; /dev/stdout, /dev/full)
+// is written in place: renaming over it would replace it with a file.
+TEST_F(ScenarioFiles, AtomicWriteToAFifoWritesIntoIt) {
+  std::string p = path("fifo");
+  ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0);
+  int rd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(rd, 0);
+  ASSERT_EQ(write_file_atomic(p, "through"), "");
+  char buf[16] = {};
+  EXPECT_EQ(::read(rd, buf, sizeof buf), 7);
+  ::close(rd);
+  EXPECT_EQ(std::string(buf), "through");
+  EXPECT_TRUE(fs::is_fifo(p));
 }
 
 TEST_F(ScenarioFiles, AtomicWriteIntoAMissingDirectoryNamesThePath) {

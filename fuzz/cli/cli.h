@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fuzz/harness/config.h"
+#include "fuzz/scenario/scenario.h"
 
 namespace pf::cli {
 
@@ -36,5 +37,10 @@ std::string dictionary_text();
 
 // "pinfuzz: <msg>" on stderr.
 void error(const std::string& msg);
+
+// A scenario file (text or bytes), read as `opt` says. On failure prints
+// the error, naming the file, and returns nullopt; a warning (a byte file
+// cut short) is printed and the scenario returned.
+std::optional<Scenario> load_file(const std::string& path, const DecodeOptions& opt = {});
 
 }  // namespace pf::cli

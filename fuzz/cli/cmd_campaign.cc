@@ -92,20 +92,19 @@ int cmd_promote(const std::string& dir, const std::vector<std::string>& ids, con
       rc = kExitBadInput;
       continue;
     }
-    LoadedScenario l = load_scenario_file((cdir / "scenario.txt").string());
-    if (!l.scenario) {
-      error(l.error);
+    std::optional<Scenario> l = load_file((cdir / "scenario.txt").string());
+    if (!l) {
       rc = kExitBadInput;
       continue;
     }
     Runner runner;
-    RunResult r = runner.run(*l.scenario, *design.design);
+    RunResult r = runner.run(*l, *design.design);
     if (!r.violation) {
       error(fmt::format("{}: runs clean under {}; nothing to promote", id, design_text));
       rc = kExitBadInput;
       continue;
     }
-    Scenario s = *l.scenario;
+    Scenario s = *l;
     s.design = *design.design;
     if (RunResult f = runner.run(s, *fixed.design); f.violation) {
       error(fmt::format("{}: not clean under the fix {} ({}): pinfuzz regress would fail it",

@@ -34,20 +34,17 @@ void print_minimized(const MinimizeResult& m, const Scenario& before, bool quiet
 
 int cmd_minimize(const std::string& file, const std::string& out, const RunConfig& config,
                  bool quiet) {
-  LoadedScenario l = load_scenario_file(file, config.decode_options());
-  if (!l.scenario) {
-    error(l.error);
-    return kExitBadInput;
-  }
-  Design d = effective_design(*l.scenario, config.fallback_design());
+  std::optional<Scenario> l = load_file(file, config.decode_options());
+  if (!l) return kExitBadInput;
+  Design d = effective_design(*l, config.fallback_design());
   MinimizeOptions opt;
   opt.step_budget = config.step_budget;
-  MinimizeResult m = minimize(*l.scenario, d, opt);
+  MinimizeResult m = minimize(*l, d, opt);
   if (!m.run.violation) {
     fmt::print("clean: {}: no violation under design={}, nothing to minimize\n", file, d.name());
     return kExitClean;
   }
-  print_minimized(m, *l.scenario, quiet);
+  print_minimized(m, *l, quiet);
   if (!out.empty()) {
     if (auto err = write_file_atomic(out, print_text(m.scenario)); !err.empty()) {
       error(err);

@@ -64,21 +64,20 @@ int cmd_repro(const std::vector<std::string>& files, const RunConfig& config,
   }
   Runner runner;
   for (const auto& f : files) {
-    LoadedScenario l = load_scenario_file(f, config.decode_options());
-    if (!l.scenario) {
-      error(l.error);
+    std::optional<Scenario> l = load_file(f, config.decode_options());
+    if (!l) {
       any_bad = true;
       continue;
     }
-    Design d = effective_design(*l.scenario, config.fallback_design());
-    RunResult r = runner.run(*l.scenario, d, recording(config));
+    Design d = effective_design(*l, config.fallback_design());
+    RunResult r = runner.run(*l, d, recording(config));
     std::string flags = config.replay_flags();
     std::string replay = fmt::format("pinfuzz repro {}{}{}", flags, flags.empty() ? "" : " ", f);
     if (files.size() > 1) fmt::print("== {}\n", f);
-    print_run(f, *l.scenario, d, r, replay, o);
+    print_run(f, *l, d, r, replay, o);
     any_violation |= r.violation.has_value();
     if (!html.empty()) {
-      Scenario shown = *l.scenario;
+      Scenario shown = *l;
       shown.design = d;
       std::string title = r.violation ? signature(d, *r.violation) : "clean: " + f;
       std::string path = html_path(html, f, files.size() > 1);
@@ -96,12 +95,9 @@ int cmd_repro(const std::vector<std::string>& files, const RunConfig& config,
 
 int cmd_run(const std::string& file, const RunConfig& config, std::optional<uint64_t> seed,
             uint64_t runs, bool keep_going, const ShowOptions& o) {
-  LoadedScenario l = load_scenario_file(file, config.decode_options());
-  if (!l.scenario) {
-    error(l.error);
-    return kExitBadInput;
-  }
-  Scenario s = *l.scenario;
+  std::optional<Scenario> l = load_file(file, config.decode_options());
+  if (!l) return kExitBadInput;
+  Scenario s = *l;
   Design d = effective_design(s, config.fallback_design());
   if (seed) s.schedule.seed = *seed;
   const bool seeded = s.schedule.kind != ScheduleKind::kInput;

@@ -15,13 +15,9 @@ namespace {
 // Loads FILE under `config` (its design and strategy replace the file's) and
 // returns the effective scenario; on error prints it and returns nullopt.
 std::optional<Scenario> load(const std::string& path, const RunConfig& config) {
-  LoadedScenario l = load_scenario_file(path, config.decode_options());
-  if (!l.scenario) {
-    error(l.error);
-    return std::nullopt;
-  }
-  if (config.design) l.scenario->design = config.design;
-  return l.scenario;
+  std::optional<Scenario> l = load_file(path, config.decode_options());
+  if (l && config.design) l->design = config.design;
+  return l;
 }
 
 int cmd_show(const std::vector<std::string>& files, const RunConfig& config) {

@@ -121,12 +121,8 @@ bool report_finding(const StressCli& c, const StressFinding& f) {
 int cmd_stress(const StressCli& c, const RunConfig& config) {
   std::optional<Scenario> fixed;
   if (!c.file.empty()) {
-    LoadedScenario l = load_scenario_file(c.file, config.decode_options());
-    if (!l.scenario) {
-      error(l.error);
-      return kExitBadInput;
-    }
-    fixed = std::move(l.scenario);
+    fixed = load_file(c.file, config.decode_options());
+    if (!fixed) return kExitBadInput;
   }
   if (std::error_code ec; !std::filesystem::is_directory(c.out_dir, ec)) {
     error(fmt::format("--output {}: not a directory", c.out_dir));

@@ -7,6 +7,13 @@ namespace pf::cli {
 
 void error(const std::string& msg) { fmt::print(stderr, "pinfuzz: {}\n", msg); }
 
+std::optional<Scenario> load_file(const std::string& path, const DecodeOptions& opt) {
+  LoadedScenario l = load_scenario_file(path, opt);
+  if (!l.scenario) error(l.error);
+  else if (!l.warning.empty()) fmt::print(stderr, "pinfuzz: note: {}\n", l.warning);
+  return std::move(l.scenario);
+}
+
 void add_config_options(CLI::App& cmd, RunConfig& config) {
   cmd.add_option_function<std::string>(
          "--design",

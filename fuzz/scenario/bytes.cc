@@ -1,6 +1,7 @@
 // The byte form of a Scenario (layout in scenario.h), the schedule's
 // strategy, and scenario files on disk.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,7 +75,11 @@ namespace {
 class Reader {
  public:
   explicit Reader(std::span<const uint8_t> b) : b_(b) {}
-  uint8_t u8() { return i_ < b_.size() ? b_[i_++] : 0; }
+  uint8_t u8() {
+    if (i_ < b_.size()) return b_[i_++];
+    short_ = true;
+    return 0;
+  }
   uint64_t u64() {
     uint64_t v = 0;
     for (int i = 0; i < 8; ++i) v |= uint64_t{u8()} << (8 * i);
@@ -82,16 +87,22 @@ class Reader {
   }
   uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
   std::span<const uint8_t> take(size_t n) {
+    if (n > b_.size() - std::min(i_, b_.size())) short_ = true;
     n = std::min(n, b_.size() - std::min(i_, b_.size()));
     auto s = b_.subspan(std::min(i_, b_.size()), n);
     i_ += n;
     return s;
   }
-  std::span<const uint8_t> rest() { return take(b_.size()); }
+  std::span<const uint8_t> rest() { return take(b_.size() - std::min(i_, b_.size())); }
+  // Names the first part read past the end: call after reading `part`.
+  void end_of(std::string_view part, std::string* first_short) {
+    if (short_ && first_short->empty()) *first_short = part;
+  }
 
  private:
   std::span<const uint8_t> b_;
   size_t i_ = 0;
+  bool short_ = false;  // a read went past the end
 };
 
 class Writer {
@@ -136,6 +147,7 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
   }
   Scenario s;
   auto design = in.take(std::min<size_t>(in.u16(), kMaxDesignBytes));
+  in.end_of("the design field", &r.ended_in);
   if (!design.empty() && !opt.ignore_design) {
     std::string text(design.begin(), design.end());
     auto d = parse_design(text);
@@ -153,6 +165,7 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
     w.vpn[static_cast<size_t>(vpn)] = spec_of(in.u8());
   }
   w = w.canonical();
+  in.end_of("the world", &r.ended_in);
   int nthreads = 1 + in.u8() % kMaxThreads;
   for (int t = 0; t < nthreads; ++t) {
     auto& ops = s.program.threads.emplace_back();
@@ -167,6 +180,7 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
       op.kind = static_cast<OpKind>(kind);
       ops.push_back(op.canonical());
     }
+    in.end_of(fmt::format("thread {}'s ops", t), &r.ended_in);
   }
   Schedule& sc = s.schedule;
   uint8_t kind_byte = in.u8();
@@ -185,6 +199,7 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
       sc.k = std::max<uint16_t>(in.u16(), 1);
       break;
   }
+  in.end_of("the schedule", &r.ended_in);
   r.scenario = std::move(s);
   return r;
 }
@@ -272,6 +287,11 @@ LoadedScenario load_scenario_file(const std::string& path, const DecodeOptions& 
     auto d = decode_bytes(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()),
                           opt);
     if (!d.scenario) r.error = fmt::format("{}: {}", path, d.error);
+    if (!d.ended_in.empty())
+      r.warning = fmt::format(
+          "{} ends inside {} ({} bytes) and the rest reads as 0: inputs libFuzzer mutated "
+          "often do, but a file that was cut short replays as a different scenario",
+          path, d.ended_in, data.size());
     r.scenario = std::move(d.scenario);
     return r;
   }
@@ -294,25 +314,51 @@ LoadedScenario load_scenario_file(const std::string& path, const DecodeOptions& 
   return r;
 }
 
-std::string write_file_atomic(const std::string& path, std::string_view data) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return fmt::format("{}: cannot create its temporary file {}: {}", path, tmp,
-                       std::strerror(errno));
+namespace {
+
+// Writes all of `data` to `fd`; "" or an error naming `name`.
+std::string write_all(int fd, std::string_view data, const std::string& name) {
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::string err = fmt::format("{}: write failed: {}", tmp, std::strerror(n < 0 ? errno : ENOSPC));
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return err;
-    }
+    if (n <= 0) return fmt::format("{}: write failed: {}", name, std::strerror(n < 0 ? errno : ENOSPC));
     p += n;
     left -= static_cast<size_t>(n);
+  }
+  return "";
+}
+
+// `path` exists and is not a regular file: a terminal, /dev/stdout, a FIFO,
+// /dev/full. Renaming over it would replace the device with a file, so it
+// is written in place, and a full device is an error like a full disk.
+std::string write_in_place(const std::string& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return fmt::format("{}: cannot open for writing: {}", path, std::strerror(errno));
+  std::string err = write_all(fd, data, path);
+  if (::close(fd) != 0 && err.empty())
+    err = fmt::format("{}: write failed: {}", path, std::strerror(errno));
+  return err;
+}
+
+}  // namespace
+
+std::string write_file_atomic(const std::string& path, std::string_view data) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) return fmt::format("{}: is a directory", path);
+    return write_in_place(path, data);
+  }
+  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return fmt::format("{}: cannot create its temporary file {}: {}", path, tmp,
+                       std::strerror(errno));
+  if (std::string err = write_all(fd, data, tmp); !err.empty()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return err;
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     std::string err = fmt::format("{}: cannot flush: {}", tmp, std::strerror(errno));

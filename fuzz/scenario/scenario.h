@@ -138,6 +138,10 @@ struct DecodeOptions {
 struct ByteDecode {
   std::optional<Scenario> scenario;
   std::string error;  // why the input was rejected
+  // Decoded, but a read went past the end: the first part that did
+  // ("thread 1's ops"). The encoder never writes such an input; libFuzzer's
+  // byte mutations may, and a truncated file always does.
+  std::string ended_in;
 };
 ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt = {});
 std::vector<uint8_t> encode_bytes(const Scenario& s);
@@ -148,17 +152,20 @@ std::vector<uint8_t> encode_bytes(const Scenario& s);
 // (< 0x20), a text file with printable text. Errors name the file and what
 // is wrong with it (a directory, unreadable, empty, another version, a
 // parse error with line and column). A byte file cut short still decodes
-// (missing bytes read as 0), as decode_bytes() promises.
+// (missing bytes read as 0), as decode_bytes() promises, with a warning
+// that names the part it ended in.
 struct LoadedScenario {
   std::optional<Scenario> scenario;
   bool was_text = false;
   std::string error;
+  std::string warning;  // loaded, but worth telling: "FILE: ..."
 };
 LoadedScenario load_scenario_file(const std::string& path, const DecodeOptions& opt = {});
 
 // Writes `data` to `path` atomically: a temporary file in the same
 // directory, flushed and renamed over `path`. Returns "" or an error naming
-// the path (a full disk, a missing or unwritable directory).
+// the path (a full disk, a missing or unwritable directory). A `path` that
+// exists and is not a regular file (/dev/stdout, a FIFO) is written in place.
 std::string write_file_atomic(const std::string& path, std::string_view data);
 
 }  // namespace pf
