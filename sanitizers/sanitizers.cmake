@@ -1,22 +1,25 @@
-# Which flags each sanitizer build uses. Runtime options live beside this file
-# (asan.options, ubsan.options, tsan.options, tsan.supp) and are exported to
-# tests through PINFUZZ_SANITIZER_ENV.
+# Which flags each sanitizer build uses, and the runtime options its binaries
+# carry. Runtime options and TSan suppressions are compiled into every
+# executable (defaults.cc.in, tsan.supp), so that a sanitizer binary run by
+# hand behaves exactly as it does under ctest; the environment can still add
+# to them or override them (ASAN_OPTIONS=..., TSAN_OPTIONS=...).
 set(_san_dir ${CMAKE_CURRENT_LIST_DIR})
-set(PINFUZZ_SANITIZER_ENV "")
 set(PINFUZZ_FUZZER_FLAGS "")
+set(PINFUZZ_ASAN_OPTIONS "")
+set(PINFUZZ_UBSAN_OPTIONS "")
+set(PINFUZZ_TSAN_OPTIONS "")
 
 if(PINFUZZ_SANITIZER STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
-  set(PINFUZZ_SANITIZER_ENV
-      "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0"
-      "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+  set(PINFUZZ_ASAN_OPTIONS "detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0")
+  set(PINFUZZ_UBSAN_OPTIONS "print_stacktrace=1:halt_on_error=1")
 elseif(PINFUZZ_SANITIZER STREQUAL "thread")
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
-  set(PINFUZZ_SANITIZER_ENV
-      "TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=${_san_dir}/tsan.supp")
+  # exitcode=66 (TSan's default, spelled out): tests expect it for a report.
+  set(PINFUZZ_TSAN_OPTIONS "halt_on_error=1:exitcode=66:second_deadlock_stack=1")
 elseif(PINFUZZ_SANITIZER STREQUAL "fuzzer")
   # Everything is instrumented for coverage; only the fuzz target links the
   # libFuzzer main (-fsanitize=fuzzer), the rest links fuzzer-no-link.
@@ -24,10 +27,22 @@ elseif(PINFUZZ_SANITIZER STREQUAL "fuzzer")
                       -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
   set(PINFUZZ_FUZZER_FLAGS -fsanitize=fuzzer)
-  set(PINFUZZ_SANITIZER_ENV
-      "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
-      "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+  set(PINFUZZ_ASAN_OPTIONS "detect_leaks=1:abort_on_error=0")
+  set(PINFUZZ_UBSAN_OPTIONS "print_stacktrace=1:halt_on_error=1")
 elseif(NOT PINFUZZ_SANITIZER STREQUAL "")
   message(FATAL_ERROR "Unknown PINFUZZ_SANITIZER='${PINFUZZ_SANITIZER}'. "
                       "Use one of: address, thread, fuzzer (or leave it empty).")
 endif()
+
+file(READ ${_san_dir}/tsan.supp PINFUZZ_TSAN_SUPPRESSIONS)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_san_dir}/tsan.supp)
+set(PINFUZZ_SANITIZER_DEFAULTS ${CMAKE_BINARY_DIR}/sanitizer_defaults.cc)
+configure_file(${_san_dir}/defaults.cc.in ${PINFUZZ_SANITIZER_DEFAULTS} @ONLY)
+
+# Every executable calls this: in a sanitizer build it gets the built-in
+# options above; elsewhere it is a no-op.
+function(pinfuzz_sanitizer_defaults target)
+  if(PINFUZZ_SANITIZER)
+    target_sources(${target} PRIVATE ${PINFUZZ_SANITIZER_DEFAULTS})
+  endif()
+endfunction()

@@ -17,5 +17,4 @@ if(TARGET pinfuzz_fuzzer)
   endforeach()
 endif()
 # The campaign runs two workers: give ctest's scheduler the cores it uses.
-set_tests_properties(${_campaign_tests} PROPERTIES ENVIRONMENT "${PINFUZZ_SANITIZER_ENV}"
-                     TIMEOUT 300 PROCESSORS 2)
+set_tests_properties(${_campaign_tests} PROPERTIES TIMEOUT 300 PROCESSORS 2)
