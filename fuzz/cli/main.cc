@@ -30,7 +30,8 @@ void add_config_options(CLI::App& cmd, RunConfig& config) {
            if (auto e = parse_strategy_value(v, &config.strategy); !e.empty())
              throw CLI::ValidationError(e);
          },
-         "Read the schedule as this strategy: input, random or pct (replaces the scenario's)")
+         "Read the schedule as this strategy: input, random or pct (replaces the scenario's); "
+         "any: as the scenario says (the default)")
       ->envname("PINFUZZ_STRATEGY");
   cmd.add_option_function<std::string>(
          "--steps",

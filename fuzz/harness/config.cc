@@ -15,8 +15,12 @@ std::string parse_design_value(std::string_view v, std::optional<Design>* out) {
 }
 
 std::string parse_strategy_value(std::string_view v, std::optional<ScheduleKind>* out) {
+  if (v == "any") {  // as the scenario says
+    out->reset();
+    return "";
+  }
   auto k = parse_schedule_kind(v);
-  if (!k) return fmt::format("--strategy={}: unknown strategy (valid: input, random, pct)", v);
+  if (!k) return fmt::format("--strategy={}: unknown strategy (valid: input, random, pct, any)", v);
   *out = *k;
   return "";
 }

@@ -20,7 +20,7 @@ inline constexpr uint64_t kDefaultStepBudget = 20000;
 
 struct RunConfig {
   std::optional<Design> design;          // --design / PINFUZZ_DESIGN
-  std::optional<ScheduleKind> strategy;  // --strategy / PINFUZZ_STRATEGY
+  std::optional<ScheduleKind> strategy;  // --strategy / PINFUZZ_STRATEGY; none (any): the input's
   uint64_t step_budget = kDefaultStepBudget;  // --steps / PINFUZZ_STEPS
   std::optional<ViolationKind> expect;   // --expect / PINFUZZ_EXPECT: only this kind counts
 

@@ -53,7 +53,7 @@ uint32_t InterleavingCoverage::site_id(sync::Site site) {
     e.fn = site.fn;
     e.hash = fnv1a(site.fn);
   }
-  return static_cast<uint32_t>(mix(e.hash ^ site.line));
+  return static_cast<uint32_t>(mix(e.hash));
 }
 
 void InterleavingCoverage::bump(size_t i) {
@@ -77,11 +77,8 @@ void InterleavingCoverage::on_step(uint32_t thread, sync::Site site, const void*
   }
   const uint32_t id = site_id(site);
   Last& prev = last_[slot];
-  if (prev.thread != 0xff && prev.thread != thread) {
-    uint64_t h = mix((uint64_t{prev.site} << 32 | id) ^ (uint64_t{prev.thread} << 8 | thread) *
-                                                             0x9e3779b97f4a7c15ull);
-    bump(h % kPairSlots);
-  }
+  if (prev.thread != 0xff && prev.thread != thread)
+    bump(mix(uint64_t{prev.site} << 32 | id) % kPairSlots);
   prev = Last{id, static_cast<uint8_t>(thread)};
 
   if (pfn < 0) return;

@@ -5,10 +5,13 @@
 // passes through. Two feature families, counted into a byte array that the
 // libFuzzer target places in __libfuzzer_extra_counters:
 //
-//   pairs   (site, thread) of the previous access to an object by another
-//           thread  x  (site, thread) of this access. All fields of one
-//           struct page are one object, so "refcount then flags" of one
-//           page pairs up. A site is (kernel function name, line).
+//   pairs   the kernel function of the previous access to an object, when
+//           another thread made it  x  the function of this access. All
+//           fields of one struct page are one object, so "refcount then
+//           flags" of one page pairs up. Thread numbers and lines are left
+//           out: which thread is which is arbitrary, and lines split one
+//           function's accesses into features that say no more about the
+//           interleaving but make more inputs look new.
 //   states  for every access to a page: refcount bucket x _pincount bucket
 //           x the flags that matter (dirty, writeback, lru, private,
 //           anon_exclusive, dma_pinned, locked), read with peek().

@@ -8,7 +8,7 @@
 //
 // Flags (two dashes: libFuzzer passes them through), or PINFUZZ_* variables:
 //   --design=NAME[,knob=value...]   design to run every input under
-//   --strategy=input|random|pct     how the schedule bytes are read
+//   --strategy=random|pct|input|any how the schedule bytes are read
 //   --steps=N                       step budget per run (default 20000)
 //   --expect=KIND                   trap only on this violation kind
 //   --mutator=structure|bytes       scenario-aware mutations (default) or
@@ -32,6 +32,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -51,6 +52,9 @@ uint8_t g_extra_counters[InterleavingCoverage::kSize];
 
 RunConfig g_config;
 bool g_structure_mutator = true;
+// --interleaving=off: code coverage only (to measure what interleaving
+// coverage is worth).
+bool g_interleaving = true;
 uint64_t g_executions = 0;  // runs of a decoded scenario
 std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now();
 std::string g_artifact_prefix = "./";
@@ -138,11 +142,15 @@ Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] 
 
   --design=NAME[,knob=value...]  run every input under this design; the input's own
                                  design field is then ignored (pinfuzz designs lists them)
-  --strategy=input|random|pct    how the schedule bytes are read: preemption points
-                                 (default), or the seed of a random / PCT schedule
+  --strategy=random|pct|input|any
+                                 how the schedule bytes are read: the seed of a
+                                 random schedule (default) or of a PCT one,
+                                 preemption points, or any: each input's own kind,
+                                 which mutation may switch
   --steps=N                      step budget per run; more is a hang (default 20000)
   --expect=KIND                  trap only on this violation kind (others are counted and
                                  skipped): to measure the time to one bug
+  --interleaving=on|off          interleaving coverage as extra counters (default on)
   --mutator=structure|bytes      structure: decode, mutate ops, threads, world and
                                  preemption points, re-encode (default); bytes: libFuzzer's
                                  byte-level mutations only
@@ -157,11 +165,39 @@ Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] 
   --help                         this text; -help=1 lists libFuzzer's own flags
 
 The same settings can come from PINFUZZ_DESIGN, PINFUZZ_STRATEGY, PINFUZZ_STEPS and
-PINFUZZ_EXPECT.
+PINFUZZ_EXPECT. Unless given, -use_counters=0 is added to libFuzzer's flags: each
+coverage byte counts as hit or not, not by magnitude.
 On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the
 'pinfuzz repro' command that replays the crash file, writes the scenario as text to
 <crash file>.txt, and traps.
 )";
+
+// The schedule kind when neither --strategy nor PINFUZZ_STRATEGY says:
+// seeded uniform random, each input's schedule bytes its seed and switch
+// probability. Measured against reading each input's own kind (input
+// preemption points, random or PCT, and mutation switching between them):
+// from an empty corpus, 5 seeds, the median time to the three catalog rows
+// libFuzzer found slowest went from 14.1 / 13.4 / 10.6 s (3/5, 5/5, 5/5
+// found in 60 s) to 3.7 / 14.4 / 3.6 s (5/5 each): bench/time_to_bug
+// --methods libfuzzer, docs/time-to-bug.md.
+constexpr ScheduleKind kDefaultStrategy = ScheduleKind::kRandom;
+
+// Appends a libFuzzer flag the user did not give. LLVMFuzzerInitialize runs
+// before libFuzzer parses argv, so the flag takes effect as if typed (and
+// fork-mode children inherit it). -use_counters=0: a coverage byte is one
+// feature (hit or not), not up to eight by magnitude. With magnitudes,
+// loop counts in the model and counts of interleaving pairs make many
+// inputs look new, and libFuzzer spends its time adding them to the corpus:
+// 30 s from an empty corpus on one core (campaign preset), 4,533 inputs and
+// 6.3k executions/s with magnitudes, 1,294 and 13.9k without.
+void add_default_flag(int* argc, char*** argv, const char* flag) {
+  static std::vector<char*> args;
+  args.assign(*argv, *argv + *argc);
+  args.push_back(const_cast<char*>(flag));
+  args.push_back(nullptr);
+  *argv = args.data();
+  *argc = static_cast<int>(args.size() - 1);
+}
 
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "pinfuzz_fuzzer: %s\n", msg.c_str());
@@ -226,8 +262,13 @@ void save_and_go_on(const Scenario& scenario, const Design& design, const RunRes
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   if (std::string e = g_config.parse_env(); !e.empty()) die(e);
+  const char* env_strategy = std::getenv("PINFUZZ_STRATEGY");
+  bool strategy_chosen = env_strategy && *env_strategy;
+  bool use_counters_given = false;
   for (int i = 1; i < *argc; ++i) {
     std::string_view a = (*argv)[i];
+    strategy_chosen |= a.rfind("--strategy=", 0) == 0;
+    use_counters_given |= a.rfind("-use_counters=", 0) == 0;
     if (a == "--help" || a == "-h") {
       std::fputs(kHelp, stdout);
       std::exit(0);
@@ -243,6 +284,12 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     }
     if (a.rfind("--mutator=", 0) == 0)
       die(fmt::format("{}: unknown mutator (structure, bytes)", a));
+    if (a == "--interleaving=on" || a == "--interleaving=off") {
+      g_interleaving = a == "--interleaving=on";
+      continue;
+    }
+    if (a.rfind("--interleaving=", 0) == 0)
+      die(fmt::format("{}: want --interleaving=on or off", a));
     if (a.rfind("--known=", 0) == 0) {
       g_known.path = a.substr(8);
       if (FILE* f = std::fopen(g_known.path.c_str(), "r")) std::fclose(f);
@@ -268,10 +315,13 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
       die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= "
                       "--expect= --mutator= --known= --keep-going --stats= --help)", a));
   }
-  std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d\n",
+  if (!strategy_chosen) g_config.strategy = kDefaultStrategy;
+  if (!use_counters_given) add_default_flag(argc, argv, "-use_counters=0");
+  std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d%s\n",
                g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
-               g_config.strategy ? schedule_kind_name(*g_config.strategy) : "(from input)",
-               static_cast<unsigned long long>(g_config.step_budget), kFormatVersion);
+               g_config.strategy ? schedule_kind_name(*g_config.strategy) : "any (from input)",
+               static_cast<unsigned long long>(g_config.step_budget), kFormatVersion,
+               use_counters_given ? "" : " (-use_counters=0 added)");
   return 0;
 }
 
@@ -283,7 +333,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!d.scenario) return -1;  // not a scenario: keep it out of the corpus
   RunOptions opt;
   opt.step_budget = g_config.step_budget;
-  opt.observer = &coverage;
+  opt.observer = g_interleaving ? &coverage : nullptr;
   RunResult r = runner.run(*d.scenario, g_config.fallback_design(), opt);
   ++g_executions;
   maybe_print_stats();
