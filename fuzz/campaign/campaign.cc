@@ -26,6 +26,7 @@
 #include "fuzz/campaign/report.h"
 #include "fuzz/campaign/triage.h"
 #include "fuzz/harness/bugs.h"
+#include "fuzz/harness/config.h"
 #include "fuzz/harness/sha1.h"
 #include "fuzz/scenario/scenario.h"
 
@@ -193,6 +194,7 @@ class Campaign {
 
   // -1 to go on, else an exit code.
   int prepare() {
+    if (std::string err = parse_worker_flags(); !err.empty()) return usage(err);
     std::error_code ec;
     const fs::path state_path = dir_ / "campaign.json";
     if (opt_.resume) {
@@ -294,6 +296,35 @@ class Campaign {
          it.increment(ec))
       ++n;
     return n;
+  }
+
+  // What the workers are told that changes how a crash file replays
+  // (--strategy, --steps), from --fuzzer-arg: triage must decode and run it
+  // as they did. Without a --strategy the workers get the fuzzer's default
+  // spelled out, so that a pinfuzz_fuzzer of another build cannot disagree.
+  std::string parse_worker_flags() {
+    bool strategy_given = false;
+    for (const auto& a : opt_.fuzzer_args) {
+      std::string err;
+      if (worker_.parse_flag(a, &err) && !err.empty()) return "--fuzzer-arg=" + err;
+      strategy_given |= a.rfind("--strategy=", 0) == 0;
+    }
+    if (!strategy_given) {
+      worker_.strategy = kFuzzerDefaultStrategy;
+      worker_flags_.push_back(fmt::format("--strategy={}", schedule_kind_name(*worker_.strategy)));
+    }
+    return "";
+  }
+
+  TriageInput triage_input(const Config& c, std::string path) const {
+    TriageInput in;
+    in.path = std::move(path);
+    in.design = c.design;
+    in.slug = c.slug;
+    in.strategy = worker_.strategy;
+    in.step_budget = worker_.step_budget;
+    in.seen_at = t();
+    return in;
   }
 
   int usage(const std::string& msg) {
@@ -483,6 +514,7 @@ class Campaign {
         "-timeout=30",
         "-print_final_stats=1",
     };
+    for (const auto& a : worker_flags_) argv.push_back(a);
     for (const auto& a : opt_.fuzzer_args) argv.push_back(a);
     argv.push_back(corpus.string());
     argv.push_back((dir_ / "seeds").string());
@@ -585,12 +617,7 @@ class Campaign {
     } else if (std::regex_search(line, m, kViolationLine)) {
       w.violation = parse_violation_kind(m[1].str());
     } else if (std::regex_search(line, m, kSavedLine)) {
-      TriageInput in;  // --keep-going: triage it now, the worker runs on
-      in.path = m[1].str();
-      in.design = c.design;
-      in.slug = c.slug;
-      in.seen_at = t();
-      triager_->push(std::move(in));
+      triager_->push(triage_input(c, m[1].str()));  // --keep-going: now; the worker runs on
       w.violation.reset();  // handled: a later exit status is the worker's own
     } else if (std::regex_search(line, m, kFoundLine)) {
       const double secs = c.seconds + std::stod(m[2]);
@@ -699,12 +726,7 @@ class Campaign {
             name.find(".tmp.") != std::string::npos)  // write_file_atomic()'s
           continue;
         if (!e.is_regular_file()) continue;
-        TriageInput in;
-        in.path = e.path().string();
-        in.design = c.design;
-        in.slug = c.slug;
-        in.seen_at = t();
-        triager_->push(std::move(in));
+        triager_->push(triage_input(c, e.path().string()));
       }
     }
   }
@@ -892,6 +914,8 @@ class Campaign {
   }
 
   Options opt_;
+  RunConfig worker_;                      // --strategy and --steps the workers run with
+  std::vector<std::string> worker_flags_;  // given to every worker before --fuzzer-arg
   State st_;
   fs::path dir_, crash_dir_, incoming_dir_, report_dir_;
   std::unique_ptr<Triager> triager_;

@@ -72,8 +72,10 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     }
     const Design design = *parsed.design;
     // The worker ran with --design, so the input's own design field was
-    // skipped when it was decoded: decode it the same way.
-    LoadedScenario l = load_scenario_file(in.path, DecodeOptions{.ignore_design = true});
+    // skipped when it was decoded, and its --strategy chose how the
+    // schedule bytes read: decode it the same way.
+    LoadedScenario l =
+        load_scenario_file(in.path, DecodeOptions{.ignore_design = true, .strategy = in.strategy});
     if (!l.scenario) {
       out.kind = TriageResult::Kind::kBadInput;
       out.message = l.error;

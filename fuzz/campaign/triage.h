@@ -19,6 +19,7 @@
 #include <string>
 
 #include "fuzz/campaign/state.h"
+#include "fuzz/scenario/scenario.h"
 #include "model/design.h"
 
 namespace pf::campaign {
@@ -27,6 +28,9 @@ struct TriageInput {
   std::string path;    // the worker's crash file
   std::string design;  // the worker's --design
   std::string slug;
+  // The worker's --strategy (none: --strategy=any, the input's own kind)
+  // and --steps: a crash file replays only as the worker decoded it.
+  std::optional<ScheduleKind> strategy;
   uint64_t step_budget = 0;
   double seen_at = 0;  // campaign seconds when the worker wrote it
 };

@@ -172,16 +172,6 @@ On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the
 <crash file>.txt, and traps.
 )";
 
-// The schedule kind when neither --strategy nor PINFUZZ_STRATEGY says:
-// seeded uniform random, each input's schedule bytes its seed and switch
-// probability. Measured against reading each input's own kind (input
-// preemption points, random or PCT, and mutation switching between them):
-// from an empty corpus, 5 seeds, the median time to the three catalog rows
-// libFuzzer found slowest went from 14.1 / 13.4 / 10.6 s (3/5, 5/5, 5/5
-// found in 60 s) to 3.7 / 14.4 / 3.6 s (5/5 each): bench/time_to_bug
-// --methods libfuzzer, docs/time-to-bug.md.
-constexpr ScheduleKind kDefaultStrategy = ScheduleKind::kRandom;
-
 // Appends a libFuzzer flag the user did not give. LLVMFuzzerInitialize runs
 // before libFuzzer parses argv, so the flag takes effect as if typed (and
 // fork-mode children inherit it). -use_counters=0: a coverage byte is one
@@ -313,9 +303,10 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
     if (a.rfind("--", 0) == 0)
       die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= "
-                      "--expect= --mutator= --known= --keep-going --stats= --help)", a));
+                      "--expect= --interleaving= --mutator= --known= --keep-going --stats= "
+                      "--help)", a));
   }
-  if (!strategy_chosen) g_config.strategy = kDefaultStrategy;
+  if (!strategy_chosen) g_config.strategy = kFuzzerDefaultStrategy;  // config.h says why
   if (!use_counters_given) add_default_flag(argc, argv, "-use_counters=0");
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d%s\n",
                g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
