@@ -123,8 +123,19 @@ class SplitMix64 {
     return static_cast<uint64_t>(
         (static_cast<unsigned __int128>(next()) * n) >> 64);
   }
-  // True with probability p (p is clamped to [0, 1]).
-  bool chance(double p);
+  // True with probability p (p is clamped to [0, 1]); p <= 0 and p >= 1
+  // draw nothing.
+  bool chance(double p) { return chance(Chance(p)); }
+  // The same, with the conversion of p done once (a per-step decision).
+  struct Chance {
+    explicit Chance(double p);
+    enum class Kind : uint8_t { kNever, kAlways, kDraw } kind;
+    uint64_t threshold = 0;  // kDraw: true iff 53 random bits < threshold
+  };
+  bool chance(const Chance& c) {
+    if (c.kind != Chance::Kind::kDraw) return c.kind == Chance::Kind::kAlways;
+    return (next() >> 11) < c.threshold;
+  }
 
  private:
   uint64_t s_;
@@ -150,6 +161,7 @@ class RandomStrategy final : public Strategy {
  private:
   uint64_t seed_;
   RandomOptions options_;
+  SplitMix64::Chance switch_;  // options_.switch_probability, converted
   SplitMix64 rng_;
 };
 
