@@ -116,6 +116,60 @@ class Minimizer {
     return any;
   }
 
+  // A random or PCT schedule as the preemption points that make the same
+  // run (sched::PointsRecorder): the same interleaving, but one that later
+  // steps can shrink. A random schedule cannot be shrunk: drop one op and
+  // every later decision falls on another step. Kept if it holds, as it
+  // must.
+  bool to_points(Scenario& s) {
+    if (s.schedule.kind == ScheduleKind::kInput) return false;
+    auto inner = s.schedule.make_strategy();
+    sched::PointsRecorder recorder(*inner);
+    runner_.run(design_, s.program, recorder, run_opt_);
+    if (recorder.points().size() > sched::kMaxPreemptions) return false;
+    for (const auto& p : recorder.points())
+      if (p.after_steps > sched::kMaxEncodedAfterSteps) return false;
+    Scenario c = s;
+    c.schedule = Schedule{};
+    c.schedule.points = recorder.points();
+    if (!holds(c)) return false;
+    s = std::move(c);
+    return true;
+  }
+
+  // Preemption bounding (CHESS: most concurrency bugs need one or two
+  // preemptions): the same scenario under one preemption point, at every
+  // step to every thread, then under kTwoPointAttempts two-point schedules
+  // drawn uniformly (a fixed seed: deterministic), since walking them in
+  // order would spend the attempts on the first few steps. A finding under
+  // a random schedule that switches at every other step becomes one with a
+  // switch or two, which later steps shrink further. Tried when the
+  // schedule is seeded or has more points than that.
+  bool fewest_points(Scenario& s) {
+    const auto& pts = s.schedule.points;
+    if (s.schedule.kind == ScheduleKind::kInput && pts.size() <= 2) return false;
+    const uint64_t steps = runner_.run(s, design_, run_opt_).steps;
+    const uint32_t threads = static_cast<uint32_t>(s.program.threads.size());
+    Scenario c = s;
+    c.schedule = Schedule{};
+    auto& cp = c.schedule.points;
+    for (uint32_t a = 0; a < steps; ++a)
+      for (uint8_t t = 0; t < threads; ++t) {
+        cp.assign({sched::Preemption{a, t}});
+        if (holds(c)) return s = std::move(c), true;
+      }
+    sched::SplitMix64 rng(0x2b0da1);
+    for (uint64_t i = 0; i < kTwoPointAttempts && attempts_ < opt_.max_attempts; ++i) {
+      const auto a = static_cast<uint32_t>(rng.below(steps));
+      const auto b = static_cast<uint32_t>(rng.below(steps - a));
+      cp.assign({sched::Preemption{a, static_cast<uint8_t>(rng.below(threads))},
+                 sched::Preemption{b, static_cast<uint8_t>(rng.below(threads))}});
+      if (holds(c)) return s = std::move(c), true;
+    }
+    return false;
+  }
+  static constexpr uint64_t kTwoPointAttempts = 6000;
+
   uint64_t attempts() const { return attempts_; }
 
  private:
@@ -245,6 +299,8 @@ MinimizeResult minimize(const Scenario& input, const Design& design, const Minim
   for (bool progress = true; progress;) {
     progress = false;
     progress |= m.shrink(s, plainer_schedule);
+    progress |= m.fewest_points(s);
+    progress |= m.to_points(s);
     progress |= m.shrink(s, drop_thread);
     progress |= m.shrink(s, drop_op);
     progress |= m.shrink(s, drop_vpn);

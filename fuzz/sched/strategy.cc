@@ -174,6 +174,29 @@ std::string PctStrategy::describe() const {
   return buf;
 }
 
+// ---- as preemption points ---------------------------------------------------------
+
+void PointsRecorder::begin_run(uint32_t threads) {
+  inner_.begin_run(threads);
+  points_.clear();
+  gap_ = 0;
+}
+
+uint32_t PointsRecorder::pick(const Decision& d) {
+  const uint32_t t = inner_.pick(d);
+  // What InputStrategy picks at a decision that is not a point.
+  const uint32_t keep = d.reason == Reason::kAccess ? d.current : d.runnable[0];
+  if (t == keep) {
+    ++gap_;
+    return t;
+  }
+  uint8_t index = 0;
+  while (d.runnable[index] != t) ++index;  // t is runnable: the scheduler checks
+  points_.push_back(Preemption{gap_, index});
+  gap_ = 0;
+  return t;
+}
+
 // ---- by name -----------------------------------------------------------------
 
 std::unique_ptr<Strategy> make_strategy(std::string_view name, uint64_t seed,

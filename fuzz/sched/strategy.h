@@ -204,6 +204,36 @@ class PctStrategy final : public Strategy {
   std::vector<uint64_t> change_at_;  // change_at_[i]: 1-based step -> prio i+1
 };
 
+// ---- as preemption points ----------------------------------------------------
+
+// Runs `inner` and writes down its choices as the preemption points with
+// which an InputStrategy makes the same choice at every decision: after a
+// run under the recorder, InputStrategy(points()) replays that run step for
+// step (same trace). A decision where `inner` picks what InputStrategy does
+// by default (the current thread at kAccess, else the lowest-index runnable
+// one) is a step of a gap; any other choice ends the gap with a point, its
+// thread the index of the choice among the runnable threads. This turns a
+// random or PCT schedule into one a person can read and the minimizer can
+// shrink point by point. `inner` must not use keep_budget (random and PCT
+// do not): the recorder wants every decision.
+class PointsRecorder final : public Strategy {
+ public:
+  explicit PointsRecorder(Strategy& inner) : inner_(inner) {}
+  std::string_view name() const override { return inner_.name(); }
+  void begin_run(uint32_t threads) override;
+  uint32_t pick(const Decision& d) override;
+  void end_run(uint64_t steps) override { inner_.end_run(steps); }
+  std::string describe() const override { return inner_.describe(); }
+  // The last run's points; the gaps fit kMaxEncodedAfterSteps only if the
+  // run had fewer decisions (the step budget is below it by default).
+  const std::vector<Preemption>& points() const { return points_; }
+
+ private:
+  Strategy& inner_;
+  std::vector<Preemption> points_;
+  uint32_t gap_ = 0;  // decisions since the last point that kept the default
+};
+
 // ---- by name ---------------------------------------------------------------
 
 struct StrategyInfo {
