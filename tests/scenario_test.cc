@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "fuzz/scenario/scenario.h"
+#include "tests/test_util.h"
 
 namespace pf {
 namespace {
@@ -483,23 +484,14 @@ TEST(ScenarioTextErrors, GarbageAndMutationsNeverCrashAndAlwaysSayWhere) {
 
 // ---- files ------------------------------------------------------------------------
 
-class ScenarioFiles : public ::testing::Test {
+class ScenarioFiles : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "scenario_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  ScenarioFiles() : TempDirTest("scenario_test") {}
   std::string path(const char* name) const { return (dir_ / name).string(); }
   std::string write(const char* name, std::string_view data) const {
     std::ofstream(path(name), std::ios::binary) << data;
     return path(name);
   }
-  fs::path dir_;
 };
 
 TEST_F(ScenarioFiles, TextFileLoadsAsText) {

@@ -1,9 +1,13 @@
-// Small helpers for the model tests: a world with one mapping, by design name.
+// Small helpers for the tests: a world with one mapping, by design name, and a
+// fixture that owns a fresh temporary directory.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "fuzz/harness/program.h"
 #include "model/memremap.h"
@@ -31,5 +35,25 @@ inline std::string first_violation(const World& w) {
   auto v = w.violations.first();
   return v ? v->to_string() : "none";
 }
+
+// A fresh directory per test, removed afterwards; `tag` names it for a reader
+// of a leftover /tmp after a crash.
+class TempDirTest : public ::testing::Test {
+ protected:
+  explicit TempDirTest(const char* tag) : tag_(tag) {}
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + tag_ + ".XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << tmpl;
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::filesystem::path dir_;
+
+ private:
+  std::string tag_;
+};
 
 }  // namespace pf::test

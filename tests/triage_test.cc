@@ -4,31 +4,20 @@
 // with both, or a crash found under a random schedule is replayed under the
 // preemption points its seed bytes happen to spell.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "fuzz/campaign/triage.h"
 #include "fuzz/harness/search.h"
+#include "tests/test_util.h"
 
 namespace pf {
 namespace {
 
-namespace fs = std::filesystem;
-
-class Triage : public ::testing::Test {
+class Triage : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "triage_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path dir_;
+  Triage() : TempDirTest("triage_test") {}
 };
 
 // The byte form a worker under --design writes: no design text, and the
