@@ -194,7 +194,6 @@ class Campaign {
 
   // -1 to go on, else an exit code.
   int prepare() {
-    if (std::string err = parse_worker_flags(); !err.empty()) return usage(err);
     std::error_code ec;
     const fs::path state_path = dir_ / "campaign.json";
     if (opt_.resume) {
@@ -206,6 +205,7 @@ class Campaign {
       if (!s) return usage(fmt::format("{}: {}", state_path.string(), err));
       st_ = std::move(*s);
       if (!opt_.designs.empty()) return usage("--resume keeps the campaign's designs; drop --design");
+      if (std::string err = resume_worker_flags(); !err.empty()) return usage(err);
       if (opt_.duration) st_.duration = *opt_.duration;
       if (opt_.jobs > 0) st_.jobs = opt_.jobs;
       ++st_.sessions;
@@ -240,7 +240,11 @@ class Campaign {
       st_.started = utc_now();
       st_.sessions = 1;
     }
+    if (std::string err = parse_worker_flags(opt_.fuzzer_args, &worker_, &worker_flags_);
+        !err.empty())
+      return usage(err);
     st_.fuzzer = opt_.fuzzer;
+    st_.fuzzer_args = opt_.fuzzer_args;
     if (::access(opt_.fuzzer.c_str(), X_OK) != 0)
       return usage(fmt::format("{}: not an executable fuzzer ({}); build it with `cmake --build "
                                "--preset fuzz --target pinfuzz_fuzzer` or pass --fuzzer PATH",
@@ -302,17 +306,41 @@ class Campaign {
   // (--strategy, --steps), from --fuzzer-arg: triage must decode and run it
   // as they did. Without a --strategy the workers get the fuzzer's default
   // spelled out, so that a pinfuzz_fuzzer of another build cannot disagree.
-  std::string parse_worker_flags() {
+  static std::string parse_worker_flags(const std::vector<std::string>& args, RunConfig* config,
+                                        std::vector<std::string>* implied) {
     bool strategy_given = false;
-    for (const auto& a : opt_.fuzzer_args) {
+    for (const auto& a : args) {
       std::string err;
-      if (worker_.parse_flag(a, &err) && !err.empty()) return "--fuzzer-arg=" + err;
+      if (config->parse_flag(a, &err) && !err.empty()) return "--fuzzer-arg=" + err;
       strategy_given |= a.rfind("--strategy=", 0) == 0;
     }
     if (!strategy_given) {
-      worker_.strategy = kFuzzerDefaultStrategy;
-      worker_flags_.push_back(fmt::format("--strategy={}", schedule_kind_name(*worker_.strategy)));
+      config->strategy = kFuzzerDefaultStrategy;
+      implied->push_back(fmt::format("--strategy={}", schedule_kind_name(*config->strategy)));
     }
+    return "";
+  }
+
+  // --resume without --fuzzer-arg: the flags the campaign was started with.
+  // With some: other libFuzzer flags are fine, but not another --strategy or
+  // --steps, under which the crash files still waiting for triage would be
+  // decoded into other runs than the ones that crashed.
+  std::string resume_worker_flags() {
+    if (opt_.fuzzer_args.empty()) {
+      opt_.fuzzer_args = st_.fuzzer_args;
+      return "";
+    }
+    RunConfig was, now;
+    std::vector<std::string> unused;
+    if (auto err = parse_worker_flags(st_.fuzzer_args, &was, &unused); !err.empty())
+      return "campaign.json: " + err;
+    if (auto err = parse_worker_flags(opt_.fuzzer_args, &now, &unused); !err.empty()) return err;
+    if (was.strategy != now.strategy || was.step_budget != now.step_budget)
+      return fmt::format("--resume: the workers ran with --strategy={} --steps={}; crash files "
+                         "waiting for triage decode only under those (drop --fuzzer-arg's "
+                         "--strategy/--steps, or start a new campaign)",
+                         was.strategy ? schedule_kind_name(*was.strategy) : "any",
+                         was.step_budget);
     return "";
   }
 

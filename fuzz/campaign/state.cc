@@ -114,6 +114,7 @@ std::string to_json(const State& s) {
   j["jobs"] = s.jobs;
   j["sessions"] = s.sessions;
   j["fuzzer"] = s.fuzzer;
+  j["fuzzer_args"] = s.fuzzer_args;
   j["configs"] = json::array();
   for (const auto& c : s.configs) {
     j["configs"].push_back({{"design", c.design},
@@ -170,6 +171,7 @@ std::optional<State> from_json(const std::string& text, std::string* error) {
     s.jobs = j.at("jobs").get<int>();
     s.sessions = j.at("sessions").get<uint32_t>();
     s.fuzzer = j.value("fuzzer", "");
+    s.fuzzer_args = j.value("fuzzer_args", std::vector<std::string>{});
     for (const auto& c : j.at("configs")) {
       Config x;
       x.design = c.at("design").get<std::string>();

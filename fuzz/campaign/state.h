@@ -67,6 +67,9 @@ struct State {
   double elapsed = 0;   // campaign wall time so far, over every session
   std::string started;  // UTC, ISO 8601
   std::string fuzzer;   // the pinfuzz_fuzzer binary
+  // --fuzzer-arg: --resume gives them to the workers again, so that crash
+  // files still waiting for triage decode as they were written.
+  std::vector<std::string> fuzzer_args;
   std::vector<Config> configs;
   std::vector<Finding> findings;
   std::vector<Sample> samples;

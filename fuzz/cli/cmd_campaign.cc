@@ -173,7 +173,8 @@ void add_campaign_commands(CLI::App& app, Action& action) {
       ->check(CLI::PositiveNumber);
   c->add_option("--fuzzer-arg", opt.fuzzer_args,
                 "Extra argument for every worker, e.g. --fuzzer-arg=-use_value_profile=1 "
-                "or --fuzzer-arg=--strategy=pct; repeatable");
+                "or --fuzzer-arg=--strategy=pct; repeatable. --resume reuses the campaign's "
+                "unless given, and refuses another --strategy or --steps");
   c->add_option("--report", opt.report_dir, "Report directory (default DIR/report)");
   c->add_flag("--plain", plain, "Log lines every 10 s instead of one refreshed progress line");
   c->add_flag("-q,--quiet", opt.quiet, "No progress; findings and the summary only");

@@ -158,6 +158,28 @@ workers)
   check "the hang is reported" grep -q 'was silent for 2 s and was killed' "$work/err"
   check "a failing worker is restarted with a back-off" grep -q 'restarting in 2 s (failure 2 in a row)' "$work/err"
   check "campaign.json counts it" bash -c "grep -A3 '\"workers\"' '$d/hang/campaign.json' | grep -Eq '\"hung\": [1-9]'"
+  # --resume gives the workers the --fuzzer-arg flags the campaign began
+  # with, and refuses another --strategy: queued crash files decode only
+  # under the one they were written with.
+  fake=(--design folio_pincount -j 1 --slice 1s --fuzzer "$here/fake_fuzzer.sh" --plain --no-seeds)
+  "$pinfuzz" campaign --dir "$d/args" "${fake[@]}" --duration 4s --fuzzer-arg=--strategy=pct \
+    >"$work/out" 2>"$work/err"
+  rc=$?
+  check "fake campaign with --fuzzer-arg ends normally (exit $rc)" [ $rc -eq 0 ]
+  log=$d/args/logs/folio_pincount.log
+  before=$(grep -c 'fake fuzzer.* --strategy=pct ' "$log")
+  "$pinfuzz" campaign --dir "$d/args" --resume --duration 8s --fuzzer "$here/fake_fuzzer.sh" \
+    --plain >"$work/out" 2>"$work/err"
+  rc=$?
+  check "resumed without --fuzzer-arg (exit $rc)" [ $rc -eq 0 ]
+  after=$(grep -c 'fake fuzzer.* --strategy=pct ' "$log")
+  check "resumed workers run with --strategy=pct again ($before -> $after)" [ "$after" -gt "$before" ]
+  "$pinfuzz" campaign --dir "$d/args" --resume --duration 12s --fuzzer "$here/fake_fuzzer.sh" \
+    --plain --fuzzer-arg=--strategy=random >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/err"
+  check "--resume with another --strategy: exit 2 (got $rc)" [ $rc -eq 2 ]
+  check "naming the one the workers ran with" grep -q 'the workers ran with --strategy=pct' "$work/err"
   ;;
 
 errors)
