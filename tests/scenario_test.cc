@@ -4,7 +4,6 @@
 // scenario files load whichever form they hold.
 #include <gtest/gtest.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

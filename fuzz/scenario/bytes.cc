@@ -87,19 +87,23 @@ class Reader {
   }
   uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
   std::span<const uint8_t> take(size_t n) {
-    if (n > b_.size() - std::min(i_, b_.size())) short_ = true;
-    n = std::min(n, b_.size() - std::min(i_, b_.size()));
+    if (n > left()) {
+      short_ = true;
+      n = left();
+    }
     auto s = b_.subspan(std::min(i_, b_.size()), n);
     i_ += n;
     return s;
   }
-  std::span<const uint8_t> rest() { return take(b_.size() - std::min(i_, b_.size())); }
+  std::span<const uint8_t> rest() { return take(left()); }
   // Names the first part read past the end: call after reading `part`.
   void end_of(std::string_view part, std::string* first_short) {
     if (short_ && first_short->empty()) *first_short = part;
   }
 
  private:
+  size_t left() const { return b_.size() - std::min(i_, b_.size()); }
+
   std::span<const uint8_t> b_;
   size_t i_ = 0;
   bool short_ = false;  // a read went past the end
