@@ -28,7 +28,7 @@ void check_invariants(World& w) {
   check_pgmaps(w, nullptr);
   // The ghost pin count must be visible through the design: a false
   // negative of folio_maybe_dma_pinned() is never allowed (include/linux/mm.h).
-  if (!w.design.tracks_pins()) return;
+  if (!w.tracking.traits.tracks_pins) return;
   for (uint64_t heads = w.ghost.pinned_heads.load(std::memory_order_relaxed); heads;
        heads &= heads - 1) {
     const int pfn = std::countr_zero(heads);
@@ -55,13 +55,16 @@ void final_check(World& w) {
   if (!holding && acq != rel)
     w.report(ViolationKind::unbalanced_pins, -1, nullptr, "final_check",
              fmt::format("nr_foll_pin_acquired {} != nr_foll_pin_released {}", acq, rel));
-  if (!holding && (w.design.tracking == Tracking::pin_bias ||
-                   w.design.tracking == Tracking::folio_pincount)) {
+  // The design's own pin counter must read 0 once nothing is pinned.
+  const TrackingTraits& traits = w.tracking.traits;
+  if (!holding && traits.checks_pin_balance_at_exit) {
     for (int pfn = 0; pfn < w.npages_used(); ++pfn) {
-      Page& p = w.page(static_cast<Pfn>(pfn));
-      if (p.head == pfn && p.pincount.peek() != 0)
+      if (w.page(static_cast<Pfn>(pfn)).head != pfn) continue;
+      const int32_t left =
+          w.tracking.read_pin_words(w, static_cast<Pfn>(pfn), PinRead::kPeek, {}).pincount;
+      if (left != 0)
         w.report(ViolationKind::unbalanced_pins, pfn, nullptr, "final_check",
-                 fmt::format("folio->_pincount is {} with no pins held", p.pincount.peek()));
+                 fmt::format("{} is {} with no pins held", traits.pincount_word, left));
     }
   }
   check_pgmaps(w, nullptr);

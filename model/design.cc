@@ -4,16 +4,21 @@
 
 #include <charconv>
 
+#include "model/tracking.h"
+
 namespace pf {
 namespace {
 
-struct TrackingRow {
-  const char* name;
-  bool correct;
-  const char* history;
+constexpr DesignRow kDesigns[] = {
+#define PF_DESIGN(name, correct, history) {TrackingId::name, #name, correct, history},
+#include "model/designs.def"
+#undef PF_DESIGN
 };
-constexpr TrackingRow kTrackings[] = {
-#define PF_DESIGN(name, correct, history) {#name, correct, history},
+
+// The implementations, in the same order (tracking_NAME(): model/tracking/NAME.cc).
+using TrackingFn = const Tracking& (*)();
+constexpr TrackingFn kImplementations[] = {
+#define PF_DESIGN(name, correct, history) &tracking_##name,
 #include "model/designs.def"
 #undef PF_DESIGN
 };
@@ -29,15 +34,33 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+// An enum knob's choices as knobs.def spells them ("ignore, skip, bounce,
+// wait", the stringized enumerator list), one name each.
+std::vector<std::string_view> choices_of(std::string_view list) {
+  std::vector<std::string_view> out;
+  for (auto c : split(list, ',')) {
+    while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
+    while (!c.empty() && c.back() == ' ') c.remove_suffix(1);
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string choices_text(std::string_view list) {
+  std::string s;
+  for (auto c : choices_of(list)) s += fmt::format("{}{}", s.empty() ? "" : "|", c);
+  return s;
+}
+
 std::optional<bool> parse_bool(std::string_view v) {
   if (v == "on" || v == "1" || v == "true" || v == "yes") return true;
   if (v == "off" || v == "0" || v == "false" || v == "no") return false;
   return std::nullopt;
 }
 
-std::optional<int> parse_enum(std::string_view v, std::string_view choices) {
+std::optional<int> parse_enum(std::string_view v, std::string_view list) {
   int i = 0;
-  for (auto c : split(choices, '|')) {
+  for (auto c : choices_of(list)) {
     if (c == v) return i;
     ++i;
   }
@@ -46,7 +69,7 @@ std::optional<int> parse_enum(std::string_view v, std::string_view choices) {
 
 std::string list_designs() {
   std::string s;
-  for (auto& r : kTrackings) s += fmt::format("{}{}", s.empty() ? "" : ", ", r.name);
+  for (auto& r : kDesigns) s += fmt::format("{}{}", s.empty() ? "" : ", ", r.name);
   return s;
 }
 
@@ -69,12 +92,13 @@ std::string apply_knob(Design& d, std::string_view key, std::string_view val) {
     d.name = negated ? !*b : *b;                                            \
     return "";                                                              \
   }
-#define PF_KNOB_ENUM(name, def, choices, ref, desc)                          \
+#define PF_KNOB_ENUM(name, Type, def, ref, desc, ...)                        \
   if (key == #name) {                                                       \
-    auto e = parse_enum(val, choices);                                      \
+    auto e = parse_enum(val, #__VA_ARGS__);                                 \
     if (!e)                                                                 \
-      return fmt::format("knob '{}' takes {}, not '{}'", key, choices, val); \
-    d.name = static_cast<decltype(d.name)>(*e);                             \
+      return fmt::format("knob '{}' takes {}, not '{}'", key,               \
+                         choices_text(#__VA_ARGS__), val);                  \
+    d.name = static_cast<Type>(*e);                                         \
     return "";                                                              \
   }
 #define PF_KNOB_INT(name, def, lo, hi, ref, desc)                            \
@@ -97,18 +121,19 @@ std::string apply_knob(Design& d, std::string_view key, std::string_view val) {
 
 }  // namespace
 
-const char* tracking_name(Tracking t) { return kTrackings[static_cast<int>(t)].name; }
-bool tracking_correct(Tracking t) { return kTrackings[static_cast<int>(t)].correct; }
-const char* tracking_history(Tracking t) {
-  return kTrackings[static_cast<int>(t)].history;
+std::span<const DesignRow> design_table() { return kDesigns; }
+
+const DesignRow& design_row(TrackingId id) { return kDesigns[static_cast<size_t>(id)]; }
+
+const Tracking& tracking_of(TrackingId id) {
+  return kImplementations[static_cast<size_t>(id)]();
 }
 
-bool Design::exact_pincount(int order) const {
-  // v5.7 hpage_pinned_refcount lived in the third struct page, so only
-  // order > 1 had it; folio->_pincount (v6.x) covers every large folio.
-  if (tracking == Tracking::pin_bias) return order > 1;
-  if (tracking == Tracking::folio_pincount) return order > 0;
-  return false;
+std::vector<std::string> design_names(DesignSet which) {
+  std::vector<std::string> out;
+  for (auto& r : kDesigns)
+    if (which == DesignSet::kAll || r.correct) out.emplace_back(r.name);
+  return out;
 }
 
 bool Design::is_correct() const {
@@ -117,14 +142,14 @@ bool Design::is_correct() const {
   // ignore, skip and bounce are legitimate policies; wait is not: a task that
   // holds a pin and then syncs the file (or two tasks, each pinning a page
   // the other's writeback waits on) sleeps forever (catalog: writeback_wait).
-  if (writeback != WritebackPolicy::kWait) base.writeback = writeback;
+  if (writeback != WritebackPolicy::wait) base.writeback = writeback;
   // devmap_base=one is not: an idle device page sits at refcount 1, where a
   // speculative get (GUP-fast's folio_try_get()) succeeds, and the put that
   // undoes it frees the page a second time (catalog: devmap_base_one). The
   // pre-v5.18 kernel had no device page GUP-fast could grab and free that
   // way; p2pdma and device-coherent pages arrived with the zero base.
   base.counter_bits = counter_bits;
-  return tracking_correct(tracking) && *this == base;
+  return design_row(tracking).correct && *this == base;
 }
 
 std::string Design::name() const {
@@ -132,10 +157,10 @@ std::string Design::name() const {
   const Design def;
 #define PF_KNOB_BOOL(name, ref, desc) \
   if (this->name != def.name) s += fmt::format(",{}=on", #name);
-#define PF_KNOB_ENUM(name, d, choices, ref, desc)                     \
+#define PF_KNOB_ENUM(name, Type, d, ref, desc, ...)                    \
   if (this->name != def.name)                                         \
     s += fmt::format(",{}={}", #name,                                 \
-                     split(choices, '|')[static_cast<int>(this->name)]);
+                     choices_of(#__VA_ARGS__)[static_cast<size_t>(this->name)]);
 #define PF_KNOB_INT(name, d, lo, hi, ref, desc) \
   if (this->name != def.name) s += fmt::format(",{}={}", #name, this->name);
 #include "model/knobs.def"
@@ -149,9 +174,9 @@ DesignParse parse_design(std::string_view text) {
   auto parts = split(text, ',');
   Design d;
   bool found = false;
-  for (int i = 0; i < kNumTrackings; ++i) {
-    if (parts[0] == kTrackings[i].name) {
-      d.tracking = static_cast<Tracking>(i);
+  for (auto& r : kDesigns) {
+    if (parts[0] == r.name) {
+      d.tracking = r.id;
       found = true;
     }
   }
@@ -175,7 +200,8 @@ DesignParse parse_design(std::string_view text) {
 std::vector<KnobInfo> knob_table() {
   return {
 #define PF_KNOB_BOOL(name, ref, desc) {#name, "bool", "on|off", ref, desc},
-#define PF_KNOB_ENUM(name, def, choices, ref, desc) {#name, "enum", choices, ref, desc},
+#define PF_KNOB_ENUM(name, Type, def, ref, desc, ...) \
+  {#name, "enum", choices_text(#__VA_ARGS__), ref, desc},
 #define PF_KNOB_INT(name, def, lo, hi, ref, desc) {#name, "int", #lo ".." #hi, ref, desc},
 #include "model/knobs.def"
 #undef PF_KNOB_BOOL

@@ -2,63 +2,62 @@
 // mistakes are planted in it. A runtime value, so one binary runs them all.
 // Parsed from "NAME[,knob=value...]"; parse_design() never throws and names
 // every valid choice in its error. designs.def and knobs.def are the single
-// source of truth for names, help text and docs.
+// source of truth: the TrackingId enum, Design's knob fields with their
+// defaults, the knob enums and every list of design names are expanded from
+// them here. What a design *does* is its Tracking (model/tracking.h).
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace pf {
 
-enum class Tracking : uint8_t {
+// One enumerator per designs.def row, in row order.
+enum class TrackingId : uint8_t {
 #define PF_DESIGN(name, correct, history) name,
 #include "model/designs.def"
 #undef PF_DESIGN
 };
-inline constexpr int kNumTrackings = 0
-#define PF_DESIGN(name, correct, history) +1
+
+// The design of a run that names none (designs.def: PF_DEFAULT_DESIGN).
+inline constexpr TrackingId kDefaultTracking =
+#define PF_DESIGN(name, correct, history)
+#define PF_DEFAULT_DESIGN(name) TrackingId::name
 #include "model/designs.def"
+#undef PF_DEFAULT_DESIGN
 #undef PF_DESIGN
     ;
 
-enum class WritebackPolicy : uint8_t { kIgnore, kSkip, kBounce, kWait };
-enum class DevmapBase : uint8_t { kZero, kOne };
+// One `enum class Type : uint8_t { choices... }` per enum knob.
+#define PF_KNOB_BOOL(name, ref, desc)
+#define PF_KNOB_ENUM(name, Type, def, ref, desc, ...) enum class Type : uint8_t { __VA_ARGS__ };
+#define PF_KNOB_INT(name, def, lo, hi, ref, desc)
+#include "model/knobs.def"
+#undef PF_KNOB_BOOL
+#undef PF_KNOB_ENUM
+#undef PF_KNOB_INT
 
 struct Design {
-  Tracking tracking = Tracking::folio_pincount;
-  // Knobs; see knobs.def for what each one means.
-  WritebackPolicy writeback = WritebackPolicy::kIgnore;
-  int counter_bits = 32;
-  bool no_overflow_check = false;
-  bool no_gup_fast_recheck = false;
-  bool no_gup_fast_pmd_recheck = false;
-  bool no_fork_wp_seq = false;
-  bool no_cow_for_dma = false;
-  bool no_try_share_check = false;
-  bool no_try_share_barrier = false;
-  bool no_ro_pin_unshare = false;
-  bool cow_reuse_by_mapcount = false;
-  bool large_unpin_bias = false;
-  bool small_unpin_pincount = false;
-  bool unlocked_dirty = false;
-  bool migrate_pinned = false;
-  bool memunmap_no_wait = false;
-  DevmapBase devmap_base = DevmapBase::kZero;
-  bool devmap_mixed_base = false;
-  bool mmap_lock_no_acquire = false;
+  TrackingId tracking = kDefaultTracking;
+  // Knobs: one field per knobs.def row, with the row's default.
+#define PF_KNOB_BOOL(name, ref, desc) bool name = false;
+#define PF_KNOB_ENUM(name, Type, def, ref, desc, ...) Type name = Type::def;
+#define PF_KNOB_INT(name, def, lo, hi, ref, desc) int name = def;
+#include "model/knobs.def"
+#undef PF_KNOB_BOOL
+#undef PF_KNOB_ENUM
+#undef PF_KNOB_INT
 
   // Canonical text: the design name, then every knob that differs from its
   // default, in knobs.def order. parse_design(name()) == *this.
   std::string name() const;
-  // True when the design claims folio_maybe_dma_pinned() (all but get_only).
-  bool tracks_pins() const { return tracking != Tracking::get_only; }
-  // True for a design with correct tracking and every mistake knob off.
+  // True for a design whose row claims correct tracking, with every mistake
+  // knob off (policy choices that are not mistakes may differ).
   bool is_correct() const;
-  // FOLL_PIN uses an exact _pincount for this folio order.
-  bool exact_pincount(int order) const;
 
   bool operator==(const Design&) const = default;
 };
@@ -69,15 +68,27 @@ struct DesignParse {
 };
 DesignParse parse_design(std::string_view text);
 
-const char* tracking_name(Tracking t);
-bool tracking_correct(Tracking t);
-const char* tracking_history(Tracking t);
+// The designs.def table, in row order.
+struct DesignRow {
+  TrackingId id;
+  const char* name;
+  bool correct;
+  const char* history;
+};
+std::span<const DesignRow> design_table();
+const DesignRow& design_row(TrackingId id);
+inline const char* tracking_name(TrackingId id) { return design_row(id).name; }
 
-// For `pinfuzz designs` and docs: every design and knob with its text.
+// Lists of design names derived from the table: every row, or the rows that
+// claim correct tracking (each as a parse_design() text with no knobs).
+enum class DesignSet : uint8_t { kAll, kCorrect };
+std::vector<std::string> design_names(DesignSet which);
+
+// For `pinfuzz designs` and docs: every knob with its text.
 struct KnobInfo {
   const char* name;
   const char* kind;     // "bool", "enum", "int"
-  const char* values;   // "on|off", "ignore|skip|...", "12..32"
+  std::string values;   // "on|off", "ignore|skip|...", "12..32"
   const char* reference;
   const char* description;
 };

@@ -11,18 +11,14 @@ namespace pf {
 
 bool design_pins(const World& w, Pfn head) {
   // mm/gup.c (v6.5+): the zero page is never pinned: is_zero_folio() checks
-  // in try_grab_folio() and gup_put_folio().
-  return !(w.design.tracking == Tracking::folio_pincount && head == w.zero_pfn);
+  // in try_grab_folio() and gup_put_folio(), for designs that adopted it.
+  return w.tracking.traits.pins_zero_page || head != w.zero_pfn;
 }
 
 // R/O pins of anon pages that are not exclusive unshare first (v5.19,
-// gup_must_unshare()). The model applies today's COW rules to both correct
-// designs, so that pin_bias differs from folio_pincount only in how pins
-// are counted (docs/model.md says so).
+// gup_must_unshare()), for designs that have the rule.
 static bool unshares_ro_pins(const World& w) {
-  return (w.design.tracking == Tracking::pin_bias ||
-          w.design.tracking == Tracking::folio_pincount) &&
-         !w.design.no_ro_pin_unshare;
+  return w.tracking.traits.unshares_ro_pins && !w.design.no_ro_pin_unshare;
 }
 
 bool folio_is_longterm_pinnable(World& w, Pfn pfn) {
@@ -37,69 +33,13 @@ bool folio_is_longterm_pinnable(World& w, Pfn pfn) {
   return true;
 }
 
-// The seed's RFC: dma_pinned_count in page->lru, the page leaves the LRU
-// while pinned (PageDmaPinnedWasLru remembers it was on it).
-static void lru_count_pin(World& w, Pfn head) {
-  Page& p = w.page(head);
-  sync::Guard<sync::SpinLock> g(w.lru_lock);
-  uint32_t f = p.flags.load(std::memory_order_relaxed);
-  if (!(f & PG_dma_pinned)) {
-    if (f & PG_lru)
-      p.flags.fetch_and(~PG_lru, std::memory_order_relaxed),
-          p.flags.fetch_or(PG_dma_pinned_was_lru, std::memory_order_relaxed);
-    p.flags.fetch_or(PG_dma_pinned, std::memory_order_release);
-    p.lru[0].store(0, std::memory_order_relaxed);  // dma_pinned_flags
-    p.lru[1].store(1, std::memory_order_relaxed);  // dma_pinned_count
-  } else {
-    p.lru[1].store(p.lru[1].load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
-}
-
-static void lru_count_unpin(World& w, Pfn head) {
-  Page& p = w.page(head);
-  sync::Guard<sync::SpinLock> g(w.lru_lock);
-  uint64_t c = p.lru[1].load(std::memory_order_relaxed) - 1;
-  p.lru[1].store(c, std::memory_order_relaxed);
-  if (c == 0) {
-    uint32_t f = p.flags.fetch_and(~(PG_dma_pinned | PG_dma_pinned_was_lru),
-                                   std::memory_order_release);
-    if (f & PG_dma_pinned_was_lru) {
-      p.lru[0].store(kLruLinked, std::memory_order_relaxed);
-      p.lru[1].store(kLruLinked, std::memory_order_relaxed);
-      p.flags.fetch_or(PG_lru, std::memory_order_relaxed);
-    }
-  }
-}
-
 // The pin half of a grab, once the folio holds a plain reference.
-static void grab_pin_part(World& w, const Task* t, Pfn head, bool fast) {
-  Page& h = w.page(head);
+static void grab_pin_part(World& w, const Task* t, Pfn head, GrabPath path) {
   // node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED): counted at grab time, so a
   // grab rolled back by gup_put_folio() balances.
   w.ghost.pins_acquired.fetch_add(1);
-  switch (w.design.tracking) {
-    case Tracking::get_only:
-      return;
-    case Tracking::page_flag:
-      h.flags.fetch_or(PG_dma_pinned, std::memory_order_release);
-      return;
-    case Tracking::lru_count:
-      lru_count_pin(w, head);
-      return;
-    case Tracking::pin_bias:
-    case Tracking::folio_pincount:
-      // mm/gup.c: try_grab_folio(): large -> atomic_add(refs, &folio->_pincount);
-      // small -> folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1)).
-      if (w.design.exact_pincount(h.order))
-        h.pincount.fetch_add(1, std::memory_order_relaxed);
-      else
-        folio_ref_add(w, t, head, GUP_PIN_COUNTING_BIAS - 1);
-      // "Adjust the pincount before re-checking the PTE for changes. This is
-      // essentially a smp_mb() and is paired with a memory barrier in
-      // folio_try_share_anon_rmap_*()": smp_mb__after_atomic().
-      if (fast) sync::smp_mb();
-      return;
-  }
+  // mm/gup.c: try_grab_folio() / try_grab_folio_fast(): the design's part.
+  w.tracking.grab(w, t, head, GupHow::kPin, path, sync::Site::here());
 }
 
 int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how) {
@@ -111,7 +51,8 @@ int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how) {
       w.width.value(w.page(head).refcount.load(std::memory_order_relaxed)) <= 0)
     return -kENOMEM;
   folio_ref_add(w, t, head, 1);
-  if (how == GupHow::kPin) grab_pin_part(w, t, head, /*fast=*/false);
+  if (how == GupHow::kPin) grab_pin_part(w, t, head, GrabPath::kSlow);
+  else w.tracking.grab(w, t, head, how, GrabPath::kSlow, sync::Site::here());
   return 0;
 }
 
@@ -120,92 +61,36 @@ bool try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how) {
   // mm/gup.c: try_grab_folio_fast(): FOLL_LONGTERM on a folio that is not
   // long-term pinnable fails here and the caller falls back to the slow path.
   if (!folio_try_get(w, t, head)) return false;
-  if (how == GupHow::kPin && design_pins(w, head)) grab_pin_part(w, t, head, /*fast=*/true);
+  if (how == GupHow::kPin && design_pins(w, head)) grab_pin_part(w, t, head, GrabPath::kFast);
   else if (how == GupHow::kPin) folio_put_refs(w, t, head, 1);  // zero page: no pin
+  else w.tracking.grab(w, t, head, how, GrabPath::kFast, sync::Site::here());
   return true;
 }
 
 void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how) {
-  Page& h = w.page(head);
-  int32_t refs = 1;
   if (how == GupHow::kPin) {
     if (!design_pins(w, head)) return;
     w.ghost.pins_released.fetch_add(1);  // NR_FOLL_PIN_RELEASED
-    switch (w.design.tracking) {
-      case Tracking::get_only:
-      case Tracking::page_flag:  // unpin == put_page, which clears the bit
-        break;
-      case Tracking::lru_count:
-        lru_count_unpin(w, head);
-        break;
-      case Tracking::pin_bias:
-      case Tracking::folio_pincount:
-        // mm/gup.c: gup_put_folio(): large -> atomic_sub(refs, &_pincount);
-        // small -> refs *= GUP_PIN_COUNTING_BIAS.
-        // The knobs plant the mix-up either way round: large_unpin_bias
-        // takes the small-folio path on a large folio, small_unpin_pincount
-        // the large-folio path on a small one.
-        const bool large = w.design.exact_pincount(h.order);
-        const bool by_pincount = large ? !w.design.large_unpin_bias : w.design.small_unpin_pincount;
-        if (by_pincount)
-          h.pincount.fetch_sub(1, std::memory_order_relaxed);
-        else
-          refs = GUP_PIN_COUNTING_BIAS;
-        break;
-    }
-    folio_put_refs(w, t, head, refs);
-    sync::wake(&h);  // writeback=wait sleeps until the folio is unpinned
-    return;
   }
+  // mm/gup.c: gup_put_folio(): the design undoes its grab, then
+  // folio_put_refs() drops what that leaves.
+  const int32_t refs = w.tracking.put(w, t, head, how, sync::Site::here());
   folio_put_refs(w, t, head, refs);
-}
-
-// The design's answer from the words it reads; shared by the model (which
-// reads them as scheduling points) and the invariant check (which peeks).
-static bool maybe_pinned_from(const World& w, const Page& h, uint32_t flags, int32_t raw_ref,
-                              int32_t pincount) {
-  switch (w.design.tracking) {
-    case Tracking::get_only:
-      return false;  // v4.20 has no way to tell
-    case Tracking::page_flag:
-    case Tracking::lru_count:
-      return flags & PG_dma_pinned;
-    case Tracking::pin_bias:
-    case Tracking::folio_pincount:
-      // include/linux/mm.h: folio_maybe_dma_pinned(): large -> _pincount > 0;
-      // small -> ((unsigned int)folio_ref_count(folio)) >= GUP_PIN_COUNTING_BIAS
-      if (w.design.exact_pincount(h.order)) return pincount > 0;
-      uint32_t mask = w.width.bits >= 32 ? ~0u : ((1u << w.width.bits) - 1);
-      return (static_cast<uint32_t>(raw_ref) & mask) >= static_cast<uint32_t>(GUP_PIN_COUNTING_BIAS);
-  }
-  return false;
+  // writeback=wait sleeps until the folio is unpinned
+  if (how == GupHow::kPin) sync::wake(&w.page(head));
 }
 
 bool folio_maybe_dma_pinned_peek(const World& w, Pfn head) {
-  const Page& h = w.pages[static_cast<size_t>(head)];
-  return maybe_pinned_from(w, h, h.flags.peek(), h.refcount.peek(), h.pincount.peek());
+  return w.tracking.maybe_pinned(w, head, w.tracking.read_pin_words(w, head, PinRead::kPeek, {}));
 }
 
 bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
+  // include/linux/mm.h: folio_maybe_dma_pinned(), as the design computes it.
   Pfn head = w.page(pfn).head;
-  Page& h = w.page(head);
-  bool r = false;
-  switch (w.design.tracking) {
-    case Tracking::get_only:
-      break;
-    case Tracking::page_flag:
-    case Tracking::lru_count:
-      r = maybe_pinned_from(w, h, h.flags.load(std::memory_order_acquire), 0, 0);
-      break;
-    case Tracking::pin_bias:
-    case Tracking::folio_pincount:
-      if (w.design.exact_pincount(h.order))
-        r = maybe_pinned_from(w, h, 0, 0, h.pincount.load(std::memory_order_acquire));
-      else
-        r = maybe_pinned_from(w, h, 0, h.refcount.load(std::memory_order_acquire), 0);
-      break;
-  }
-  if (t && w.design.tracks_pins() && !r) {
+  const Tracking& tr = w.tracking;
+  const bool r =
+      tr.maybe_pinned(w, head, tr.read_pin_words(w, head, PinRead::kLoad, sync::Site::here()));
+  if (t && tr.traits.tracks_pins && !r) {
     int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
     if (pins > 0)
       w.report(ViolationKind::pin_count_mismatch, head, t, "folio_maybe_dma_pinned",
@@ -461,13 +346,10 @@ static Held take(World& w, Task& t, int slot, const char* fn) {
   return h;
 }
 
-// Where the two APIs meet: pin_bias/folio_pincount can tell a pin from a
-// get, so releasing with the wrong call is misuse; the older designs cannot.
+// Where the two APIs meet: a design that can tell a pin from a get makes
+// releasing with the wrong call misuse; one that cannot accepts either.
 static bool release_matches(World& w, Task& t, const Held& h, GupHow want, const char* fn) {
-  bool distinguishes = w.design.tracking == Tracking::pin_bias ||
-                       w.design.tracking == Tracking::folio_pincount ||
-                       w.design.tracking == Tracking::lru_count;
-  if (distinguishes && h.how != want) {
+  if (w.tracking.traits.tells_pin_from_get && h.how != want) {
     w.report(ViolationKind::api_misuse, h.pfn, &t, fn,
              want == GupHow::kPin ? "unpin of a page that was never pinned (FOLL_GET ref)"
                                   : "put_page() of a FOLL_PIN pin");

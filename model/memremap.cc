@@ -9,7 +9,7 @@
 namespace pf {
 
 int32_t devmap_idle_base(const World& w) {
-  return w.design.devmap_base == DevmapBase::kOne ? 1 : 0;
+  return w.design.devmap_base == DevmapBase::one ? 1 : 0;
 }
 
 Pfn device_alloc_setup(World& w, int id) {

@@ -97,16 +97,14 @@ void free_frozen_folio(World& w, const Task* t, Pfn head) {
 static DevmapBase free_convention(const World& w) {
   DevmapBase b = w.design.devmap_base;
   if (w.design.devmap_mixed_base)
-    b = b == DevmapBase::kZero ? DevmapBase::kOne : DevmapBase::kZero;
+    b = b == DevmapBase::zero ? DevmapBase::one : DevmapBase::zero;
   return b;
 }
 
 void folio_put_refs(World& w, const Task* t, Pfn head, int32_t refs) {
   Page& p = w.page(head);
-  if (w.design.tracking == Tracking::page_flag) {
-    // page_flag design: put_page() clears PG_dma_pinned, whoever calls it.
-    p.flags.fetch_and(~PG_dma_pinned, std::memory_order_relaxed);
-  }
+  // Whatever the design makes put_page() do, whoever calls it.
+  w.tracking.on_put_page(w, t, head, sync::Site::here());
   // include/linux/mm.h: folio_put_refs() -> folio_ref_sub_and_test()
   int32_t raw = p.refcount.fetch_sub(refs, std::memory_order_acq_rel);
   int32_t old = w.width.value(raw);
@@ -123,7 +121,7 @@ void folio_put_refs(World& w, const Task* t, Pfn head, int32_t refs) {
     // include/linux/mm.h: put_devmap_managed_page_refs() (base one, before
     // v5.18): "if (count == 1) free_devmap_managed_page(); else if (!count)
     // __put_page()"; since v5.18 the free happens at 0.
-    if (free_convention(w) == DevmapBase::kOne) {
+    if (free_convention(w) == DevmapBase::one) {
       if (now == 1) free_zone_device_folio(w, t, head);
       // now == 0: __put_page() on a device page: the generic path, which
       // never calls ops->page_free().

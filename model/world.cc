@@ -72,7 +72,8 @@ int Task::add(const Held& h) {
   return -1;
 }
 
-World::World(const Design& d, const WorldSpec& s) : design(d), spec(s.canonical()) {
+World::World(const Design& d, const WorldSpec& s)
+    : design(d), tracking(tracking_of(d.tracking)), spec(s.canonical()) {
   for (int i = 0; i < kMaxThreads; ++i) tasks[static_cast<size_t>(i)].id = i;
   width.bits = d.counter_bits;
   for (auto& e : ghost.expected_disk) e.store(-1);
@@ -109,7 +110,7 @@ int World::add_pgmap(PgmapType type, int nr_pages) {
     p.lru[0].init(kPgmapTag | static_cast<uint64_t>(id));
     p.lru[1].init(0);  // zone_device_data
     // Idle refcount: 0 since v5.18 (27674ef6c73f), 1 before.
-    p.refcount.init(design.devmap_base == DevmapBase::kOne ? 1 : 0);
+    p.refcount.init(design.devmap_base == DevmapBase::one ? 1 : 0);
     pg.idle[static_cast<size_t>(p.head)].init(1);
   }
   // mm/memremap.c: memremap_pages() takes one pgmap ref per page for the
@@ -349,6 +350,9 @@ std::string World::describe(const void* obj) const {
                         : obj == &p.put_seq  ? "put_seq"
                                              : nullptr;
     if (field) return fmt::format("page {} {}", i, field);
+    const PageExt& e = page_ext_[static_cast<size_t>(i)];
+    for (size_t k = 0; k < e.word.size(); ++k)
+      if (obj == &e.word[k]) return fmt::format("page {} page_ext[{}]", i, k);
   }
   for (int m = 0; m < kMaxMm; ++m) {
     const Mm& x = mm[static_cast<size_t>(m)];
@@ -389,8 +393,11 @@ int World::page_of(const void* obj) const {
   auto p = reinterpret_cast<uintptr_t>(obj);
   auto first = reinterpret_cast<uintptr_t>(&pages[0]);
   auto end = reinterpret_cast<uintptr_t>(&pages[static_cast<size_t>(npages_)]);
-  if (p < first || p >= end) return -1;
-  return static_cast<int>((p - first) / sizeof(Page));
+  if (p >= first && p < end) return static_cast<int>((p - first) / sizeof(Page));
+  auto ext = reinterpret_cast<uintptr_t>(&page_ext_[0]);
+  auto ext_end = reinterpret_cast<uintptr_t>(&page_ext_[static_cast<size_t>(npages_)]);
+  if (p >= ext && p < ext_end) return static_cast<int>((p - ext) / sizeof(PageExt));
+  return -1;
 }
 
 void World::report(ViolationKind kind, int pfn, const Task* t, const char* fn,

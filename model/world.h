@@ -20,6 +20,7 @@
 #include "model/design.h"
 #include "model/page.h"
 #include "model/sync/locks.h"
+#include "model/tracking.h"
 #include "model/violation.h"
 
 namespace pf {
@@ -205,6 +206,18 @@ struct DevPagemap {
   std::array<sync::Atomic<int32_t>, kMaxPages> idle{};  // 1 = page idle
 };
 
+// ----------------------------------------------------------------- page_ext
+
+// mm/page_ext.c: per-page data kept outside struct page, for a design that
+// keeps its own state there (a design's file says what each word means).
+// Only memory the kernel onlined has it: page_ext_init() covers the boot
+// memory's sections and online_page_ext() runs from the MEM_GOING_ONLINE
+// notifier, which memremap_pages() never raises, so lookup_page_ext() finds
+// no page_ext for a ZONE_DEVICE page and page_ext_get() returns NULL.
+struct PageExt {
+  std::array<sync::Atomic<int32_t>, 2> word{};
+};
+
 // ---------------------------------------------------------------- ghost state
 
 struct Ghost {
@@ -225,8 +238,6 @@ struct Ghost {
 };
 
 // -------------------------------------------------------------- threads
-
-enum class GupHow : uint8_t { kGet, kPin };
 
 // One page returned by GUP and not yet released.
 struct Held {
@@ -303,6 +314,7 @@ class World {
   World& operator=(const World&) = delete;
 
   const Design design;
+  const Tracking& tracking;  // the design's implementation (model/tracking.h)
   const WorldSpec spec;
   RefWidth width;
 
@@ -340,6 +352,16 @@ class World {
   bool violated() const { return violations.any(); }
 
   Page& page(Pfn pfn) { return pages[static_cast<size_t>(pfn)]; }
+  // mm/page_ext.c: page_ext_get(): the page's extension, or nullptr where
+  // the kernel has none (ZONE_DEVICE). Finding it is not a shared access:
+  // a section's page_ext pointer is set before its pages are in use.
+  PageExt* page_ext_get(Pfn pfn) {
+    return page(pfn).is_device() ? nullptr : &page_ext_[static_cast<size_t>(pfn)];
+  }
+  const PageExt* page_ext_get(Pfn pfn) const {
+    return pages[static_cast<size_t>(pfn)].is_device() ? nullptr
+                                                       : &page_ext_[static_cast<size_t>(pfn)];
+  }
   Page& head_of(Pfn pfn) { return page(page(pfn).head); }
   int32_t ref(Pfn pfn) const {  // refcount as the design sees it (no step)
     return width.value(pages[static_cast<size_t>(pfn)].refcount.peek());
@@ -349,7 +371,8 @@ class World {
   // "mm 0 pte[2]", "file cache[1]"), for timelines; "?" if it is not part
   // of this world.
   std::string describe(const void* obj) const;
-  // The pfn whose struct page holds `obj`, or -1. No scheduling point.
+  // The pfn whose struct page (or page_ext) holds `obj`, or -1. No
+  // scheduling point.
   int page_of(const void* obj) const;
   int nr_free() const { return nfree_.load(); }
 
@@ -359,6 +382,7 @@ class World {
   int add_pgmap(PgmapType type, int nr_pages);
 
   int npages_ = 0;
+  std::array<PageExt, kMaxPages> page_ext_;
   boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> free_list_;
   boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> reserve_;
   int reserve_target_ = 0;            // pages the reserve is kept at

@@ -79,15 +79,15 @@ bool writeback(World& w, Task& t, int index) {
       folio_put(w, &t, head);
       return false;
     }
-    if (w.design.writeback == WritebackPolicy::kIgnore ||
+    if (w.design.writeback == WritebackPolicy::ignore ||
         !folio_maybe_dma_pinned(w, &t, head))
       break;
-    if (w.design.writeback == WritebackPolicy::kSkip) {  // leave it dirty
+    if (w.design.writeback == WritebackPolicy::skip) {  // leave it dirty
       folio_unlock(w, head);
       folio_put(w, &t, head);
       return false;
     }
-    if (w.design.writeback == WritebackPolicy::kBounce) break;
+    if (w.design.writeback == WritebackPolicy::bounce) break;
     // kWait: sleep until unpinned, then start over.
     folio_unlock(w, head);
     while (folio_maybe_dma_pinned(w, nullptr, head)) sync::block(sync::Site::here(), &p);
@@ -107,7 +107,7 @@ bool writeback(World& w, Task& t, int index) {
              "writeback of a dirty page whose buffers were released");
   }
   int64_t snapshot = -1;
-  if (w.design.writeback == WritebackPolicy::kBounce)
+  if (w.design.writeback == WritebackPolicy::bounce)
     snapshot = p.data.load(std::memory_order_acquire);  // a stable copy, after the clear
   p.flags.fetch_or(PG_writeback, std::memory_order_release);  // folio_start_writeback()
   folio_unlock(w, head);

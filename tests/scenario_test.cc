@@ -159,7 +159,7 @@ TEST(ScenarioText, HandWrittenScenariosCoverEveryOpBackingAndScheduleKind) {
 TEST(ScenarioText, ParsedValuesAreWhatTheTextSays) {
   Scenario s = parsed(kCanonical[0]);
   ASSERT_TRUE(s.design);
-  EXPECT_EQ(s.design->tracking, Tracking::pin_bias);
+  EXPECT_EQ(s.design->tracking, TrackingId::pin_bias);
   EXPECT_EQ(s.design->counter_bits, 12);
   EXPECT_TRUE(s.design->no_gup_fast_recheck);
   const WorldSpec& w = s.program.world;

@@ -966,8 +966,7 @@ class Campaign {
 std::vector<std::string> all_designs() {
   std::vector<std::string> out;
   for (const BugConfig& b : bug_catalog()) out.emplace_back(b.design);
-  out.emplace_back("pin_bias");
-  out.emplace_back("folio_pincount");
+  for (std::string& d : design_names(DesignSet::kCorrect)) out.push_back(std::move(d));
   return out;
 }
 

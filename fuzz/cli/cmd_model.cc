@@ -11,11 +11,8 @@ namespace {
 
 int cmd_designs() {
   fmt::print("Designs (--design=NAME[,knob=value...]):\n");
-  for (int i = 0; i < kNumTrackings; ++i) {
-    auto t = static_cast<Tracking>(i);
-    fmt::print("  {:<16} {:<7} {}\n", tracking_name(t), tracking_correct(t) ? "correct" : "buggy",
-               tracking_history(t));
-  }
+  for (const DesignRow& r : design_table())
+    fmt::print("  {:<16} {:<7} {}\n", r.name, r.correct ? "correct" : "buggy", r.history);
   fmt::print("\nKnobs (boolean knobs are named after the mistake; off = the kernel's behaviour):\n");
   for (auto& k : knob_table())
     fmt::print("  {:<25} {:<24} {}\n  {:<25} {:<24} [{}]\n", k.name, k.values, k.description, "",

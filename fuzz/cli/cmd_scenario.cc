@@ -103,9 +103,8 @@ std::string dictionary_text() {
   for (int b = 1; b < kNumBackings; ++b)
     out += fmt::format("vpn_{}=\"{}\"\n", backing_name(static_cast<Backing>(b)),
                escape({0, static_cast<uint8_t>(b)}));
-  for (int t = 0; t < kNumTrackings; ++t)
-    out += fmt::format("design_{}=\"{}\"\n", tracking_name(static_cast<Tracking>(t)),
-               tracking_name(static_cast<Tracking>(t)));
+  for (const DesignRow& r : design_table())
+    out += fmt::format("design_{}=\"{}\"\n", r.name, r.name);
   return out;
 }
 

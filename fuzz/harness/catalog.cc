@@ -123,8 +123,6 @@ const std::vector<CatalogEntry>& catalog() {
   return c;
 }
 
-std::vector<std::string> selfcheck_designs() {
-  return {"get_only", "page_flag", "lru_count", "pin_bias", "folio_pincount"};
-}
+std::vector<std::string> selfcheck_designs() { return design_names(DesignSet::kAll); }
 
 }  // namespace pf

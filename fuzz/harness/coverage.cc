@@ -82,13 +82,16 @@ void InterleavingCoverage::on_step(uint32_t thread, sync::Site site, const void*
   prev = Last{id, static_cast<uint8_t>(thread)};
 
   if (pfn < 0) return;
-  const Page& p = w.pages[static_cast<size_t>(w.pages[static_cast<size_t>(pfn)].head)];
+  const Pfn head = w.pages[static_cast<size_t>(pfn)].head;
+  const Page& p = w.pages[static_cast<size_t>(head)];
   const uint32_t f = p.flags.peek();
   size_t flags = 0;
   for (size_t i = 0; i < std::size(kStateFlags); ++i)
     if (f & kStateFlags[i]) flags |= size_t{1} << i;
   const size_t state =
-      (ref_bucket(w.width.value(p.refcount.peek())) * 4 + pin_bucket(p.pincount.peek())) * 128 +
+      (ref_bucket(w.width.value(p.refcount.peek())) * 4 +
+       pin_bucket(w.tracking.read_pin_words(w, head, PinRead::kPeek, {}).pincount)) *
+          128 +
       flags;
   bump(kPairSlots + state);
 }

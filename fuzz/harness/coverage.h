@@ -12,7 +12,8 @@
 //           out: which thread is which is arbitrary, and lines split one
 //           function's accesses into features that say no more about the
 //           interleaving but make more inputs look new.
-//   states  for every access to a page: refcount bucket x _pincount bucket
+//   states  for every access to a page: refcount bucket x pin-counter bucket
+//           (the design's exact counter: TrackingTraits, PinWords::pincount)
 //           x the flags that matter (dirty, writeback, lru, private,
 //           anon_exclusive, dma_pinned, locked), read with peek().
 //

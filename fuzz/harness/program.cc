@@ -53,7 +53,7 @@ MakeDirty dirty(const Op& op) { return (op.flags & kOpDirty) ? MakeDirty::kYes :
 
 // The kind of handle a release op releases in well-formed mode: the
 // pin-era calls release pins; put_page releases FOLL_GET references. Under
-// designs that cannot tell the two apart (get_only, page_flag), the 2018
+// a design that cannot tell the two apart (TrackingTraits), the 2018
 // put_user_page*() calls take either, as they did.
 std::optional<GupHow> releases(const World& w, OpKind k, OpMode mode) {
   switch (k) {
@@ -62,10 +62,8 @@ std::optional<GupHow> releases(const World& w, OpKind k, OpMode mode) {
     case OpKind::unpin_dirty: return GupHow::kPin;
     case OpKind::put_user_page:
     case OpKind::put_user_pages_dirty_lock: {
-      bool tells = w.design.tracking == Tracking::pin_bias ||
-                   w.design.tracking == Tracking::folio_pincount ||
-                   w.design.tracking == Tracking::lru_count;
-      if (mode == OpMode::kWellFormed && tells) return GupHow::kPin;
+      if (mode == OpMode::kWellFormed && w.tracking.traits.tells_pin_from_get)
+        return GupHow::kPin;
       return std::nullopt;
     }
     default: return std::nullopt;
