@@ -17,7 +17,7 @@ TEST(Design, UnknownDesignNamesTheValidOnes) {
   auto r = parse_design("pin_count");
   EXPECT_FALSE(r.design);
   EXPECT_NE(r.error.find("unknown design 'pin_count'"), std::string::npos);
-  for (const char* n : {"get_only", "page_flag", "lru_count", "pin_bias", "folio_pincount"})
+  for (const std::string& n : design_names(DesignSet::kAll))
     EXPECT_NE(r.error.find(n), std::string::npos) << r.error;
 }
 

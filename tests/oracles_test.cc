@@ -21,8 +21,8 @@ TEST_P(CatalogEntryTest, FlawRaisesItsViolationAndCorrectDesignsStayClean) {
       << e.name << " under " << e.buggy_design << ": expected " << violation_name(e.expected)
       << ", got " << (bug.violation ? bug.violation->to_string() : "clean");
   if (!e.clean_under_correct) return;
-  for (const char* d : {"pin_bias", "folio_pincount"}) {
-    Outcome ok = run_sequential(test::design(d), e.program);
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    Outcome ok = run_sequential(test::design(d.c_str()), e.program);
     EXPECT_FALSE(ok.violation) << e.name << " under " << d << ": "
                                << ok.violation->to_string();
   }

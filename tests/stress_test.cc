@@ -29,8 +29,8 @@ Program stress_program() {
 }
 
 TEST(Stress, CorrectDesignsRunCleanOnRealThreads) {
-  for (const char* d : {"folio_pincount", "pin_bias"}) {
-    Outcome o = run_threads(test::design(d), stress_program(), /*rounds=*/1500);
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    Outcome o = run_threads(test::design(d.c_str()), stress_program(), /*rounds=*/1500);
     EXPECT_FALSE(o.violation) << d << ": " << o.violation->to_string();
   }
 }

@@ -17,7 +17,7 @@ if(PINFUZZ_SANITIZER STREQUAL "thread")
 else()
   set(_stress_seconds 5s)
 endif()
-foreach(design folio_pincount pin_bias)
+foreach(design ${PINFUZZ_CORRECT_DESIGNS})
   add_test(NAME pinfuzz_stress_clean_${design}
            COMMAND ${_stress_expect} 0 "executions/s.*: clean" --
                    $<TARGET_FILE:pinfuzz> stress --design ${design} --chaos
