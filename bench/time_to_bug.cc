@@ -175,10 +175,16 @@ std::optional<json> merge_docs(const std::vector<std::string>& files, std::vecto
         if (dst.is_null()) dst = json::object();
         dst.update(row);
       }
-      sources->push_back({{"file", fs::path(f).filename().string()},
-                          {"command", doc.value("command", "")},
-                          {"date", doc.value("date", "")},
-                          {"machine", doc.value("machine", "")}});
+      // A merged file names its own sources: carry them, so that merging
+      // one more measurement into docs/time-to-bug.json keeps every command.
+      if (doc.contains("merged")) {
+        for (const auto& src : doc.at("merged")) sources->push_back(src);
+      } else {
+        sources->push_back({{"file", fs::path(f).filename().string()},
+                            {"command", doc.value("command", "")},
+                            {"date", doc.value("date", "")},
+                            {"machine", doc.value("machine", "")}});
+      }
     } catch (const std::exception& e) {
       fmt::print(stderr, "time_to_bug: {}: not a time_to_bug --json output: {}\n", f, e.what());
       return std::nullopt;
