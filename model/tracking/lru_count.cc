@@ -1,5 +1,6 @@
-// lru_count: the RFC the seed thread points to (its [1]; John Hubbard,
-// 2018): GUP marks the page PageDmaPinned,
+// lru_count: the RFC the seed thread points to as [1] (John Hubbard, "[PATCH
+// v2 6/6] mm: track gup pages with page->dma_pinned_* fields", linux-mm,
+// 10 November 2018): GUP marks the page PageDmaPinned,
 // takes it off the LRU (PageDmaPinnedWasLru remembers it was on it) and
 // keeps dma_pinned_count in the two words of page->lru, free while the page
 // is off the LRU. On a ZONE_DEVICE page those words are pgmap and

@@ -1,4 +1,4 @@
-// pin_bias: v5.7 ("mm/gup: track FOLL_PIN pages", John
+// pin_bias: v5.7 (3faa52c03f44 "mm/gup: track FOLL_PIN pages", John
 // Hubbard). FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to the refcount of a
 // small page, so (unsigned)refcount >= 1024 means "maybe pinned" (1024 plain
 // gets look pinned too: an allowed false positive). Compound pages of order
