@@ -83,7 +83,7 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     }
     RunOptions rec;
     rec.recording = sched::Recording::kFullTrace;
-    rec.step_budget = in.step_budget ? in.step_budget : RunOptions{}.step_budget;
+    rec.step_budget = in.step_budget ? in.step_budget : kDefaultStepBudget;
     Runner runner;
     RunResult r = runner.run(*l.scenario, design, rec);
     auto sig = signature_of(r);

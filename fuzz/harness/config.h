@@ -11,12 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz/harness/program.h"
 #include "fuzz/scenario/scenario.h"
 #include "model/design.h"
 
 namespace pf {
-
-inline constexpr uint64_t kDefaultStepBudget = 20000;
 
 // pinfuzz_fuzzer's schedule kind when neither --strategy nor
 // PINFUZZ_STRATEGY says (campaigns pass it to their workers explicitly and

@@ -46,7 +46,7 @@ struct MinimizeResult {
 
 struct MinimizeOptions {
   uint64_t max_attempts = 20000;
-  uint64_t step_budget = 20000;
+  uint64_t step_budget = kDefaultStepBudget;
 };
 
 // `s` must violate under `design` (else the result is `s` unchanged, with

@@ -14,6 +14,13 @@
 
 namespace pf {
 
+// Shared accesses (steps) a run of a program may make; more is a hang. One
+// default for everything that counts steps: the scheduled run (RunOptions),
+// the sequential one, minimization, search and the runners' --steps. It bounds what one fuzzing execution may cost, and lies far
+// above what a program needs unless it livelocks: each of the self-check
+// catalog's programs makes fewer than 200 steps run sequentially.
+inline constexpr uint64_t kDefaultStepBudget = 20000;
+
 // How a program's releases are held to the API contract.
 enum class OpMode : uint8_t {
   // Ops do exactly what they say: a release of an empty slot, or of a
@@ -44,7 +51,7 @@ struct Outcome {
 };
 
 struct SequentialOptions {
-  uint64_t step_budget = 1'000'000;
+  uint64_t step_budget = kDefaultStepBudget;
   bool check_each_op = true;  // check_invariants() after every op
 };
 

@@ -568,7 +568,8 @@ std::string clip(const std::string& s, size_t n) {
 // SVG geometry, in pixels. 11px monospace is about 6.6px per character.
 constexpr int kIndexW = 56, kLaneW = 300, kHeadH = 28, kRowH = 20, kSwitchH = 14;
 constexpr size_t kBoxChars = (kLaneW - 14) * 10 / 66;
-// A hang can leave 20000 steps; a page of that many boxes helps nobody.
+// A hang can leave kDefaultStepBudget steps; a page of that many boxes
+// helps nobody.
 constexpr size_t kHtmlMaxRows = 3000;
 constexpr size_t kMaxHoverLines = 80;
 
