@@ -308,13 +308,11 @@ class Campaign {
   // spelled out, so that a pinfuzz_fuzzer of another build cannot disagree.
   static std::string parse_worker_flags(const std::vector<std::string>& args, RunConfig* config,
                                         std::vector<std::string>* implied) {
-    bool strategy_given = false;
     for (const auto& a : args) {
       std::string err;
       if (config->parse_flag(a, &err) && !err.empty()) return "--fuzzer-arg=" + err;
-      strategy_given |= a.rfind("--strategy=", 0) == 0;
     }
-    if (!strategy_given) {
+    if (!config->given(RunFlag::strategy)) {
       config->strategy = kFuzzerDefaultStrategy;
       implied->push_back(fmt::format("--strategy={}", schedule_kind_name(*config->strategy)));
     }
