@@ -28,6 +28,7 @@
 #include "fuzz/harness/bugs.h"
 #include "fuzz/harness/config.h"
 #include "fuzz/harness/sha1.h"
+#include "fuzz/harness/signature.h"
 #include "fuzz/scenario/scenario.h"
 
 namespace pf::campaign {
@@ -149,7 +150,6 @@ struct Worker {
 const std::regex kStatusLine(R"(^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)/)");
 const std::regex kStatsLine(R"(^pinfuzz: stats execs=(\d+))");
 const std::regex kHitsLine(R"(^pinfuzz: hits (\d+) (design=.*)$)");
-const std::regex kViolationLine(R"(^pinfuzz: VIOLATION (\w+) )");
 const std::regex kSavedLine(R"(^pinfuzz: saved (.+)$)");
 const std::regex kFoundLine(R"(^pinfuzz: found after (\d+) executions in ([0-9.]+) s)");
 const std::regex kToolError(
@@ -640,8 +640,8 @@ class Campaign {
       w.execs = std::max<uint64_t>(w.execs, std::stoull(m[1]));
     } else if (std::regex_search(line, m, kHitsLine)) {
       if (Finding* f = st_.finding(m[2])) f->count += std::stoull(m[1]);
-    } else if (std::regex_search(line, m, kViolationLine)) {
-      w.violation = parse_violation_kind(m[1].str());
+    } else if (auto v = parse_violation_line(line)) {
+      w.violation = v->violation.kind;
     } else if (std::regex_search(line, m, kSavedLine)) {
       triager_->push(triage_input(c, m[1].str()));  // --keep-going: now; the worker runs on
       w.violation.reset();  // handled: a later exit status is the worker's own

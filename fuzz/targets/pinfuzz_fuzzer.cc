@@ -33,6 +33,7 @@
 #include "fuzz/harness/mutate.h"
 #include "fuzz/harness/run.h"
 #include "fuzz/harness/sha1.h"
+#include "fuzz/harness/signature.h"
 
 namespace {
 
@@ -47,7 +48,7 @@ std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now()
 std::string g_artifact_prefix = "./";
 std::string g_exact_artifact;
 
-// --known: "design=<name> <Signature::to_string()>" lines. A campaign
+// --known: known_line()s (fuzz/harness/signature.h). A campaign
 // appends each new signature it triages, so its workers spend their time on
 // violations nobody has seen yet instead of crashing on the same one again.
 struct Known {
@@ -105,11 +106,6 @@ std::optional<Signature> recorded_signature(const Scenario& scenario, const Desi
   opt.step_budget = g_flags.run.step_budget;
   opt.recording = sched::Recording::kFullTrace;
   return signature_of(recorder.run(scenario, design, opt));
-}
-
-// What --known holds for a signature: 'design=<d> <kind> in <fn>()'.
-std::string known_line(const Design& design, const std::optional<Signature>& sig) {
-  return sig ? "design=" + design.name() + " " + sig->key() : std::string();
 }
 
 // A violation whose signature is in --known: count it, run on.
@@ -214,12 +210,8 @@ void report(const Scenario& scenario, const Design& design, const RunResult& r,
   std::string artifact = g_exact_artifact.empty()
                              ? g_artifact_prefix + "crash-" + sha1_hex(input)
                              : g_exact_artifact;
-  std::fprintf(stderr, "\npinfuzz: VIOLATION %s design=%s pfn=%d thread=%d step=%llu in %s(): %s\n",
-               violation_name(v.kind), design.name().c_str(), v.pfn, v.thread,
-               static_cast<unsigned long long>(v.step), v.fn.c_str(), v.detail.c_str());
-  if (sig)
-    std::fprintf(stderr, "pinfuzz: signature design=%s %s\n", design.name().c_str(),
-                 sig->to_string().c_str());
+  std::fprintf(stderr, "\n%s\n", violation_line(v, design.name()).c_str());
+  if (sig) std::fprintf(stderr, "pinfuzz: signature %s\n", signature_line(design.name(), *sig).c_str());
   std::fprintf(stderr, "pinfuzz: found after %llu executions in %.3f s\n",
                static_cast<unsigned long long>(g_executions),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count());
@@ -250,9 +242,9 @@ void report(const Scenario& scenario, const Design& design, const RunResult& r,
 // signature as known. A campaign triages the file when it reads the
 // "saved" line, instead of restarting a worker for every new violation.
 void save_and_go_on(const Scenario& scenario, const Design& design, const RunResult& r,
-                    const std::optional<Signature>& sig, std::span<const uint8_t> input) {
+                    const std::optional<Signature>& sig, const std::string& line,
+                    std::span<const uint8_t> input) {
   report(scenario, design, r, sig, input);
-  const std::string line = known_line(design, sig);
   const std::string artifact = g_artifact_prefix + "crash-" + sha1_hex(input);
   std::string err = write_file_atomic(
       artifact, std::string_view(reinterpret_cast<const char*>(input.data()), input.size()));
@@ -310,9 +302,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (g_flags.run.expect && !r.saw(*g_flags.run.expect)) return 0;
   const Design design = effective_design(*d.scenario, g_flags.run.fallback_design());
   const std::optional<Signature> sig = recorded_signature(*d.scenario, design);
-  if (is_known(known_line(design, sig))) return 0;
+  const std::string line = sig ? known_line(design.name(), *sig) : std::string();
+  if (is_known(line)) return 0;
   if (g_flags.keep_going) {
-    save_and_go_on(*d.scenario, design, r, sig, input);
+    save_and_go_on(*d.scenario, design, r, sig, line, input);
     return -1;  // a crash input is no corpus input
   }
   report(*d.scenario, design, r, sig, input);
