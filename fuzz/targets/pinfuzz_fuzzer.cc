@@ -117,7 +117,7 @@ bool is_known(const std::string& line) {
   return true;
 }
 
-// Greedy word wrap at `width` columns.
+// Greedy word wrap at `width` columns (the help text's width).
 std::string wrap(std::string_view text, size_t width) {
   std::string out, line;
   size_t at = 0;
@@ -142,7 +142,8 @@ std::string help_entry(const FlagDoc& d) {
   std::string out = fmt::format("  --{}{}{}", d.flag, d.value.empty() ? "" : "=", d.value);
   out += out.size() + 2 > kHelpColumn ? "\n" + std::string(kHelpColumn, ' ')
                                       : std::string(kHelpColumn - out.size(), ' ');
-  for (char c : d.help) out += c == '\n' ? "\n" + std::string(kHelpColumn, ' ') : std::string(1, c);
+  for (char c : d.help)
+    out += c == '\n' ? "\n" + std::string(kHelpColumn, ' ') : std::string(1, c);
   return out + "\n";
 }
 
@@ -211,7 +212,8 @@ void report(const Scenario& scenario, const Design& design, const RunResult& r,
                              ? g_artifact_prefix + "crash-" + sha1_hex(input)
                              : g_exact_artifact;
   std::fprintf(stderr, "\n%s\n", violation_line(v, design.name()).c_str());
-  if (sig) std::fprintf(stderr, "pinfuzz: signature %s\n", signature_line(design.name(), *sig).c_str());
+  if (sig)
+    std::fprintf(stderr, "pinfuzz: signature %s\n", signature_line(design.name(), *sig).c_str());
   std::fprintf(stderr, "pinfuzz: found after %llu executions in %.3f s\n",
                static_cast<unsigned long long>(g_executions),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count());
@@ -278,10 +280,11 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_known.path = g_flags.known;
   g_known.reload_if_changed();
   if (!use_counters_given) add_default_flag(argc, argv, "-use_counters=0");
+  const RunConfig& run = g_flags.run;
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d%s\n",
-               g_flags.run.design ? g_flags.run.design->name().c_str() : "(from input, else folio_pincount)",
-               g_flags.run.strategy ? schedule_kind_name(*g_flags.run.strategy) : "any (from input)",
-               static_cast<unsigned long long>(g_flags.run.step_budget), kFormatVersion,
+               run.design ? run.design->name().c_str() : "(from input, else folio_pincount)",
+               run.strategy ? schedule_kind_name(*run.strategy) : "any (from input)",
+               static_cast<unsigned long long>(run.step_budget), kFormatVersion,
                use_counters_given ? "" : " (-use_counters=0 added)");
   return 0;
 }
@@ -330,7 +333,8 @@ size_t write_out(const Scenario& s, uint8_t* data, size_t max_size) {
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
   sched::SplitMix64 rng(seed);
-  if (g_flags.mutator == Mutator::kBytes || rng.below(8) == 0) return LLVMFuzzerMutate(data, size, max_size);
+  if (g_flags.mutator == Mutator::kBytes || rng.below(8) == 0)
+    return LLVMFuzzerMutate(data, size, max_size);
   ByteDecode d = decode_bytes(std::span<const uint8_t>(data, size), g_flags.run.decode_options());
   // Unless --strategy fixes it, each input carries its own schedule kind
   // and mutation may switch it: coverage decides what works where.
