@@ -310,7 +310,7 @@ class Baton final : public sync::Hook {
 
   // The model threads of `p` under `strategy`; final_check is the caller's.
   Outcome run(pf::World& w, const pf::Program& p, Strategy& strategy,
-              uint64_t step_budget = pf::RunOptions{}.step_budget) {
+              uint64_t step_budget = pf::kDefaultStepBudget) {
     world_ = &w;
     program_ = &p;
     strategy_ = &strategy;

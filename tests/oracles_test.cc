@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fuzz/harness/catalog.h"
+#include "fuzz/harness/program.h"
 #include "tests/test_util.h"
 
 namespace pf {

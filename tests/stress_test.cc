@@ -1,6 +1,7 @@
 // Real std::threads on the correct designs: pinning, DMA, dirty release and
 // plain gets racing writeback, reclaim and CPU writes, round after round on
 // a fresh world. Runs in the tsan preset too, where it must be report-free.
+#include "fuzz/harness/program.h"
 #include "tests/test_util.h"
 
 namespace pf {

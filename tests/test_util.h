@@ -9,8 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "fuzz/harness/program.h"
+#include "model/check.h"
 #include "model/memremap.h"
+#include "model/mm.h"
 
 namespace pf::test {
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz/harness/run.h"
+#include "fuzz/harness/signature.h"
 #include "fuzz/harness/timeline.h"
 
 namespace pf::campaign {
@@ -143,8 +144,8 @@ std::string html_page(const State& s, const ReportPaths& p) {
           "<td>{} thread(s), {} op(s)</td><td><code>pinfuzz repro crashes/{}/scenario.txt</code>"
           "</td></tr>\n",
           ++n, esc(f.id),
-          esc(f.line.substr(f.line.find(' ') + 1) +
-              (f.racing_fn.empty() ? "" : " vs " + f.racing_fn + "() (first seen)")),
+          esc(Signature{f.kind, f.fn, f.racing_fn}.to_string() +
+              (f.racing_fn.empty() ? "" : " (first seen)")),
           esc(f.design),
           format_duration(f.first_seen), f.count, f.threads, f.ops, esc(f.id));
     }

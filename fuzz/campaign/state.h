@@ -40,7 +40,7 @@ struct Config {
 // A distinct violation: one signature, the first crash that showed it.
 struct Finding {
   std::string id;         // directory name under crashes/
-  std::string line;       // "design=<d> <Signature::to_string()>": the --known line
+  std::string line;       // known_line(): "design=<d> <kind> in <fn>()", the --known line
   std::string design, slug;
   ViolationKind kind = ViolationKind::hang;
   std::string fn, racing_fn;

@@ -8,6 +8,7 @@
 
 #include "fuzz/harness/minimize.h"
 #include "fuzz/harness/run.h"
+#include "fuzz/harness/signature.h"
 #include "fuzz/harness/timeline.h"
 
 namespace pf::campaign {
@@ -83,7 +84,7 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     }
     RunOptions rec;
     rec.recording = sched::Recording::kFullTrace;
-    rec.step_budget = in.step_budget ? in.step_budget : RunOptions{}.step_budget;
+    rec.step_budget = in.step_budget ? in.step_budget : kDefaultStepBudget;
     Runner runner;
     RunResult r = runner.run(*l.scenario, design, rec);
     auto sig = signature_of(r);
@@ -95,7 +96,7 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
       return out;
     }
     Finding& f = out.finding;
-    f.line = "design=" + design.name() + " " + sig->key();
+    f.line = known_line(design.name(), *sig);
     f.design = design.name();
     f.slug = in.slug;
     f.kind = sig->kind;
@@ -143,7 +144,7 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     }
     out.kind = TriageResult::Kind::kNew;
     out.message = fmt::format("{} (minimized to {} thread(s), {} op(s) in {} attempts)",
-                              "design=" + design.name() + " " + sig->to_string(),
+                              signature_line(design.name(), *sig),
                               f.threads, f.ops, m.attempts);
     return out;
   } catch (const std::exception& e) {

@@ -1,7 +1,7 @@
 // Crash triage, as ClusterFuzz and syzkaller's repro pipeline do it, for
 // one crash file a worker wrote: replay it under the worker's design
 // (deterministic, so it either reproduces or the tool has a bug), compute
-// its signature (fuzz/harness/minimize.h: kind, reporting function, racing
+// its signature (fuzz/harness/signature.h: kind, reporting function, racing
 // function, design), and for a signature not seen before minimize it and
 // publish it as crashes/<id>/:
 //   crash         the worker's input, byte for byte

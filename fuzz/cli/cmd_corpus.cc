@@ -8,6 +8,7 @@
 #include "fuzz/harness/minimize.h"
 #include "fuzz/harness/regress.h"
 #include "fuzz/harness/search.h"
+#include "fuzz/harness/signature.h"
 #include "fuzz/harness/timeline.h"
 
 namespace pf::cli {
@@ -20,10 +21,7 @@ size_t op_count(const Scenario& s) {
 }
 
 void print_minimized(const MinimizeResult& m, const Scenario& before, bool quiet) {
-  const Violation& v = *m.run.violation;
-  fmt::print("pinfuzz: VIOLATION {} design={} pfn={} thread={} step={} in {}(): {}\n",
-             violation_name(v.kind), m.scenario.design->name(), v.pfn, v.thread, v.step, v.fn,
-             v.detail);
+  fmt::print("{}\n", violation_line(*m.run.violation, m.scenario.design->name()));
   fmt::print("minimized: {} thread(s), {} op(s) (from {}, {}), {} steps, {} attempts\n",
              m.scenario.program.threads.size(), op_count(m.scenario),
              before.program.threads.size(), op_count(before), m.run.steps, m.attempts);

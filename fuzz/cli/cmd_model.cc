@@ -5,6 +5,7 @@
 #include "fuzz/cli/cli.h"
 #include "fuzz/harness/bugs.h"
 #include "fuzz/harness/catalog.h"
+#include "fuzz/harness/program.h"
 
 namespace pf::cli {
 namespace {

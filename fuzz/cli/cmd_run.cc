@@ -8,6 +8,7 @@
 #include "fuzz/cli/cli.h"
 #include "fuzz/harness/minimize.h"
 #include "fuzz/harness/run.h"
+#include "fuzz/harness/signature.h"
 #include "fuzz/harness/timeline.h"
 
 namespace pf::cli {
@@ -18,16 +19,11 @@ struct ShowOptions {
   TimelineOptions timeline;
 };
 
-std::string signature(const Design& d, const Violation& v) {
-  return fmt::format("pinfuzz: VIOLATION {} design={} pfn={} thread={} step={} in {}(): {}",
-                     violation_name(v.kind), d.name(), v.pfn, v.thread, v.step, v.fn, v.detail);
-}
-
 // Prints one recorded run: signature or clean line, then scenario and timeline.
 void print_run(const std::string& label, const Scenario& s, const Design& d, const RunResult& r,
                const std::string& replay, const ShowOptions& o) {
   if (r.violation) {
-    fmt::print("{}\n", signature(d, *r.violation));
+    fmt::print("{}\n", violation_line(*r.violation, d.name()));
     if (auto sig = signature_of(r); sig && !r.trace.empty())
       fmt::print("signature: {}\n", sig->to_string());
     fmt::print("replay: {}\n", replay);
@@ -79,7 +75,7 @@ int cmd_repro(const std::vector<std::string>& files, const RunConfig& config,
     if (!html.empty()) {
       Scenario shown = *l;
       shown.design = d;
-      std::string title = r.violation ? signature(d, *r.violation) : "clean: " + f;
+      std::string title = r.violation ? violation_line(*r.violation, d.name()) : "clean: " + f;
       std::string path = html_path(html, f, files.size() > 1);
       std::string err = write_file_atomic(path, render_timeline_html(shown, r, title, replay));
       if (!err.empty()) {

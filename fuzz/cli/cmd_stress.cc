@@ -12,6 +12,7 @@
 #include "fuzz/campaign/state.h"
 #include "fuzz/cli/cli.h"
 #include "fuzz/harness/sha1.h"
+#include "fuzz/harness/signature.h"
 #include "fuzz/harness/stress.h"
 #include "fuzz/harness/timeline.h"
 
@@ -94,8 +95,7 @@ bool report_finding(const StressCli& c, const StressFinding& f) {
   const std::string text = print_text(f.scenario);
   const std::string path = finding_path(c, f, text);
   const std::string err = write_file_atomic(path, text);
-  fmt::print("pinfuzz: VIOLATION {} design={} pfn={} thread={} step={} in {}(): {}\n",
-             violation_name(v.kind), d.name(), v.pfn, v.thread, v.step, v.fn, v.detail);
+  fmt::print("{}\n", violation_line(v, d.name()));
   fmt::print("found on free-running threads in round {} after {:.2f} s{}\n", f.round, f.seconds,
              c.chaos ? " (chaos on)" : "");
   if (!err.empty()) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/harness/program.h"
+#include "fuzz/scenario/op.h"
 
 namespace pf {
 

@@ -29,7 +29,7 @@ class RunObserver : public sched::StepObserver {
 
 struct RunOptions {
   sched::Recording recording = sched::Recording::kHashOnly;
-  uint64_t step_budget = 20000;   // more steps than this: hang
+  uint64_t step_budget = kDefaultStepBudget;  // more steps than this: hang
   OpMode mode = OpMode::kWellFormed;
   bool check_each_step = true;    // check_invariants() after every step
   RunObserver* observer = nullptr;

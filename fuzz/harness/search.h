@@ -31,6 +31,6 @@ struct SearchResult {
 // counted in `kinds` and skipped).
 SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
                     std::optional<ViolationKind> expect, const SearchBudget& budget,
-                    uint64_t step_budget = 20000);
+                    uint64_t step_budget = kDefaultStepBudget);
 
 }  // namespace pf

@@ -86,6 +86,9 @@ struct TimelineOptions {
 std::string render_timeline_text(const Scenario& s, const RunResult& r,
                                  const TimelineOptions& o = {});
 
+// &, <, >, " and ' as HTML entities: text and attribute values alike.
+std::string html_escape(std::string_view s);
+
 // One self-contained HTML page (inline CSS and SVG, no scripts, nothing
 // fetched): `title`, the violation signature, the replay `command`, the
 // scenario as print_text() writes it, and the timeline as an SVG - a lane
@@ -93,9 +96,6 @@ std::string render_timeline_text(const Scenario& s, const RunResult& r,
 // <title>, op rows labelled, context switches drawn as arrows and the
 // violation in red - followed by the text timeline for copying into mail.
 // Every embedded string is HTML-escaped.
-// &, <, >, " and ' as HTML entities: text and attribute values alike.
-std::string html_escape(std::string_view s);
-
 std::string render_timeline_html(const Scenario& s, const RunResult& r, const std::string& title,
                                  const std::string& command);
 

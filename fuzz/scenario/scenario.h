@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzz/harness/program.h"
+#include "fuzz/scenario/op.h"
 #include "fuzz/sched/strategy.h"
 #include "model/design.h"
 

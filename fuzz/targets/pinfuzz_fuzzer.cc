@@ -7,16 +7,7 @@
 // then saves the input as crash-<sha1>).
 //
 // Flags (two dashes: libFuzzer passes them through), or PINFUZZ_* variables:
-//   --design=NAME[,knob=value...]   design to run every input under
-//   --strategy=random|pct|input|any how the schedule bytes are read
-//   --steps=N                       step budget per run (default 20000)
-//   --expect=KIND                   trap only on this violation kind
-//   --mutator=structure|bytes       scenario-aware mutations (default) or
-//                                   libFuzzer's byte-level ones only
-//   --known=FILE                    violations already found (campaigns):
-//                                   run on past them, count them
-//   --stats=SECONDS                 print a stats line this often
-//   --help                          this text
+// one table, fuzz/harness/fuzzer_flags.def; --help prints it.
 // Beyond code coverage the target feeds interleaving coverage to libFuzzer
 // through __libfuzzer_extra_counters (fuzz/harness/coverage.h).
 #include <sys/stat.h>
@@ -42,6 +33,7 @@
 #include "fuzz/harness/mutate.h"
 #include "fuzz/harness/run.h"
 #include "fuzz/harness/sha1.h"
+#include "fuzz/harness/signature.h"
 
 namespace {
 
@@ -50,17 +42,13 @@ using namespace pf;
 __attribute__((used, section("__libfuzzer_extra_counters")))
 uint8_t g_extra_counters[InterleavingCoverage::kSize];
 
-RunConfig g_config;
-bool g_structure_mutator = true;
-// --interleaving=off: code coverage only (to measure what interleaving
-// coverage is worth).
-bool g_interleaving = true;
+FuzzerFlags g_flags;
 uint64_t g_executions = 0;  // runs of a decoded scenario
 std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now();
 std::string g_artifact_prefix = "./";
 std::string g_exact_artifact;
 
-// --known: "design=<name> <Signature::to_string()>" lines. A campaign
+// --known: known_line()s (fuzz/harness/signature.h). A campaign
 // appends each new signature it triages, so its workers spend their time on
 // violations nobody has seen yet instead of crashing on the same one again.
 struct Known {
@@ -86,22 +74,20 @@ struct Known {
   }
 };
 Known g_known;
-double g_stats_interval = 0;  // seconds; 0 = no stats lines
-bool g_keep_going = false;
 double g_next_stats = 0;
 
 double elapsed() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
 }
 
-// Every g_stats_interval: "pinfuzz: stats execs=N known_hits=K" and one
+// Every --stats seconds: "pinfuzz: stats execs=N known_hits=K" and one
 // "pinfuzz: hits N <known line>" per known signature hit since the last one.
 // Checked every 256 executions, so the clock costs nothing.
 void maybe_print_stats() {
-  if (g_stats_interval <= 0 || (g_executions & 255) != 0) return;
+  if (g_flags.stats <= 0 || (g_executions & 255) != 0) return;
   double now = elapsed();
   if (now < g_next_stats) return;
-  g_next_stats = now + g_stats_interval;
+  g_next_stats = now + g_flags.stats;
   for (auto& [line, n] : g_known.hits) std::fprintf(stderr, "pinfuzz: hits %llu %s\n",
                                                     static_cast<unsigned long long>(n), line.c_str());
   g_known.hits.clear();
@@ -117,14 +103,9 @@ void maybe_print_stats() {
 std::optional<Signature> recorded_signature(const Scenario& scenario, const Design& design) {
   static Runner recorder;
   RunOptions opt;
-  opt.step_budget = g_config.step_budget;
+  opt.step_budget = g_flags.run.step_budget;
   opt.recording = sched::Recording::kFullTrace;
   return signature_of(recorder.run(scenario, design, opt));
-}
-
-// What --known holds for a signature: 'design=<d> <kind> in <fn>()'.
-std::string known_line(const Design& design, const std::optional<Signature>& sig) {
-  return sig ? "design=" + design.name() + " " + sig->key() : std::string();
 }
 
 // A violation whose signature is in --known: count it, run on.
@@ -136,41 +117,70 @@ bool is_known(const std::string& line) {
   return true;
 }
 
-constexpr const char* kHelp = R"(pinfuzz_fuzzer: libFuzzer target for pinfuzz (Linux pin/release semantics)
+// Greedy word wrap at `width` columns (the help text's width).
+std::string wrap(std::string_view text, size_t width) {
+  std::string out, line;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find(' ', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view word = text.substr(at, end - at);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + std::string(word);
+    at = end + 1;
+  }
+  return out + line + "\n";
+}
 
-Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] [CORPUS_DIR...]
+// "  --flag=VALUE" and its help from column 33 on (on the next line if the
+// flag is too long for that).
+std::string help_entry(const FlagDoc& d) {
+  constexpr size_t kHelpColumn = 33;
+  std::string out = fmt::format("  --{}{}{}", d.flag, d.value.empty() ? "" : "=", d.value);
+  out += out.size() + 2 > kHelpColumn ? "\n" + std::string(kHelpColumn, ' ')
+                                      : std::string(kHelpColumn - out.size(), ' ');
+  for (char c : d.help)
+    out += c == '\n' ? "\n" + std::string(kHelpColumn, ' ') : std::string(1, c);
+  return out + "\n";
+}
 
-  --design=NAME[,knob=value...]  run every input under this design; the input's own
-                                 design field is then ignored (pinfuzz designs lists them)
-  --strategy=random|pct|input|any
-                                 how the schedule bytes are read: the seed of a
-                                 random schedule (default) or of a PCT one,
-                                 preemption points, or any: each input's own kind,
-                                 which mutation may switch
-  --steps=N                      step budget per run; more is a hang (default 20000)
-  --expect=KIND                  trap only on this violation kind (others are counted and
-                                 skipped): to measure the time to one bug
-  --interleaving=on|off          interleaving coverage as extra counters (default on)
-  --mutator=structure|bytes      structure: decode, mutate ops, threads, world and
-                                 preemption points, re-encode (default); bytes: libFuzzer's
-                                 byte-level mutations only
-  --known=FILE                   violations already found, one per line as
-                                 'design=<d> <kind> in <fn>()' (what 'pinfuzz repro'
-                                 prints as signature:, without its 'vs' part): run on
-                                 past them and count them instead of trapping (campaigns)
-  --keep-going                   on a new violation, save the crash input (libFuzzer's
-                                 name, atomically), print 'pinfuzz: saved FILE' and run
-                                 on, counting that signature as known from then on
-  --stats=SECONDS                print 'pinfuzz: stats execs=N known_hits=K' this often
-  --help                         this text; -help=1 lists libFuzzer's own flags
+std::string help_text() {
+  std::string flags, env;
+  std::vector<std::string> env_names;
+  for (const FlagDoc& d : fuzzer_flag_docs()) {
+    flags += help_entry(d);
+    if (d.env == FlagEnv::kAlsoEnv) env_names.push_back(d.env_name());
+  }
+  for (size_t i = 0; i < env_names.size(); ++i)
+    env += (i == 0 ? "" : i + 1 == env_names.size() ? " and " : ", ") + env_names[i];
+  return "pinfuzz_fuzzer: libFuzzer target for pinfuzz (Linux pin/release semantics)\n\n"
+         "Usage: pinfuzz_fuzzer [--design=D] [--strategy=S] [--steps=N] [libFuzzer flags] "
+         "[CORPUS_DIR...]\n\n" +
+         flags + "\n" +
+         wrap("The same settings can come from " + env +
+                  ". Unless given, -use_counters=0 is added to libFuzzer's flags: each coverage "
+                  "byte counts as hit or not, not by magnitude.",
+              88) +
+         "On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the\n"
+         "'pinfuzz repro' command that replays the crash file, writes the scenario as text to\n"
+         "<crash file>.txt, and traps.\n";
+}
 
-The same settings can come from PINFUZZ_DESIGN, PINFUZZ_STRATEGY, PINFUZZ_STEPS and
-PINFUZZ_EXPECT. Unless given, -use_counters=0 is added to libFuzzer's flags: each
-coverage byte counts as hit or not, not by magnitude.
-On a violation the target prints 'pinfuzz: VIOLATION <kind> design=<d> ...', the
-'pinfuzz repro' command that replays the crash file, writes the scenario as text to
-<crash file>.txt, and traps.
-)";
+// "--design= --strategy= ... --help": for the unknown-flag error.
+std::string flag_list() {
+  std::string s;
+  for (const FlagDoc& d : fuzzer_flag_docs())
+    s += fmt::format("{}--{}{}", s.empty() ? "" : " ", d.flag, d.value.empty() ? "" : "=");
+  return s;
+}
+
+[[noreturn]] void print_help() {
+  std::fputs(help_text().c_str(), stdout);
+  std::exit(0);
+}
 
 // Appends a libFuzzer flag the user did not give. LLVMFuzzerInitialize runs
 // before libFuzzer parses argv, so the flag takes effect as if typed (and
@@ -201,16 +211,13 @@ void report(const Scenario& scenario, const Design& design, const RunResult& r,
   std::string artifact = g_exact_artifact.empty()
                              ? g_artifact_prefix + "crash-" + sha1_hex(input)
                              : g_exact_artifact;
-  std::fprintf(stderr, "\npinfuzz: VIOLATION %s design=%s pfn=%d thread=%d step=%llu in %s(): %s\n",
-               violation_name(v.kind), design.name().c_str(), v.pfn, v.thread,
-               static_cast<unsigned long long>(v.step), v.fn.c_str(), v.detail.c_str());
+  std::fprintf(stderr, "\n%s\n", violation_line(v, design.name()).c_str());
   if (sig)
-    std::fprintf(stderr, "pinfuzz: signature design=%s %s\n", design.name().c_str(),
-                 sig->to_string().c_str());
+    std::fprintf(stderr, "pinfuzz: signature %s\n", signature_line(design.name(), *sig).c_str());
   std::fprintf(stderr, "pinfuzz: found after %llu executions in %.3f s\n",
                static_cast<unsigned long long>(g_executions),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count());
-  std::string flags = g_config.replay_flags();
+  std::string flags = g_flags.run.replay_flags();
   std::fprintf(stderr, "pinfuzz: replay: pinfuzz repro %s%s%s\n", flags.c_str(),
                flags.empty() ? "" : " ", artifact.c_str());
   // The effective scenario (design and strategy as run) as text: replays
@@ -224,8 +231,8 @@ void report(const Scenario& scenario, const Design& design, const RunResult& r,
   if (err.empty())
     std::fprintf(stderr, "pinfuzz: scenario as text: %s.txt (replay: pinfuzz repro %s%s.txt)\n",
                  artifact.c_str(),
-                 g_config.step_budget != kDefaultStepBudget
-                     ? fmt::format("--steps={} ", g_config.step_budget).c_str()
+                 g_flags.run.step_budget != kDefaultStepBudget
+                     ? fmt::format("--steps={} ", g_flags.run.step_budget).c_str()
                      : "",
                  artifact.c_str());
   else
@@ -237,9 +244,9 @@ void report(const Scenario& scenario, const Design& design, const RunResult& r,
 // signature as known. A campaign triages the file when it reads the
 // "saved" line, instead of restarting a worker for every new violation.
 void save_and_go_on(const Scenario& scenario, const Design& design, const RunResult& r,
-                    const std::optional<Signature>& sig, std::span<const uint8_t> input) {
+                    const std::optional<Signature>& sig, const std::string& line,
+                    std::span<const uint8_t> input) {
   report(scenario, design, r, sig, input);
-  const std::string line = known_line(design, sig);
   const std::string artifact = g_artifact_prefix + "crash-" + sha1_hex(input);
   std::string err = write_file_atomic(
       artifact, std::string_view(reinterpret_cast<const char*>(input.data()), input.size()));
@@ -251,67 +258,33 @@ void save_and_go_on(const Scenario& scenario, const Design& design, const RunRes
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  if (std::string e = g_config.parse_env(); !e.empty()) die(e);
-  const char* env_strategy = std::getenv("PINFUZZ_STRATEGY");
-  bool strategy_chosen = env_strategy && *env_strategy;
+  if (std::string e = g_flags.parse_env(); !e.empty()) die(e);
   bool use_counters_given = false;
   for (int i = 1; i < *argc; ++i) {
     std::string_view a = (*argv)[i];
-    strategy_chosen |= a.rfind("--strategy=", 0) == 0;
     use_counters_given |= a.rfind("-use_counters=", 0) == 0;
-    if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
-      std::exit(0);
-    }
+    if (a == "-h") print_help();
     std::string err;
-    if (g_config.parse_flag(a, &err)) {
+    if (g_flags.parse_flag(a, &err)) {
       if (!err.empty()) die(err);
-      continue;
-    }
-    if (a == "--mutator=structure" || a == "--mutator=bytes") {
-      g_structure_mutator = a == "--mutator=structure";
-      continue;
-    }
-    if (a.rfind("--mutator=", 0) == 0)
-      die(fmt::format("{}: unknown mutator (structure, bytes)", a));
-    if (a == "--interleaving=on" || a == "--interleaving=off") {
-      g_interleaving = a == "--interleaving=on";
-      continue;
-    }
-    if (a.rfind("--interleaving=", 0) == 0)
-      die(fmt::format("{}: want --interleaving=on or off", a));
-    if (a.rfind("--known=", 0) == 0) {
-      g_known.path = a.substr(8);
-      if (FILE* f = std::fopen(g_known.path.c_str(), "r")) std::fclose(f);
-      else die(fmt::format("--known={}: cannot read: {}", g_known.path, std::strerror(errno)));
-      g_known.reload_if_changed();
-      continue;
-    }
-    if (a == "--keep-going") {
-      g_keep_going = true;
-      continue;
-    }
-    if (a.rfind("--stats=", 0) == 0) {
-      char* end = nullptr;
-      std::string v(a.substr(8));
-      g_stats_interval = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(g_stats_interval > 0))
-        die(fmt::format("{}: want a number of seconds > 0", a));
+      if (g_flags.help) print_help();
       continue;
     }
     if (a.rfind("-artifact_prefix=", 0) == 0) g_artifact_prefix = a.substr(17);
     if (a.rfind("-exact_artifact_path=", 0) == 0) g_exact_artifact = a.substr(21);
     if (a.rfind("--", 0) == 0)
-      die(fmt::format("unknown flag '{}' (pinfuzz flags: --design= --strategy= --steps= "
-                      "--expect= --interleaving= --mutator= --known= --keep-going --stats= "
-                      "--help)", a));
+      die(fmt::format("unknown flag '{}' (pinfuzz flags: {})", a, flag_list()));
   }
-  if (!strategy_chosen) g_config.strategy = kFuzzerDefaultStrategy;  // config.h says why
+  // config.h says why this default; --strategy=any reads each input's own.
+  if (!g_flags.run.given(RunFlag::strategy)) g_flags.run.strategy = kFuzzerDefaultStrategy;
+  g_known.path = g_flags.known;
+  g_known.reload_if_changed();
   if (!use_counters_given) add_default_flag(argc, argv, "-use_counters=0");
+  const RunConfig& run = g_flags.run;
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d%s\n",
-               g_config.design ? g_config.design->name().c_str() : "(from input, else folio_pincount)",
-               g_config.strategy ? schedule_kind_name(*g_config.strategy) : "any (from input)",
-               static_cast<unsigned long long>(g_config.step_budget), kFormatVersion,
+               run.design ? run.design->name().c_str() : "(from input, else folio_pincount)",
+               run.strategy ? schedule_kind_name(*run.strategy) : "any (from input)",
+               static_cast<unsigned long long>(run.step_budget), kFormatVersion,
                use_counters_given ? "" : " (-use_counters=0 added)");
   return 0;
 }
@@ -320,21 +293,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Runner runner;
   static InterleavingCoverage coverage(g_extra_counters);
   const std::span<const uint8_t> input(data, size);
-  ByteDecode d = decode_bytes(input, g_config.decode_options());
+  ByteDecode d = decode_bytes(input, g_flags.run.decode_options());
   if (!d.scenario) return -1;  // not a scenario: keep it out of the corpus
   RunOptions opt;
-  opt.step_budget = g_config.step_budget;
-  opt.observer = g_interleaving ? &coverage : nullptr;
-  RunResult r = runner.run(*d.scenario, g_config.fallback_design(), opt);
+  opt.step_budget = g_flags.run.step_budget;
+  opt.observer = g_flags.interleaving ? &coverage : nullptr;
+  RunResult r = runner.run(*d.scenario, g_flags.run.fallback_design(), opt);
   ++g_executions;
   maybe_print_stats();
   if (!r.violation) return 0;
-  if (g_config.expect && !r.saw(*g_config.expect)) return 0;
-  const Design design = effective_design(*d.scenario, g_config.fallback_design());
+  if (g_flags.run.expect && !r.saw(*g_flags.run.expect)) return 0;
+  const Design design = effective_design(*d.scenario, g_flags.run.fallback_design());
   const std::optional<Signature> sig = recorded_signature(*d.scenario, design);
-  if (is_known(known_line(design, sig))) return 0;
-  if (g_keep_going) {
-    save_and_go_on(*d.scenario, design, r, sig, input);
+  const std::string line = sig ? known_line(design.name(), *sig) : std::string();
+  if (is_known(line)) return 0;
+  if (g_flags.keep_going) {
+    save_and_go_on(*d.scenario, design, r, sig, line, input);
     return -1;  // a crash input is no corpus input
   }
   report(*d.scenario, design, r, sig, input);
@@ -359,12 +333,13 @@ size_t write_out(const Scenario& s, uint8_t* data, size_t max_size) {
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
   sched::SplitMix64 rng(seed);
-  if (!g_structure_mutator || rng.below(8) == 0) return LLVMFuzzerMutate(data, size, max_size);
-  ByteDecode d = decode_bytes(std::span<const uint8_t>(data, size), g_config.decode_options());
+  if (g_flags.mutator == Mutator::kBytes || rng.below(8) == 0)
+    return LLVMFuzzerMutate(data, size, max_size);
+  ByteDecode d = decode_bytes(std::span<const uint8_t>(data, size), g_flags.run.decode_options());
   // Unless --strategy fixes it, each input carries its own schedule kind
   // and mutation may switch it: coverage decides what works where.
-  const bool free_kind = !g_config.strategy;
-  const ScheduleKind kind = g_config.strategy.value_or(
+  const bool free_kind = !g_flags.run.strategy;
+  const ScheduleKind kind = g_flags.run.strategy.value_or(
       static_cast<ScheduleKind>(rng.below(kNumScheduleKinds)));
   Scenario s = d.scenario ? *d.scenario : random_scenario(rng, kind);
   for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(s, rng, free_kind);
@@ -376,8 +351,8 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
                                             const uint8_t* data2, size_t size2, uint8_t* out,
                                             size_t max_out_size, unsigned int seed) {
   sched::SplitMix64 rng(seed);
-  ByteDecode a = decode_bytes(std::span<const uint8_t>(data1, size1), g_config.decode_options());
-  ByteDecode b = decode_bytes(std::span<const uint8_t>(data2, size2), g_config.decode_options());
+  ByteDecode a = decode_bytes(std::span<const uint8_t>(data1, size1), g_flags.run.decode_options());
+  ByteDecode b = decode_bytes(std::span<const uint8_t>(data2, size2), g_flags.run.decode_options());
   if (!a.scenario || !b.scenario) return 0;
   return write_out(cross_over(*a.scenario, *b.scenario, rng), out, max_out_size);
 }

@@ -1,0 +1,162 @@
+// The byte form of a scenario keeps its contract: text and bytes are two
+// spellings of one value, the decoder is total (every byte string is a
+// scenario or a rejection), and an input says where it was cut short.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fuzz/scenario/scenario.h"
+#include "tests/scenario_samples.h"
+
+namespace pf {
+namespace {
+
+using test::kCanonical;
+using test::parsed;
+using test::is_canonical;
+
+TEST(ScenarioBytes, TextThenBytesThenTextIsIdentity) {
+  for (const char* text : kCanonical) {
+    Scenario s = parsed(text);
+    ByteDecode d = decode_bytes(encode_bytes(s));
+    ASSERT_TRUE(d.scenario) << d.error;
+    EXPECT_EQ(*d.scenario, s);
+    EXPECT_EQ(print_text(*d.scenario), text);
+  }
+}
+
+// Known bug in bytes.cc: the design field holds at most 255 bytes and
+// Every knob at once spells a design name of several hundred bytes; the
+// byte form's 16-bit length must carry it.
+TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
+  auto d = parse_design(
+      "lru_count,writeback=bounce,counter_bits=12,no_overflow_check,no_gup_fast_recheck,"
+      "no_gup_fast_pmd_recheck,no_fork_wp_seq,no_cow_for_dma,no_try_share_check,"
+      "no_try_share_barrier,no_ro_pin_unshare,cow_reuse_by_mapcount,large_unpin_bias,"
+      "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
+      "devmap_mixed_base");
+  ASSERT_TRUE(d.design) << d.error;
+  Scenario s = parsed("pinfuzz-scenario 1\nthread 0\n");
+  s.design = d.design;
+  EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
+}
+
+// Random byte strings, mostly with the right version byte and a design field
+// that is empty, valid or garbage.
+std::vector<uint8_t> random_input(sched::SplitMix64& rng) {
+  static const char* const kDesigns[] = {"get_only", "pin_bias,counter_bits=13",
+                                         "folio_pincount,no_fork_wp_seq=on"};
+  std::vector<uint8_t> b(rng.below(301));
+  for (auto& x : b) x = static_cast<uint8_t>(rng.next());
+  if (b.size() >= 3 && rng.below(10) < 9) {
+    b[0] = kFormatVersion;
+    uint64_t design = rng.below(10);
+    if (design < 6) {
+      b[1] = b[2] = 0;  // u16 design length 0
+    } else if (design < 9) {
+      std::string_view name = kDesigns[design - 6];
+      b[1] = static_cast<uint8_t>(name.size());
+      b[2] = 0;
+      b.insert(b.begin() + 3, name.begin(), name.end());
+    }
+  }
+  return b;
+}
+
+TEST(ScenarioBytes, DecodeIsTotalAndEncodeOfDecodeIsAFixedPoint) {
+  sched::SplitMix64 rng(0x5ce7a210);
+  int decoded = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::vector<uint8_t> in = random_input(rng);
+    ByteDecode d = decode_bytes(in);
+    if (!d.scenario) {
+      EXPECT_TRUE(d.error == "empty input" || d.error.rfind("format version ", 0) == 0 ||
+                  d.error.rfind("design field: ", 0) == 0)
+          << d.error;
+      continue;
+    }
+    ++decoded;
+    const Scenario& s = *d.scenario;
+    ASSERT_TRUE(is_canonical(s)) << print_text(s);
+    std::vector<uint8_t> once = encode_bytes(s);
+    ByteDecode again = decode_bytes(once);
+    ASSERT_TRUE(again.scenario) << again.error;
+    ASSERT_EQ(again.ended_in, "") << "the encoder wrote an input that ends early";
+    ASSERT_EQ(*again.scenario, s) << print_text(s);
+    ASSERT_EQ(encode_bytes(*again.scenario), once);
+    // And the text form holds the same value.
+    TextParse t = parse_text(print_text(s));
+    ASSERT_TRUE(t.scenario) << t.error << "\n" << print_text(s);
+    ASSERT_EQ(*t.scenario, s) << print_text(s);
+  }
+  EXPECT_GT(decoded, 3000);  // the property was exercised, not skipped
+}
+
+TEST(ScenarioBytes, AnotherVersionIsRejectedNamingBothVersions) {
+  ByteDecode d = decode_bytes(std::vector<uint8_t>{kFormatVersion + 1, 0, 8, 0, 0});
+  EXPECT_FALSE(d.scenario);
+  EXPECT_NE(d.error.find("format version 2"), std::string::npos) << d.error;
+  EXPECT_NE(d.error.find("reads version 1"), std::string::npos) << d.error;
+  EXPECT_EQ(decode_bytes(std::vector<uint8_t>{}).error, "empty input");
+}
+
+TEST(ScenarioBytes, IgnoreDesignSkipsAnInvalidDesignField) {
+  std::vector<uint8_t> in = {kFormatVersion, 3, 0, 'b', 'a', 'd', 8, 0, 0, 0, 0};
+  ByteDecode strict = decode_bytes(in);
+  EXPECT_FALSE(strict.scenario);
+  EXPECT_NE(strict.error.find("design field: unknown design 'bad'"), std::string::npos)
+      << strict.error;
+  ByteDecode lax = decode_bytes(in, DecodeOptions{.ignore_design = true});
+  ASSERT_TRUE(lax.scenario) << lax.error;
+  EXPECT_FALSE(lax.scenario->design);
+  EXPECT_EQ(lax.scenario->program.world.free_pages, 8);  // the field after it
+}
+
+TEST(ScenarioBytes, ChosenStrategyReadsTheBodyAsThatKind) {
+  // kind byte 1 (random), then a body: seed 7, then 2, then 16 0.
+  std::vector<uint8_t> in = {kFormatVersion, 0, 0, 8, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0, 0, 0, 2, 16, 0};
+  ByteDecode own = decode_bytes(in);
+  ASSERT_TRUE(own.scenario);
+  EXPECT_EQ(own.scenario->schedule.kind, ScheduleKind::kRandom);
+  EXPECT_EQ(own.scenario->schedule.one_in, 2);
+
+  ByteDecode pct = decode_bytes(in, DecodeOptions{.strategy = ScheduleKind::kPct});
+  ASSERT_TRUE(pct.scenario);
+  const Schedule& p = pct.scenario->schedule;
+  EXPECT_EQ(p.kind, ScheduleKind::kPct);
+  EXPECT_EQ(p.seed, 7u);
+  EXPECT_EQ(p.depth, 3);  // 1 + 2 % 8
+  EXPECT_EQ(p.k, 16);
+
+  ByteDecode input = decode_bytes(in, DecodeOptions{.strategy = ScheduleKind::kInput});
+  ASSERT_TRUE(input.scenario);
+  EXPECT_EQ(input.scenario->schedule.kind, ScheduleKind::kInput);
+  ASSERT_FALSE(input.scenario->schedule.points.empty());
+  EXPECT_EQ(input.scenario->schedule.points[0], (sched::Preemption{7, 0}));
+}
+
+// A byte input cut short still decodes (totality), and says where it
+// ended: every proper prefix of a scenario with a seeded schedule, whose
+// last byte belongs to the schedule, is reported.
+TEST(ScenarioBytes, EveryTruncationSaysWhereTheInputEnded) {
+  const std::vector<uint8_t> whole = encode_bytes(parsed(kCanonical[1]));
+  EXPECT_EQ(decode_bytes(whole).ended_in, "");
+  std::set<std::string> parts;
+  for (size_t n = 1; n < whole.size(); ++n) {
+    ByteDecode d = decode_bytes(std::span(whole).first(n));
+    if (!d.scenario) {  // a design cut short is often no design
+      EXPECT_EQ(d.error.rfind("design field: ", 0), 0u) << d.error;
+      continue;
+    }
+    ASSERT_NE(d.ended_in, "") << "a prefix of " << n << " of " << whole.size()
+                              << " bytes went unnoticed";
+    parts.insert(d.ended_in);
+  }
+  EXPECT_EQ(parts, (std::set<std::string>{"the design field", "the world", "thread 0's ops",
+                                          "thread 1's ops", "the schedule"}));
+}
+
+}  // namespace
+}  // namespace pf
