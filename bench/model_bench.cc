@@ -64,7 +64,7 @@ const pf::Scenario& scenario() {
   return s;
 }
 
-const pf::Design kDesign{};  // folio_pincount
+const pf::Design kDesign{};  // the default design (designs.def)
 
 // The fuzzer's strategy of that kind: the scenario's own preemption points
 // for input, the codec's default options (one_in=8; depth=3, k=200) else.

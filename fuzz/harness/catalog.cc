@@ -1,7 +1,26 @@
 #include "fuzz/harness/catalog.h"
 
+#include <cstdlib>
+
+#include "fuzz/harness/bugs.h"
+
 namespace pf {
 namespace {
+
+// The design of a bug catalog row (bugs.def), by the row's name.
+std::string bug_design(std::string_view bug) {
+  const BugConfig* b = find_bug(bug);
+  if (!b) std::abort();  // a row this table names must exist (tests run the table)
+  return std::string(b->design);
+}
+
+// The default design (designs.def) with these knobs: most entries plant a
+// mistake into whatever design the kernel has today.
+std::string with_knobs(std::string_view knobs) {
+  std::string d = tracking_name(kDefaultTracking);
+  if (!knobs.empty()) d += "," + std::string(knobs);
+  return d;
+}
 
 Op op(OpKind k, int a = 0, int b = 1, uint8_t flags = 0) {
   return Op{k, static_cast<int8_t>(a), static_cast<int8_t>(b), flags};
@@ -18,14 +37,14 @@ std::vector<CatalogEntry> build() {
   std::vector<CatalogEntry> c;
   // The seed's original crash (LWN 753027): writeback cleans the page,
   // reclaim strips its buffers under a DMA user, the release dirties it.
-  c.push_back({"writeback_strips_buffers_under_dma", "get_only",
+  c.push_back({"writeback_strips_buffers_under_dma", bug_design("get_only"),
                ViolationKind::dirty_without_buffers, "LWN 753027; ext4 cc5095747edf",
                Program{one(Backing::kFile),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::writeback, 0), op(K::reclaim_file, 0),
                          op(K::dma_write, 0), op(K::put_user_pages_dirty_lock, -1, 1, kOpDirty)}}},
                true});
   // "A random put_page could affect your dma-pinned pages" (John Hubbard).
-  c.push_back({"random_put_page_clears_pin_bit", "page_flag", ViolationKind::pin_count_mismatch,
+  c.push_back({"random_put_page_clears_pin_bit", bug_design("page_flag"), ViolationKind::pin_count_mismatch,
                "seed thread, Dec 2018",
                Program{one(Backing::kAnon),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::dma_write, 0), op(K::user_read, 0, 0),
@@ -33,81 +52,81 @@ std::vector<CatalogEntry> build() {
                         {op(K::gup, 0, 1), op(K::put_page, -1)}}},
                true});
   // The seed's objection to the RFC: lru holds pgmap on ZONE_DEVICE pages.
-  c.push_back({"lru_count_corrupts_pgmap", "lru_count", ViolationKind::pgmap_corrupted,
+  c.push_back({"lru_count_corrupts_pgmap", bug_design("lru_count"), ViolationKind::pgmap_corrupted,
                "seed thread (Dan Williams / John Hubbard)",
                Program{one(Backing::kDax),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::dma_write, 0), op(K::unpin, -1),
                          op(K::gup, 0, 1), op(K::put_page, -1)}}},
                true});
-  c.push_back({"fork_shares_pinned_page", "folio_pincount,no_cow_for_dma",
+  c.push_back({"fork_shares_pinned_page", with_knobs("no_cow_for_dma"),
                ViolationKind::pinned_page_replaced, "70e806e4e645 (v5.9)",
                Program{one(Backing::kAnon),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::fork), op(K::user_write, 0, 0),
                          op(K::dma_write, 0), op(K::unpin_dirty, -1, 1, kOpDirty)}}},
                true});
-  c.push_back({"child_reads_parents_pinned_page", "folio_pincount,no_cow_for_dma",
+  c.push_back({"child_reads_parents_pinned_page", with_knobs("no_cow_for_dma"),
                ViolationKind::cow_leak, "CVE-2020-29374 (leak direction), cow.c",
                Program{one(Backing::kAnon),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::fork), op(K::dma_write, 0),
                          op(K::user_read, 1, 0), op(K::unpin, -1)}}},
                true});
   {
-    CatalogEntry e{"refcount_wraps_without_check", "folio_pincount,counter_bits=12,no_overflow_check",
+    CatalogEntry e{"refcount_wraps_without_check", with_knobs("counter_bits=12,no_overflow_check"),
                    ViolationKind::refcount_overflow, "CVE-2019-11487, 8fde12ca79af",
                    Program{one(Backing::kFile),
                            {{op(K::pin, 0, 1), op(K::pin, 0, 1), op(K::pin, 0, 1), op(K::unpin, -1)}}},
                    true};
     c.push_back(e);
   }
-  c.push_back({"large_folio_unpinned_with_bias", "folio_pincount,large_unpin_bias",
+  c.push_back({"large_folio_unpinned_with_bias", with_knobs("large_unpin_bias"),
                ViolationKind::refcount_underflow, "mm/gup.c: gup_put_folio()",
                Program{one(Backing::kAnon, 2), {{op(K::pin, 1, 1, kOpWrite), op(K::unpin, -1)}}},
                true});
-  c.push_back({"large_folio_pincount_left_behind", "folio_pincount,large_unpin_bias",
+  c.push_back({"large_folio_pincount_left_behind", with_knobs("large_unpin_bias"),
                ViolationKind::unbalanced_pins, "mm/gup.c: gup_put_folio()",
                Program{one(Backing::kAnon, 2), {{op(K::pin, 1, 1, kOpWrite), op(K::unpin, -1)}}},
                true});
-  c.push_back({"migration_moves_pinned_file_page", "folio_pincount,migrate_pinned",
+  c.push_back({"migration_moves_pinned_file_page", with_knobs("migrate_pinned"),
                ViolationKind::lost_dma_write, "mm/migrate.c: folio_expected_refs()",
                Program{one(Backing::kFile),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::migrate, 0), op(K::dma_write, 0),
                          op(K::unpin_dirty, -1, 1, kOpDirty)}}},
                true});
-  c.push_back({"migration_moves_pinned_anon_page", "folio_pincount,migrate_pinned",
+  c.push_back({"migration_moves_pinned_anon_page", with_knobs("migrate_pinned"),
                ViolationKind::pinned_page_replaced, "mm/migrate.c: folio_expected_refs()",
                Program{one(Backing::kAnon),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::migrate, 0), op(K::dma_write, 0),
                          op(K::unpin_dirty, -1, 1, kOpDirty)}}},
                true});
-  c.push_back({"devmap_base_mixed_frees_mapped_page", "folio_pincount,devmap_mixed_base",
+  c.push_back({"devmap_base_mixed_frees_mapped_page", with_knobs("devmap_mixed_base"),
                ViolationKind::page_free_count, "27674ef6c73f (v5.18)",
                Program{one(Backing::kDeviceCoherent),
                        {{op(K::gup, 0, 1), op(K::put_page, -1), op(K::munmap, 0)}}},
                true});
-  c.push_back({"devmap_base_mixed_never_frees", "folio_pincount,devmap_base=one,devmap_mixed_base",
+  c.push_back({"devmap_base_mixed_never_frees", with_knobs("devmap_base=one,devmap_mixed_base"),
                ViolationKind::page_free_count, "27674ef6c73f (v5.18)",
                Program{one(Backing::kDevicePrivate), {{op(K::munmap, 0)}}},
                true});
   // A GUP user holds a device-coherent page that is no longer mapped, so
   // the driver has nothing to evict and memunmap_pages() must wait for the
   // put (0dc45ca1ce18).
-  c.push_back({"memunmap_returns_while_busy", "folio_pincount,memunmap_no_wait",
+  c.push_back({"memunmap_returns_while_busy", with_knobs("memunmap_no_wait"),
                ViolationKind::pgmap_teardown_busy, "0dc45ca1ce18 (fixes 27674ef6c73f)",
                Program{one(Backing::kDeviceCoherent),
                        {{op(K::gup, 0, 1), op(K::munmap, 0), op(K::memunmap, 0),
                          op(K::put_page, -1)}}},
                false});  // the correct design waits: sequentially, that is a deadlock
-  c.push_back({"device_page_freed_after_teardown", "folio_pincount,memunmap_no_wait",
+  c.push_back({"device_page_freed_after_teardown", with_knobs("memunmap_no_wait"),
                ViolationKind::use_after_free, "0dc45ca1ce18 (fixes 27674ef6c73f)",
                Program{one(Backing::kDeviceCoherent),
                        {{op(K::gup, 0, 1), op(K::munmap, 0), op(K::memunmap, 0),
                          op(K::put_page, -1)}}},
                false});
-  c.push_back({"unpin_of_a_plain_get", "folio_pincount", ViolationKind::api_misuse,
+  c.push_back({"unpin_of_a_plain_get", with_knobs(""), ViolationKind::api_misuse,
                "mm/gup.c: unpin_user_page() contract",
                Program{one(Backing::kAnon), {{op(K::gup, 0, 1), op(K::unpin, 0)}}},
                false});  // the caller's mistake: designs that can tell report it
-  c.push_back({"writeback_wait_on_own_pin", "folio_pincount,writeback=wait",
+  c.push_back({"writeback_wait_on_own_pin", with_knobs("writeback=wait"),
                ViolationKind::deadlock, "Documentation/core-api/pin_user_pages.rst (open item)",
                Program{one(Backing::kFile),
                        {{op(K::pin, 0, 1, kOpWrite), op(K::dma_write, 0), op(K::writeback, 0),

@@ -281,8 +281,11 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_known.reload_if_changed();
   if (!use_counters_given) add_default_flag(argc, argv, "-use_counters=0");
   const RunConfig& run = g_flags.run;
+  const std::string design = run.design ? run.design->name()
+                                        : fmt::format("(from input, else {})",
+                                                      tracking_name(kDefaultTracking));
   std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d%s\n",
-               run.design ? run.design->name().c_str() : "(from input, else folio_pincount)",
+               design.c_str(),
                run.strategy ? schedule_kind_name(*run.strategy) : "any (from input)",
                static_cast<unsigned long long>(run.step_budget), kFormatVersion,
                use_counters_given ? "" : " (-use_counters=0 added)");
