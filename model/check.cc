@@ -60,8 +60,7 @@ void final_check(World& w) {
   if (!holding && traits.checks_pin_balance_at_exit) {
     for (int pfn = 0; pfn < w.npages_used(); ++pfn) {
       if (w.page(static_cast<Pfn>(pfn)).head != pfn) continue;
-      const int32_t left =
-          w.tracking.read_pin_words(w, static_cast<Pfn>(pfn), PinRead::kPeek, {}).pincount;
+      const int32_t left = w.tracking.peek_pin_counter(w, static_cast<Pfn>(pfn));
       if (left != 0)
         w.report(ViolationKind::unbalanced_pins, pfn, nullptr, "final_check",
                  fmt::format("{} is {} with no pins held", traits.pincount_word, left));

@@ -81,16 +81,14 @@ void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how) {
 }
 
 bool folio_maybe_dma_pinned_peek(const World& w, Pfn head) {
-  return w.tracking.maybe_pinned(w, head, w.tracking.read_pin_words(w, head, PinRead::kPeek, {}));
+  return w.tracking.peek_maybe_pinned(w, head);
 }
 
 bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
   // include/linux/mm.h: folio_maybe_dma_pinned(), as the design computes it.
   Pfn head = w.page(pfn).head;
-  const Tracking& tr = w.tracking;
-  const bool r =
-      tr.maybe_pinned(w, head, tr.read_pin_words(w, head, PinRead::kLoad, sync::Site::here()));
-  if (t && tr.traits.tracks_pins && !r) {
+  const bool r = w.tracking.load_maybe_pinned(w, head, sync::Site::here());
+  if (t && w.tracking.traits.tracks_pins && !r) {
     int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
     if (pins > 0)
       w.report(ViolationKind::pin_count_mismatch, head, t, "folio_maybe_dma_pinned",

@@ -117,6 +117,16 @@ class Tracking {
   virtual PinWords read_pin_words(const World& w, Pfn head, PinRead how,
                                   sync::Site s) const = 0;
 
+  // peek_pin_counter() - the design's exact pin counter of the folio,
+  // peeked: read_pin_words(kPeek).pincount, read alone. The exit check
+  // (traits.checks_pin_balance_at_exit) and interleaving coverage ask it for
+  // every folio head, so a design may answer it without building PinWords;
+  // tests/tracking_test.cc checks that the two agree. Default: through
+  // read_pin_words().
+  virtual int32_t peek_pin_counter(const World& w, Pfn head) const {
+    return read_pin_words(w, head, PinRead::kPeek, {}).pincount;
+  }
+
   // maybe_pinned() - folio_maybe_dma_pinned() from the words read: a pure
   // function, the same for the model's loads and the oracles' peeks. May
   // answer true for an unpinned folio (a false positive is allowed: the
@@ -128,9 +138,37 @@ class Tracking {
   // before the references drop (the folio is alive). Default: nothing.
   virtual void on_put_page(World& w, const Task* t, Pfn head, sync::Site s) const;
 
+  // maybe_pinned() of read_pin_words() in one call, by loads carrying @s or
+  // by peeks: what folio_maybe_dma_pinned() and the per-step invariant ask.
+  // Implemented once, by TrackingBase below; a design does not write them.
+  virtual bool load_maybe_pinned(const World& w, Pfn head, sync::Site s) const = 0;
+  virtual bool peek_maybe_pinned(const World& w, Pfn head) const = 0;
+
  protected:
-  // Every word of struct page a design may use, peeked.
-  static PinWords peek_page_words(const Page& head);
+  // Every word of struct page a design may use, peeked. Inline: the exit
+  // check and the per-step invariant call it for every folio head.
+  static PinWords peek_page_words(const Page& head) {
+    return PinWords{head.flags.peek(), head.refcount.peek(), head.pincount.peek()};
+  }
+};
+
+// What every design derives from, naming itself (CRTP): it implements the
+// composite questions with the design's own read_pin_words() and
+// maybe_pinned() called directly, so the per-step invariant makes one
+// virtual call per pinned folio, not two (model_bench measured the second).
+template <class Self>
+class TrackingBase : public Tracking {
+ public:
+  using Tracking::Tracking;
+
+  bool load_maybe_pinned(const World& w, Pfn head, sync::Site s) const final {
+    const Self& self = static_cast<const Self&>(*this);
+    return self.Self::maybe_pinned(w, head, self.Self::read_pin_words(w, head, PinRead::kLoad, s));
+  }
+  bool peek_maybe_pinned(const World& w, Pfn head) const final {
+    const Self& self = static_cast<const Self&>(*this);
+    return self.Self::maybe_pinned(w, head, self.Self::read_pin_words(w, head, PinRead::kPeek, {}));
+  }
 };
 
 // The implementation of a design (designs.def row order).

@@ -14,7 +14,8 @@
 //                number of pins held in PinWords::pincount
 //   zero_page    a design that does not pin the zero page leaves its words
 //                alone while a pin is held
-//   load_peek    the model's reads and the oracles' peeks give one answer
+//   load_peek    the model's reads and the oracles' peeks give one answer,
+//                and peek_pin_counter() agrees with read_pin_words()
 //   mixed        FOLL_GET and FOLL_PIN on one page, released in either
 //                order: the pin is seen while held, both balance
 //   no_false_negative  random scenarios under random schedules never see
@@ -99,6 +100,11 @@ class Conformance : public ::testing::TestWithParam<TrackingId> {
     const bool loaded = folio_maybe_dma_pinned(w, nullptr, head);
     if (peeked != loaded)
       broken("load_peek", fmt::format("{}: loads say {}, peeks say {}", where, loaded, peeked));
+    const int32_t alone = tracking().peek_pin_counter(w, head);
+    const int32_t in_words = tracking().read_pin_words(w, head, PinRead::kPeek, {}).pincount;
+    if (alone != in_words)
+      broken("load_peek", fmt::format("{}: peek_pin_counter() {} but PinWords::pincount {}", where,
+                                      alone, in_words));
     return peeked;
   }
 

@@ -90,7 +90,7 @@ void InterleavingCoverage::on_step(uint32_t thread, sync::Site site, const void*
     if (f & kStateFlags[i]) flags |= size_t{1} << i;
   const size_t state =
       (ref_bucket(w.width.value(p.refcount.peek())) * 4 +
-       pin_bucket(w.tracking.read_pin_words(w, head, PinRead::kPeek, {}).pincount)) *
+       pin_bucket(w.tracking.peek_pin_counter(w, head))) *
           128 +
       flags;
   bump(kPairSlots + state);

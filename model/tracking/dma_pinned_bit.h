@@ -8,9 +8,9 @@
 
 namespace pf {
 
-class DmaPinnedBit : public Tracking {
+class DmaPinnedBit : public TrackingBase<DmaPinnedBit> {
  public:
-  using Tracking::Tracking;
+  using TrackingBase::TrackingBase;
 
   PinWords read_pin_words(const World& w, Pfn head, PinRead how, sync::Site s) const final {
     const Page& h = w.pages[static_cast<size_t>(head)];

@@ -10,10 +10,10 @@
 namespace pf {
 namespace {
 
-class GetOnly final : public Tracking {
+class GetOnly final : public TrackingBase<GetOnly> {
  public:
   GetOnly()
-      : Tracking({.tracks_pins = false,
+      : TrackingBase({.tracks_pins = false,
                   .tells_pin_from_get = false,
                   .unshares_ro_pins = false,
                   .pins_zero_page = true}) {}

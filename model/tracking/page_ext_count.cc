@@ -33,10 +33,10 @@ namespace {
 
 constexpr size_t kPinCount = 0;  // page_ext word of the folio head
 
-class PageExtCount final : public Tracking {
+class PageExtCount final : public TrackingBase<PageExtCount> {
  public:
   PageExtCount()
-      : Tracking({.tracks_pins = true,
+      : TrackingBase({.tracks_pins = true,
                   .tells_pin_from_get = true,
                   .unshares_ro_pins = true,
                   .pins_zero_page = false,
@@ -69,6 +69,11 @@ class PageExtCount final : public Tracking {
     }
     if (!ext) return PinWords{};
     return PinWords{.pincount = ext->word[kPinCount].load(std::memory_order_acquire, s)};
+  }
+
+  int32_t peek_pin_counter(const World& w, Pfn head) const override {
+    const PageExt* ext = w.page_ext_get(head);
+    return ext ? ext->word[kPinCount].peek() : 0;
   }
 
   bool maybe_pinned(const World&, Pfn, const PinWords& words) const override {

@@ -54,6 +54,10 @@ PinWords PinBias::read_pin_words(const World& w, Pfn head, PinRead how, sync::Si
   return PinWords{.refcount = h.refcount.load(std::memory_order_acquire, s)};
 }
 
+int32_t PinBias::peek_pin_counter(const World& w, Pfn head) const {
+  return w.pages[static_cast<size_t>(head)].pincount.peek();
+}
+
 bool PinBias::maybe_pinned(const World& w, Pfn head, const PinWords& words) const {
   // include/linux/mm.h: folio_maybe_dma_pinned(): large -> _pincount > 0;
   // small -> ((unsigned int)folio_ref_count(folio)) >= GUP_PIN_COUNTING_BIAS

@@ -8,14 +8,15 @@
 
 namespace pf {
 
-class PinBias final : public Tracking {
+class PinBias final : public TrackingBase<PinBias> {
  public:
-  explicit PinBias(TrackingTraits t) : Tracking(t) {}
+  explicit PinBias(TrackingTraits t) : TrackingBase(t) {}
 
   void grab(World& w, const Task* t, Pfn head, GupHow how, GrabPath path,
             sync::Site s) const override;
   int32_t put(World& w, const Task* t, Pfn head, GupHow how, sync::Site s) const override;
   PinWords read_pin_words(const World& w, Pfn head, PinRead how, sync::Site s) const override;
+  int32_t peek_pin_counter(const World& w, Pfn head) const override;
   bool maybe_pinned(const World& w, Pfn head, const PinWords& words) const override;
 };
 

@@ -13,8 +13,4 @@ int32_t Tracking::put(World&, const Task*, Pfn, GupHow, sync::Site) const { retu
 
 void Tracking::on_put_page(World&, const Task*, Pfn, sync::Site) const {}
 
-PinWords Tracking::peek_page_words(const Page& head) {
-  return PinWords{head.flags.peek(), head.refcount.peek(), head.pincount.peek()};
-}
-
 }  // namespace pf
