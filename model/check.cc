@@ -35,7 +35,8 @@ void check_invariants(World& w) {
     int32_t pins = w.ghost.pins[static_cast<size_t>(pfn)].load(std::memory_order_relaxed);
     if (!folio_maybe_dma_pinned_peek(w, static_cast<Pfn>(pfn)))
       w.report(ViolationKind::pin_count_mismatch, pfn, nullptr, "folio_maybe_dma_pinned",
-               fmt::format("the design says not pinned with {} pin(s) outstanding", pins));
+               fmt::format("the design says not pinned with {} pin(s) outstanding", pins),
+               pin_loss_cause(w, static_cast<Pfn>(pfn)));
   }
 }
 
@@ -45,7 +46,8 @@ void final_check(World& w) {
     for (auto& h : task.held) {
       if (h.live && h.how == GupHow::kPin && design_pins(w, h.head))
         w.report(ViolationKind::unbalanced_pins, h.pfn, nullptr, "final_check",
-                 fmt::format("thread {} still holds a pin on pfn {}", task.id, h.pfn));
+                 fmt::format("thread {} still holds a pin on pfn {}", task.id, h.pfn),
+                 "pin_still_held");
     }
   }
   int64_t acq = w.ghost.pins_acquired.load(), rel = w.ghost.pins_released.load();
@@ -54,7 +56,8 @@ void final_check(World& w) {
     for (auto& h : task.held) holding |= h.live && h.how == GupHow::kPin;
   if (!holding && acq != rel)
     w.report(ViolationKind::unbalanced_pins, -1, nullptr, "final_check",
-             fmt::format("nr_foll_pin_acquired {} != nr_foll_pin_released {}", acq, rel));
+             fmt::format("nr_foll_pin_acquired {} != nr_foll_pin_released {}", acq, rel),
+             "pin_stats_differ");
   // The design's own pin counter must read 0 once nothing is pinned.
   const TrackingTraits& traits = w.tracking.traits;
   if (!holding && traits.checks_pin_balance_at_exit) {
@@ -63,7 +66,8 @@ void final_check(World& w) {
       const int32_t left = w.tracking.peek_pin_counter(w, static_cast<Pfn>(pfn));
       if (left != 0)
         w.report(ViolationKind::unbalanced_pins, pfn, nullptr, "final_check",
-                 fmt::format("{} is {} with no pins held", traits.pincount_word, left));
+                 fmt::format("{} is {} with no pins held", traits.pincount_word, left),
+                 "pin_counter_left");
     }
   }
   check_pgmaps(w, nullptr);

@@ -38,8 +38,14 @@ static void grab_pin_part(World& w, const Task* t, Pfn head, GrabPath path) {
   // node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED): counted at grab time, so a
   // grab rolled back by gup_put_folio() balances.
   w.ghost.pins_acquired.fetch_add(1);
+  w.ghost.pin_grabs[static_cast<size_t>(head)].fetch_add(1);
   // mm/gup.c: try_grab_folio() / try_grab_folio_fast(): the design's part.
   w.tracking.grab(w, t, head, GupHow::kPin, path, sync::Site::here());
+  note_pin_lost(w, head, "grab");  // the grab never made it look pinned
+  // A pin of a page already shared (anon, not exclusive): nothing will keep
+  // the process's page and the pinned one the same.
+  const uint32_t f = w.page(head).flags.peek();
+  if ((f & PG_anon) && !(f & PG_anon_exclusive)) w.ghost.note_shared(head, "pin_of_shared_page");
 }
 
 int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how) {
@@ -71,10 +77,15 @@ void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how) {
   if (how == GupHow::kPin) {
     if (!design_pins(w, head)) return;
     w.ghost.pins_released.fetch_add(1);  // NR_FOLL_PIN_RELEASED
+    if (w.ghost.pin_grabs[static_cast<size_t>(head)].fetch_sub(1) == 1) {
+      w.ghost.pin_lost_at[static_cast<size_t>(head)].store(nullptr);
+      w.ghost.shared_by[static_cast<size_t>(head)].store(nullptr);
+    }
   }
   // mm/gup.c: gup_put_folio(): the design undoes its grab, then
   // folio_put_refs() drops what that leaves.
   const int32_t refs = w.tracking.put(w, t, head, how, sync::Site::here());
+  if (how == GupHow::kPin) note_pin_lost(w, head, "unpin");  // another pin's put lost this one
   folio_put_refs(w, t, head, refs);
   // writeback=wait sleeps until the folio is unpinned
   if (how == GupHow::kPin) sync::wake(&w.page(head));
@@ -92,7 +103,8 @@ bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
     int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
     if (pins > 0)
       w.report(ViolationKind::pin_count_mismatch, head, t, "folio_maybe_dma_pinned",
-               fmt::format("returned false with {} pin(s) outstanding", pins));
+               fmt::format("returned false with {} pin(s) outstanding", pins),
+               pin_loss_cause(w, head));
   }
   return r;
 }

@@ -18,6 +18,18 @@ bool folio_is_longterm_pinnable(World& w, Pfn pfn);
 // under folio_pincount, v6.5).
 bool design_pins(const World& w, Pfn head);
 
+// Ghost causes (Ghost::pin_lost_at, shared_by): note_pin_lost() records
+// `where` if pins are grabbed on the folio and the design's answer is false
+// now (the first such place wins, until the last pin goes).
+// pin_loss_cause() is pin_count_mismatch's cause: "lost_at_<where>", or
+// "lost" when no generic step saw it go. pin_fate_detail() says, for a
+// violation's detail, what went wrong for a pinned folio before anything
+// replaced or leaked it: the design lost the pin, or the page was shared
+// under it; "" if neither. (Not the cause: one race shows both orders.)
+void note_pin_lost(World& w, Pfn head, const char* where);
+std::string pin_loss_cause(const World& w, Pfn head);
+std::string pin_fate_detail(const World& w, Pfn head);
+
 // Ghost bookkeeping of a grab/release that has been committed.
 void ghost_grabbed(World& w, const Held& h);
 void ghost_released(World& w, const Held& h);

@@ -94,6 +94,8 @@ int collapse_pmd(World& w, Task& t, int vpn) {
         m.pte_in(first + k, next).store(pte.pack(), std::memory_order_release);
       }
       pmd.store(next, std::memory_order_release);
+      for (int k = 0; k < kVpnPerPmd; ++k)
+        w.ghost.note_replaced(t.mm, old[static_cast<size_t>(k)], "collapse");
     }
     m.ptl.unlock();
   }

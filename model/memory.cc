@@ -2,6 +2,8 @@
 // device's DMA; and the ghost bookkeeping behind the oracles.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "model/internal.h"
 #include "model/memremap.h"
 
@@ -29,6 +31,27 @@ void ghost_released(World& w, const Held& h) {
   }
 }
 
+void note_pin_lost(World& w, Pfn head, const char* where) {
+  if (w.ghost.pin_grabs[static_cast<size_t>(head)].load() <= 0 ||
+      folio_maybe_dma_pinned_peek(w, head))
+    return;
+  const char* none = nullptr;
+  w.ghost.pin_lost_at[static_cast<size_t>(head)].compare_exchange_strong(none, where);
+}
+
+std::string pin_loss_cause(const World& w, Pfn head) {
+  const char* where = w.ghost.pin_lost_at[static_cast<size_t>(head)].load();
+  return where ? fmt::format("lost_at_{}", where) : std::string("lost");
+}
+
+std::string pin_fate_detail(const World& w, Pfn head) {
+  if (const char* where = w.ghost.pin_lost_at[static_cast<size_t>(head)].load())
+    return fmt::format(" (the design lost the pin at {})", where);
+  if (const char* by = w.ghost.shared_by[static_cast<size_t>(head)].load())
+    return fmt::format(" (the page was shared with another mm by {} while pinned)", by);
+  return "";
+}
+
 int live_pins(World& w, Pfn head, int mm) {
   std::lock_guard<std::mutex> lock(w.held_mu);
   int n = 0;
@@ -38,16 +61,18 @@ int live_pins(World& w, Pfn head, int mm) {
   return n;
 }
 
-static bool held_by_other_mm(World& w, Pfn pfn, int mm, bool pins_only) {
+// How the first live GUP handle on `pfn` from another mm was taken (only
+// pins if `pins_only`), read under held_mu.
+static std::optional<GupHow> other_mm_handle(World& w, Pfn pfn, int mm, bool pins_only) {
   std::lock_guard<std::mutex> lock(w.held_mu);
   for (auto& t : w.tasks)
     for (auto& h : t.held)
       if (h.live && h.pfn == pfn && h.mm != mm && (!pins_only || h.how == GupHow::kPin))
-        return true;
-  return false;
+        return h.how;
+  return std::nullopt;
 }
 bool held_by_other_mm(World& w, Pfn pfn, int mm) {
-  return held_by_other_mm(w, pfn, mm, /*pins_only=*/false);
+  return other_mm_handle(w, pfn, mm, /*pins_only=*/false).has_value();
 }
 
 void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
@@ -64,10 +89,14 @@ void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
   if (!m.live.load() || m.vma_unlocked(h.vpn).kind == VmaKind::kNone) return;
   Pte pte = Pte::unpack(m.pte(h.vpn).peek());
   if ((pte.present && pte.pfn != h.pfn) || pte.swap) {
+    // The bucket is the operation that replaced the page; how the pin came
+    // to be unprotected (lost by the design, shared under it) is the detail.
+    const char* by = w.ghost.replaced_by[static_cast<size_t>(h.mm)][static_cast<size_t>(h.pfn)].load();
     w.report(ViolationKind::pinned_page_replaced, h.pfn, t, fn,
-             fmt::format("mm {} vpn {} now maps {} while pfn {} is pinned there", h.mm, h.vpn,
+             fmt::format("mm {} vpn {} now maps {} while pfn {} is pinned there{}", h.mm, h.vpn,
                          pte.swap ? std::string("a swap entry") : fmt::format("pfn {}", pte.pfn),
-                         h.pfn));
+                         h.pfn, pin_fate_detail(w, h.head)),
+             by ? fmt::format("replaced_by_{}", by) : "replaced");
   }
 }
 
@@ -89,11 +118,15 @@ static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, 
   // process's private data (write), nor this process see another's pinned
   // page (read).
   Page& p = w.page(pfn);
-  if ((p.flags.peek() & PG_anon) && pfn != w.zero_pfn &&
-      held_by_other_mm(w, pfn, mm, /*pins_only=*/!write)) {
+  if (!(p.flags.peek() & PG_anon) || pfn == w.zero_pfn) return;
+  if (const auto how = other_mm_handle(w, pfn, mm, /*pins_only=*/!write)) {
+    const bool pin = *how == GupHow::kPin;
+    // The bucket is which way the data leaked and through what reference;
+    // how the pinned page came to be shared is the detail.
     w.report(ViolationKind::cow_leak, pfn, &t, write ? "user_write" : "user_read",
-             fmt::format("mm {} {} an anon page that another mm holds a GUP reference on", mm,
-                         write ? "wrote" : "read"));
+             fmt::format("mm {} {} an anon page that another mm holds a GUP reference on{}", mm,
+                         write ? "wrote" : "read", pin ? pin_fate_detail(w, p.head) : ""),
+             fmt::format("{}_under_other_mms_{}", write ? "write" : "read", pin ? "pin" : "get"));
   }
 }
 
@@ -147,7 +180,8 @@ static Pte present(Pfn pfn, bool writable, bool dirty) {
 // (folio_remove_rmap_pte(), so folio_mapped() stays true until then); the
 // reference goes after the TLB flush (tlb_finish_mmu). Returns whether it
 // zapped a page mapping.
-static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only) {
+// `why` names the zap for the oracles (Ghost::replaced_by).
+static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const char* why) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
@@ -156,6 +190,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only) {
     return false;
   }
   m.pte(vpn).store(kPteNone, std::memory_order_release);
+  if (pte.present || pte.device_private) w.ghost.note_replaced(mm, pte.pfn, why);
   if (!(pte.present || pte.device_private) || pte.pfn == w.zero_pfn) {
     m.ptl.unlock();
     return false;
@@ -169,7 +204,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only) {
   return true;
 }
 
-void zap_pte(World& w, const Task* t, int mm, int vpn) { zap_one(w, t, mm, vpn, kNoPfn); }
+void zap_pte(World& w, const Task* t, int mm, int vpn) { zap_one(w, t, mm, vpn, kNoPfn, "munmap"); }
 
 void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
   // mm/memory.c: unmap_mapping_folio() -> the file's i_mmap tree: every VMA
@@ -184,7 +219,7 @@ void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
     for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
       const Vma vma = m.vma_unlocked(vpn);  // the i_mmap tree's view
       if (vma.kind != VmaKind::kFile || vma.pgoff < first || vma.pgoff >= first + nr) continue;
-      zap_one(w, t, mm, vpn, static_cast<Pfn>(head + (vma.pgoff - first)));
+      zap_one(w, t, mm, vpn, static_cast<Pfn>(head + (vma.pgoff - first)), "file_unmap");
     }
   }
 }
@@ -276,6 +311,7 @@ static bool page_mkwrite(World& w, const Task* t, Pfn head) {
 // `ref_held`: the caller took that reference already, in the PTL section
 // where it read `orig` and decided to copy (do_wp_page() does); otherwise it
 // is taken here, if the PTE is still `orig`.
+// A copy made for a write is a COW; one for a read is FAULT_FLAG_UNSHARE's.
 static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool writable,
                         bool ref_held = false) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
@@ -297,7 +333,12 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
   init_anon(w, np, vpn);
   m.ptl.lock();
   bool same = slot.load(std::memory_order_acquire) == orig.pack();  // pte_same()
-  if (same) slot.store(present(np, writable, writable).pack(), std::memory_order_release);
+  if (same) {
+    slot.store(present(np, writable, writable).pack(), std::memory_order_release);
+    // A write fault's COW and a FOLL_PIN read's unshare are one operation
+    // to the pinner: wp_page_copy() put another page where its page was.
+    w.ghost.note_replaced(mm, old, "cow");
+  }
   if (same && !zero) w.page(old).mapcount.fetch_sub(1, std::memory_order_relaxed);
   m.ptl.unlock();
   if (!same) {
@@ -595,7 +636,10 @@ int fork_mm(World& w, Task& t) {
       dst.pte(vpn).store(present(np, true, pte.dirty).pack());
       continue;
     }
-    if (exclusive) p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+    if (exclusive) {
+      p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+      w.ghost.note_shared(head, "fork");
+    }
     folio_ref_add(w, &t, head, 1);
     p.mapcount.fetch_add(1, std::memory_order_relaxed);
     Pte ro = pte;

@@ -114,7 +114,9 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
   int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
   if (pins > 0)
     w.report(ViolationKind::pinned_page_replaced, head, &t, "migrate_folio",
-             fmt::format("folio with {} pin(s) migrated to pfn {}", pins, np));
+             fmt::format("folio with {} pin(s) migrated to pfn {}{}", pins, np,
+                         pin_fate_detail(w, head)),
+             "replaced_by_migration");
   // folio_migrate_mapping() + folio_migrate_flags() + folio_copy()
   Page& n = w.page(np);
   n.data.store(p.data.load(std::memory_order_acquire), std::memory_order_relaxed);

@@ -105,6 +105,7 @@ void folio_put_refs(World& w, const Task* t, Pfn head, int32_t refs) {
   Page& p = w.page(head);
   // Whatever the design makes put_page() do, whoever calls it.
   w.tracking.on_put_page(w, t, head, sync::Site::here());
+  note_pin_lost(w, head, "put_page");
   // include/linux/mm.h: folio_put_refs() -> folio_ref_sub_and_test()
   int32_t raw = p.refcount.fetch_sub(refs, std::memory_order_acq_rel);
   int32_t old = w.width.value(raw);

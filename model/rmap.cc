@@ -28,6 +28,7 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
     const bool pinned_early = reordered && check_pins && folio_maybe_dma_pinned(w, t, pfn);
     bool exclusive = false;
     m.pte(vpn).store(kPteNone, std::memory_order_release);  // ptep_clear_flush()
+    w.ghost.note_replaced(mm, pfn, why == UnmapFor::kSwap ? "swap" : "migration");
     if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
       exclusive = true;
       // include/linux/rmap.h: __folio_try_share_anon_rmap(): "Paired with
@@ -43,6 +44,7 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
       // The page is shared from here on; a migration entry keeps what it
       // was in the entry (below) and remove_migration_pte() gives it back.
       p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+      w.ghost.note_shared(head, why == UnmapFor::kSwap ? "swap" : "migration");
     }
     Pte entry;
     if (why == UnmapFor::kSwap) {

@@ -30,6 +30,7 @@ std::string Violation::to_string() const {
   if (pfn >= 0) s += fmt::format(" pfn={}", pfn);
   if (thread >= 0) s += fmt::format(" thread={}", thread);
   if (!fn.empty()) s += fmt::format(" in {}()", fn);
+  if (!cause.empty()) s += fmt::format(" [{}]", cause);
   if (!detail.empty()) s += ": " + detail;
   return s;
 }

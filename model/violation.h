@@ -33,6 +33,13 @@ struct Violation {
   uint64_t step = 0; // filled in by a scheduler that counts steps
   std::string fn;    // kernel function where it was observed
   std::string detail;
+  // What caused it, in the oracle's terms, where the oracle can tell: what
+  // replaced a pinned page ("replaced_by_cow"), what made the design forget
+  // a pin ("lost_at_put_page")... A token (letters, digits, '_'), the same
+  // for every schedule of one mistake: what campaigns bucket on
+  // (fuzz/harness/signature.h; docs/triage.md lists them per kind). Empty:
+  // the reporting function says it.
+  std::string cause;
 
   std::string to_string() const;
 };

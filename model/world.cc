@@ -401,13 +401,14 @@ int World::page_of(const void* obj) const {
 }
 
 void World::report(ViolationKind kind, int pfn, const Task* t, const char* fn,
-                   std::string detail) {
+                   std::string detail, std::string cause) {
   Violation v;
   v.kind = kind;
   v.pfn = pfn;
   v.thread = t ? t->id : -1;
   v.fn = fn ? fn : "";
   v.detail = std::move(detail);
+  v.cause = std::move(cause);
   violations.report(std::move(v));
 }
 

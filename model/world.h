@@ -231,6 +231,30 @@ struct Ghost {
   std::atomic<int64_t> pins_acquired{0};   // nr_foll_pin_acquired
   std::atomic<int64_t> pins_released{0};   // nr_foll_pin_released
   std::atomic<uint32_t> next_value{1000};  // data values only grow
+  // Causes, for the oracles' reports (Violation::cause; string literals,
+  // nullptr: none). replaced_by: what last took a page out of a PTE of an
+  // mm ("cow", "swap"...), per mm and pfn: per pfn, so that the pinned
+  // page's replacement is not overwritten by that of the page that took its
+  // place (a COW'd copy later migrated). Per folio head, while pin_grabs
+  // (pins grabbed and not yet released, committed or not: the per-folio
+  // nr_foll_pin_acquired - nr_foll_pin_released) is above 0, and cleared
+  // when it drops to 0: pin_lost_at, where the design's answer turned false
+  // ("grab": never true; "put_page"; "unpin": another pin's release);
+  // shared_by, what made the pinned page shared ("fork", "swap", ...).
+  std::array<std::array<std::atomic<const char*>, kMaxPages>, kMaxMm> replaced_by{};
+  std::array<std::atomic<int32_t>, kMaxPages> pin_grabs{};
+  std::array<std::atomic<const char*>, kMaxPages> pin_lost_at{};
+  std::array<std::atomic<const char*>, kMaxPages> shared_by{};
+  void note_replaced(int mm, Pfn pfn, const char* why) {
+    if (pfn >= 0 && pfn < kMaxPages)
+      replaced_by[static_cast<size_t>(mm)][static_cast<size_t>(pfn)].store(why);
+  }
+  // PageAnonExclusive was cleared on a page of this folio by `why`.
+  void note_shared(Pfn head, const char* why) {
+    const char* none = nullptr;
+    if (pin_grabs[static_cast<size_t>(head)].load() > 0)
+      shared_by[static_cast<size_t>(head)].compare_exchange_strong(none, why);
+  }
   // Bit pfn set while pins[pfn] > 0: the folios the per-step invariant
   // must look at, so it costs nothing when nothing is pinned.
   std::atomic<uint64_t> pinned_heads{0};
@@ -348,7 +372,7 @@ class World {
 
   // Oracle helpers: report a violation with the current thread and function.
   void report(ViolationKind kind, int pfn, const Task* t, const char* fn,
-              std::string detail);
+              std::string detail, std::string cause = "");
   bool violated() const { return violations.any(); }
 
   Page& page(Pfn pfn) { return pages[static_cast<size_t>(pfn)]; }

@@ -94,12 +94,41 @@ TEST(ViolationLine, AnUnknownKindIsRejected) {
 }
 
 TEST(Signature, KnownAndSignatureLinesNameTheDesign) {
-  const Signature race{ViolationKind::lost_dma_write, "writeback", "dma_write"};
+  const Signature race{ViolationKind::lost_dma_write, "writeback", "", "dma_write"};
   EXPECT_EQ(known_line("get_only", race), "design=get_only lost_dma_write in writeback()");
   EXPECT_EQ(signature_line("get_only", race),
-            "design=get_only lost_dma_write in writeback() vs dma_write()");
-  const Signature alone{ViolationKind::unbalanced_pins, "final_check", ""};
+            "design=get_only lost_dma_write in writeback() (lost_dma_write in writeback() vs "
+            "dma_write())");
+  const Signature alone{ViolationKind::unbalanced_pins, "final_check", "", ""};
   EXPECT_EQ(signature_line("pin_bias", alone), "design=pin_bias unbalanced_pins in final_check()");
+}
+
+TEST(Signature, ACauseIsTheBucketWhateverFunctionReportedIt) {
+  // One mistake (a COW replaced the pinned page), seen at two places.
+  const Signature at_unpin{ViolationKind::pinned_page_replaced, "unpin_user_pages",
+                           "replaced_by_cow", "wp_page_copy"};
+  const Signature at_write{ViolationKind::pinned_page_replaced, "user_write", "replaced_by_cow",
+                           "folio_unlock"};
+  EXPECT_TRUE(at_unpin.same_bucket(at_write));
+  EXPECT_EQ(at_unpin.key(), "pinned_page_replaced replaced_by_cow");
+  EXPECT_EQ(known_line("page_flag", at_write), "design=page_flag pinned_page_replaced replaced_by_cow");
+  // The fine-grained signatures stay apart.
+  EXPECT_NE(at_unpin.to_string(), at_write.to_string());
+  const Signature by_swap{ViolationKind::pinned_page_replaced, "unpin_user_pages",
+                          "replaced_by_swap", "wp_page_copy"};
+  EXPECT_FALSE(at_unpin.same_bucket(by_swap));
+}
+
+TEST(ViolationLine, ACauseRoundTrips) {
+  Violation v = sample();
+  v.cause = "replaced_by_cow";
+  const std::string line = violation_line(v, "get_only");
+  EXPECT_NE(line.find(" cause=replaced_by_cow in "), std::string::npos) << line;
+  auto p = parse_violation_line(line);
+  ASSERT_TRUE(p) << line;
+  EXPECT_EQ(p->violation.cause, "replaced_by_cow");
+  EXPECT_EQ(p->violation.fn, v.fn);
+  EXPECT_EQ(p->violation.detail, v.detail);
 }
 
 }  // namespace

@@ -144,8 +144,9 @@ std::string html_page(const State& s, const ReportPaths& p) {
           "<td>{} thread(s), {} op(s)</td><td><code>pinfuzz repro crashes/{}/scenario.txt</code>"
           "</td></tr>\n",
           ++n, esc(f.id),
-          esc(Signature{f.kind, f.fn, f.racing_fn}.to_string() +
-              (f.racing_fn.empty() ? "" : " (first seen)")),
+          esc(Signature{f.kind, f.fn, f.cause, f.racing_fn}.key()) + "<br><small>" +
+              esc(Signature{f.kind, f.fn, f.cause, f.racing_fn}.to_string() +
+                  (f.racing_fn.empty() ? "" : " (first seen)")) + "</small>",
           esc(f.design),
           format_duration(f.first_seen), f.count, f.threads, f.ops, esc(f.id));
     }

@@ -83,6 +83,8 @@ nlohmann::ordered_json finding_json(const Finding& f) {
           {"kind", violation_name(f.kind)},
           {"fn", f.fn},
           {"racing_fn", f.racing_fn},
+          {"cause", f.cause},
+          {"signature", f.signature},
           {"first_seen", f.first_seen},
           {"source", f.source},
           {"threads", f.threads},
@@ -98,6 +100,9 @@ Finding finding_from_json(const nlohmann::ordered_json& j) {
   f.kind = kind_of(j.at("kind").get<std::string>());
   f.fn = j.at("fn").get<std::string>();
   f.racing_fn = j.at("racing_fn").get<std::string>();
+  // Campaigns from before buckets had neither.
+  f.cause = j.value("cause", "");
+  f.signature = j.value("signature", "");
   f.first_seen = j.at("first_seen").get<double>();
   f.source = j.value("source", "");
   f.threads = j.value("threads", 0u);

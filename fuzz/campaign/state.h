@@ -37,13 +37,16 @@ struct Config {
   std::optional<uint64_t> first_execs, expected_execs;
 };
 
-// A distinct violation: one signature, the first crash that showed it.
+// A distinct violation: one bucket (Signature::key()), the first crash that
+// showed it.
 struct Finding {
   std::string id;         // directory name under crashes/
-  std::string line;       // known_line(): "design=<d> <kind> in <fn>()", the --known line
+  std::string line;       // known_line(): "design=<d> <bucket>", the --known line
   std::string design, slug;
   ViolationKind kind = ViolationKind::hang;
   std::string fn, racing_fn;
+  std::string cause;      // Violation::cause ("" where the function says it)
+  std::string signature;  // the fine-grained one: "<kind> in <fn>() vs <racing>()"
   double first_seen = 0;  // campaign seconds
   uint64_t count = 0;     // crashes and known hits with this signature
   std::string source;     // the worker's crash file it came from (basename)

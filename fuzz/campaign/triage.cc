@@ -102,6 +102,8 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     f.kind = sig->kind;
     f.fn = sig->fn;
     f.racing_fn = sig->racing_fn;
+    f.cause = sig->cause;
+    f.signature = sig->to_string();
     f.id = finding_id(in.slug, sig->kind, f.line);
     f.source = fs::path(in.path).filename().string();
     f.count = 1;
@@ -115,7 +117,7 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     mopt.step_budget = rec.step_budget;
     MinimizeResult m = minimize(*l.scenario, design, mopt);
     auto msig = signature_of(m.run);
-    if (!msig || !(*msig == *sig)) {  // cannot happen: minimize keeps the signature
+    if (!msig || !msig->same_bucket(*sig)) {  // cannot happen: minimize keeps the bucket
       m.scenario = *l.scenario;
       m.scenario.design = design;
       m.run = std::move(r);
@@ -130,7 +132,8 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     }
     const std::string repro = fmt::format("pinfuzz repro crashes/{}/scenario.txt", f.id);
     std::string text = fmt::format("# {}\n# {}\n# found by pinfuzz campaign in {}; replay: {}\n",
-                                   sig->to_string(), r.violation->detail, f.source, repro) +
+                                   signature_line(design.name(), *sig), r.violation->detail,
+                                   f.source, repro) +
                        print_text(m.scenario);
     std::string timeline = render_timeline_text(m.scenario, m.run, {}) + "\n";
     std::string meta = meta_of(f).dump(1) + "\n";

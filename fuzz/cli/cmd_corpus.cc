@@ -31,7 +31,18 @@ void print_minimized(const MinimizeResult& m, const Scenario& before, bool quiet
 }
 
 int cmd_minimize(const std::string& file, const std::string& out, const RunConfig& config,
-                 bool quiet) {
+                 const std::string& bug_name, const std::string& promote, bool quiet) {
+  const BugConfig* bug = nullptr;
+  if (!promote.empty()) {
+    if (bug_name.empty()) {
+      error("--promote needs --bug: a regression entry belongs to a catalog row");
+      return kExitBadInput;
+    }
+    if (!(bug = find_bug(bug_name))) {
+      error(fmt::format("--bug {}: not in the catalog (pinfuzz designs lists its rows)", bug_name));
+      return kExitBadInput;
+    }
+  }
   std::optional<Scenario> l = load_file(file, config.decode_options());
   if (!l) return kExitBadInput;
   Design d = effective_design(*l, config.fallback_design());
@@ -49,6 +60,21 @@ int cmd_minimize(const std::string& file, const std::string& out, const RunConfi
       return kExitBadInput;
     }
     fmt::print("written to {} (replay: pinfuzz repro {})\n", out, out);
+  }
+  if (bug) {
+    if (m.run.violation->kind != bug->expected) {
+      error(fmt::format("{}: shows {}, but catalog row {} expects {}; not promoted", file,
+                        violation_name(m.run.violation->kind), bug->name,
+                        violation_name(bug->expected)));
+      return kExitBadInput;
+    }
+    std::string path = write_regression(promote, *bug, m.scenario, m.run,
+                                        fmt::format("pinfuzz minimize {}", file));
+    if (path.rfind("error: ", 0) == 0) {
+      error(path.substr(7));
+      return kExitBadInput;
+    }
+    fmt::print("promoted to {}\n", path);
   }
   return kExitViolation;
 }
@@ -141,13 +167,19 @@ void add_corpus_commands(CLI::App& app, Action& action) {
   auto* min = app.add_subcommand(
       "minimize",
       "Shrink a crash input or scenario to the fewest threads, ops, pages and preemption points "
-      "that still show the same violation (kind and function); print it and its timeline. "
-      "Exit 1 if it violates, 0 if it runs clean, 2 on bad input");
+      "that still show the same violation bucket (kind and cause: docs/triage.md), until no "
+      "single one can go under its schedule or a nearby one (1-minimal); print it and its "
+      "timeline. Exit 1 if it violates, 0 if it runs clean, 2 on bad input");
   min->add_option("FILE", file, "Crash input or scenario")->required()->check(CLI::ExistingFile);
   min->add_option("-o,--output", out, "Write the minimized scenario (text) here");
+  min->add_option("--promote", promote,
+                  "Write the minimized scenario into this regression corpus (with --bug)");
+  min->add_option("--bug", bug, "With --promote: the catalog row it belongs to");
   min->add_flag("-q,--quiet", quiet, "No scenario or timeline, just the result");
   add_config_options(*min, config);
-  min->callback([&action] { action = [] { return cmd_minimize(file, out, config, quiet); }; });
+  min->callback([&action] {
+    action = [] { return cmd_minimize(file, out, config, bug, promote, quiet); };
+  });
 
   auto* find = app.add_subcommand(
       "find",

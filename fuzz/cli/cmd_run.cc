@@ -24,8 +24,10 @@ void print_run(const std::string& label, const Scenario& s, const Design& d, con
                const std::string& replay, const ShowOptions& o) {
   if (r.violation) {
     fmt::print("{}\n", violation_line(*r.violation, d.name()));
-    if (auto sig = signature_of(r); sig && !r.trace.empty())
+    if (auto sig = signature_of(r); sig && !r.trace.empty()) {
+      fmt::print("bucket: {}\n", sig->key());
       fmt::print("signature: {}\n", sig->to_string());
+    }
     fmt::print("replay: {}\n", replay);
   } else {
     fmt::print("clean: {}: no violation under design={} ({} steps, trace {:016x})\n", label,

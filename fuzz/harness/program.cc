@@ -125,92 +125,95 @@ void release_all(World& w, Task& t) {
   }
 }
 
-void run_op(World& w, Task& t, const Op& op, OpMode mode) {
+bool run_op(World& w, Task& t, const Op& op, OpMode mode) {
   switch (op.kind) {
     case OpKind::gup:
     case OpKind::gup_fast:
     case OpKind::pin:
     case OpKind::pin_fast: {
-      if (!valid_vpn(op.a) || op.b < 1) return;
+      if (!valid_vpn(op.a) || op.b < 1) return false;
       auto fn = op.kind == OpKind::gup        ? get_user_pages
                 : op.kind == OpKind::gup_fast ? get_user_pages_fast
                 : op.kind == OpKind::pin      ? pin_user_pages
                                               : pin_user_pages_fast;
-      fn(w, t, op.a, op.b, gup_flags(op));
-      return;
+      return fn(w, t, op.a, op.b, gup_flags(op)) > 0;
     }
-    case OpKind::put_page:
-      for (int s : slots_of(t, op.a, releases(w, op.kind, mode), mode)) put_page(w, t, s);
-      return;
-    case OpKind::put_user_page:
-      for (int s : slots_of(t, op.a, releases(w, op.kind, mode), mode)) put_user_page(w, t, s);
-      return;
+    case OpKind::put_page: {
+      auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
+      for (int slot : s) put_page(w, t, slot);
+      return !s.empty();
+    }
+    case OpKind::put_user_page: {
+      auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
+      for (int slot : s) put_user_page(w, t, slot);
+      return !s.empty();
+    }
     case OpKind::put_user_pages_dirty_lock: {
       auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
       for_dirty_split(t, s, dirty(op), mode, [&](std::span<const int> slots, MakeDirty d) {
         put_user_pages_dirty_lock(w, t, slots, d);
       });
-      return;
+      return !s.empty();
     }
     case OpKind::unpin: {
       auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
       unpin_user_pages(w, t, s);
-      return;
+      return !s.empty();
     }
     case OpKind::unpin_dirty: {
       auto s = slots_of(t, op.a, releases(w, op.kind, mode), mode);
       for_dirty_split(t, s, dirty(op), mode, [&](std::span<const int> slots, MakeDirty d) {
         unpin_user_pages_dirty_lock(w, t, slots, d);
       });
-      return;
+      return !s.empty();
     }
-    case OpKind::dma_write:
+    case OpKind::dma_write: {
       // A device writes memory only through a FOLL_WRITE pin or reference.
+      bool wrote = false;
       for (int s : slots_of(t, op.a, std::nullopt, mode))
-        if (mode == OpMode::kStrict || t.held[static_cast<size_t>(s)].write) dma_write(w, t, s);
-      return;
+        if (mode == OpMode::kStrict || t.held[static_cast<size_t>(s)].write) {
+          dma_write(w, t, s);
+          wrote = true;
+        }
+      return wrote;
+    }
     case OpKind::user_write:
-      if (valid_vpn(op.b)) user_write(w, t, op.a, op.b);
-      return;
+      return valid_vpn(op.b) && user_write(w, t, op.a, op.b) >= 0;
     case OpKind::user_read:
-      if (valid_vpn(op.b)) user_read(w, t, op.a, op.b);
-      return;
+      return valid_vpn(op.b) && user_read(w, t, op.a, op.b) >= 0;
     case OpKind::writeback:
-      if (valid_index(op.a)) writeback(w, t, op.a);
-      return;
+      return valid_index(op.a) && writeback(w, t, op.a);
     case OpKind::sync:
       sync_file(w, t);
-      return;
+      return true;
     case OpKind::reclaim_file:
-      if (valid_index(op.a)) reclaim_file(w, t, op.a);
-      return;
+      return valid_index(op.a) && reclaim_file(w, t, op.a);
     case OpKind::reclaim_anon:
-      if (valid_vpn(op.a)) reclaim_vpn(w, t, op.a);
-      return;
+      return valid_vpn(op.a) && reclaim_vpn(w, t, op.a);
     case OpKind::migrate:
-      if (valid_vpn(op.a)) migrate_vpn(w, t, op.a);
-      return;
+      return valid_vpn(op.a) && migrate_vpn(w, t, op.a) == 0;
     case OpKind::fork:
-      fork_mm(w, t);
-      return;
+      return fork_mm(w, t) >= 0;
     case OpKind::munmap:
-      if (valid_vpn(op.a)) munmap_vpn(w, t, op.a);
-      return;
+      if (!valid_vpn(op.a)) return false;
+      munmap_vpn(w, t, op.a);
+      return true;
     case OpKind::truncate:
-      if (valid_index(op.a)) truncate_index(w, t, op.a);
-      return;
+      if (!valid_index(op.a)) return false;
+      truncate_index(w, t, op.a);
+      return true;
     case OpKind::collapse:
-      if (valid_vpn(op.a)) collapse_pmd(w, t, op.a);
-      return;
+      return valid_vpn(op.a) && collapse_pmd(w, t, op.a) == 0;
     case OpKind::memunmap:
       // A device teardown (unbind, module unload) runs in a context that
       // holds no GUP references of its own: holding one, it could wait for
       // itself, or for a thread that waits for it (two teardowns, each
       // holding a page of the other's memory).
-      if (mode == OpMode::kWellFormed && t.nheld() > 0) return;
+      if (mode == OpMode::kWellFormed && t.nheld() > 0) return false;
       driver_teardown(w, t, op.a);
-      return;
+      return true;
   }
+  return false;
 }
 
 Outcome run_sequential(const Design& d, const Program& p, SequentialOptions opt) {

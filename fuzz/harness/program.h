@@ -38,7 +38,11 @@ enum class OpMode : uint8_t {
 };
 
 // Runs one op for `t`. Never throws; bad arguments are a no-op or an errno.
-void run_op(World& w, Task& t, const Op& op, OpMode mode = OpMode::kStrict);
+// Returns whether it did anything: false for an op refused or with nothing
+// to act on (a GUP that grabbed nothing, a release with no handle of its
+// kind, a fault that failed, a migration that gave up). A hint, for the
+// minimizer to try removing such ops first; never an oracle.
+bool run_op(World& w, Task& t, const Op& op, OpMode mode = OpMode::kStrict);
 // A driver's teardown at thread exit: releases every page `t` still holds
 // (without dirtying), as process exit or driver close would.
 void release_all(World& w, Task& t);

@@ -43,9 +43,14 @@ struct Runner::State {
     }
   }
 
-  void mark(uint8_t thread, int16_t op) {
-    if (opt->recording == sched::Recording::kFullTrace)
-      result->marks.push_back(OpMark{thread, op, step_offset + sched.steps()});
+  // Returns the mark's index, or -1 when not recording.
+  ptrdiff_t mark(uint8_t thread, int16_t op) {
+    if (opt->recording != sched::Recording::kFullTrace) return -1;
+    result->marks.push_back(OpMark{thread, op, step_offset + sched.steps()});
+    return static_cast<ptrdiff_t>(result->marks.size()) - 1;
+  }
+  void effect(ptrdiff_t mark, bool did) {
+    if (mark >= 0) result->marks[static_cast<size_t>(mark)].effect = did;
   }
 
   // Runs one phase; appends its trace and folds its hash into the result.
@@ -118,8 +123,8 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
       Task& task = w.tasks[t];
       for (size_t i = 0; i < ops.size(); ++i) {
         if (st.stop_requested) return;  // unwinding: no op begins any more
-        st.mark(static_cast<uint8_t>(t), static_cast<int16_t>(i));
-        run_op(w, task, ops[i], mode);
+        const ptrdiff_t m = st.mark(static_cast<uint8_t>(t), static_cast<int16_t>(i));
+        st.effect(m, run_op(w, task, ops[i], mode));
       }
       if (mode == OpMode::kWellFormed && !st.stop_requested) {
         st.mark(static_cast<uint8_t>(t), kExitOp);

@@ -43,6 +43,9 @@ struct OpMark {
   uint8_t thread = 0;
   int16_t op = 0;
   uint64_t step = 0;
+  // run_op() said the op did something (program.h); false for one refused
+  // or with nothing to act on. Not set for a thread's exit or the final check.
+  bool effect = true;
 };
 inline constexpr int16_t kExitOp = -1;
 inline constexpr uint8_t kFinalThread = 0xff;

@@ -11,8 +11,9 @@
 namespace pf {
 
 std::string violation_line(const Violation& v, std::string_view design) {
-  return fmt::format("pinfuzz: VIOLATION {} design={} pfn={} thread={} step={} in {}(): {}",
-                     violation_name(v.kind), design, v.pfn, v.thread, v.step, v.fn, v.detail);
+  return fmt::format("pinfuzz: VIOLATION {} design={} pfn={} thread={} step={}{} in {}(): {}",
+                     violation_name(v.kind), design, v.pfn, v.thread, v.step,
+                     v.cause.empty() ? "" : " cause=" + v.cause, v.fn, v.detail);
 }
 
 namespace {
@@ -47,6 +48,7 @@ std::optional<ViolationLine> parse_violation_line(std::string_view line) {
   const auto thread = number<int>(field(&rest, "thread="));
   const auto step = number<uint64_t>(field(&rest, "step="));
   if (!kind || !design || !pfn || !thread || !step) return std::nullopt;
+  const auto cause = field(&rest, "cause=");  // optional
   const auto k = parse_violation_kind(*kind);
   // "in <fn>(): <detail>": the function is up to the first "(): ", the
   // detail everything after it.
@@ -59,6 +61,7 @@ std::optional<ViolationLine> parse_violation_line(std::string_view line) {
   out.violation.step = *step;
   out.violation.fn = std::string(rest.substr(3, close - 3));
   out.violation.detail = std::string(rest.substr(close + 4));
+  if (cause) out.violation.cause = std::string(*cause);
   out.design = std::string(*design);
   return out;
 }
@@ -124,13 +127,16 @@ std::string racing_fn_of(const RunResult& r) {
 
 std::optional<Signature> signature_of(const RunResult& r) {
   if (!r.violation) return std::nullopt;
-  return Signature{r.violation->kind, r.violation->fn, racing_fn_of(r)};
+  return Signature{r.violation->kind, r.violation->fn, r.violation->cause, racing_fn_of(r)};
 }
 
-std::string Signature::key() const { return std::string(violation_name(kind)) + " in " + fn + "()"; }
+std::string Signature::key() const {
+  if (!cause.empty()) return fmt::format("{} {}", violation_name(kind), cause);
+  return fmt::format("{} in {}()", violation_name(kind), fn);
+}
 
 std::string Signature::to_string() const {
-  std::string s = key();
+  std::string s = fmt::format("{} in {}()", violation_name(kind), fn);
   if (!racing_fn.empty()) s += " vs " + racing_fn + "()";
   return s;
 }
@@ -140,7 +146,8 @@ std::string known_line(std::string_view design, const Signature& sig) {
 }
 
 std::string signature_line(std::string_view design, const Signature& sig) {
-  return fmt::format("design={} {}", design, sig.to_string());
+  if (sig.cause.empty() && sig.racing_fn.empty()) return known_line(design, sig);
+  return fmt::format("design={} {} ({})", design, sig.key(), sig.to_string());
 }
 
 }  // namespace pf

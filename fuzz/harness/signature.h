@@ -16,7 +16,8 @@
 namespace pf {
 
 // "pinfuzz: VIOLATION lost_dma_write design=get_only pfn=0 thread=1 step=89
-// in writeback(): ..." (one line, no newline).
+// in writeback(): ..." (one line, no newline); a violation with a cause has
+// "cause=<cause>" before "in".
 std::string violation_line(const Violation& v, std::string_view design);
 
 struct ViolationLine {
@@ -27,13 +28,17 @@ struct ViolationLine {
 // short before its detail, or one with a kind this build does not know.
 std::optional<ViolationLine> parse_violation_line(std::string_view line);
 
-// What must stay the same while shrinking, and what a campaign buckets
-// crashes by: the violation kind, the kernel function that reported it and
-// the kernel function at the other side of the race (ClusterFuzz buckets by
-// the top frames of one stack; a race has two).
+// A violation's identity. The *bucket* (key()) is what a campaign groups
+// crashes by and what minimization keeps: the kind and its cause, the
+// mistake rather than the schedule (docs/triage.md, "Buckets": what replaced
+// a pinned page, where a pin was lost, ...), or the reporting function for
+// a kind whose oracle names no cause. The fine-grained signature
+// (to_string(): reporting and racing functions) is kept beside it: two
+// schedules of one mistake share a bucket and often differ there.
 struct Signature {
   ViolationKind kind;
   std::string fn;
+  std::string cause;  // Violation::cause
   // The function of the last write by another thread to something the
   // reporting thread's current op touched (for an end-of-run finding: to the
   // page it is about). "" when no other thread wrote there - a sequential
@@ -41,21 +46,25 @@ struct Signature {
   std::string racing_fn;
   friend bool operator==(const Signature&, const Signature&) = default;
 
-  // "pinned_page_replaced in unpin_user_page() vs try_to_unmap_one()"
+  // "pinned_page_replaced in unpin_user_page() vs try_to_unmap_one()": the
+  // fine-grained signature, the campaign's bucket before causes.
   std::string to_string() const;
-  // "pinned_page_replaced in unpin_user_page()": what campaigns deduplicate
-  // on. The racing step's function is shown, not keyed: it varies with the
-  // interleaving more than with the bug (one knob gave 429 full signatures
-  // in a two-minute campaign, 68 keys).
+  // The bucket: "pinned_page_replaced replaced_by_swap", or for a kind
+  // without a cause "refcount_underflow in folio_put_refs()". What
+  // campaigns deduplicate on and minimization keeps. The reporting function
+  // of a kind with a cause is left out: one mistake surfaces in whatever
+  // call next looks (unpin_user_page(), user_write(), ...), and the racing
+  // function varies with the interleaving more than with the bug.
   std::string key() const;
+  bool same_bucket(const Signature& o) const { return key() == o.key(); }
 };
 std::optional<Signature> signature_of(const RunResult& r);
 
-// "design=<d> <kind> in <fn>()": Signature::key() under a design, one line of
+// "design=<d> <bucket>": Signature::key() under a design, one line of
 // pinfuzz_fuzzer's --known file and what campaigns deduplicate on.
 std::string known_line(std::string_view design, const Signature& sig);
-// "design=<d> <kind> in <fn>() vs <racing>()": Signature::to_string() under
-// a design, as a finding is announced.
+// "design=<d> <bucket> (<kind> in <fn>() vs <racing>())": the bucket and the
+// fine-grained signature under a design, as a finding is announced.
 std::string signature_line(std::string_view design, const Signature& sig);
 
 }  // namespace pf

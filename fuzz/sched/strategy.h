@@ -5,6 +5,7 @@
 // libstdc++ and libc++), so one seed is one schedule on every build.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -232,6 +233,67 @@ class PointsRecorder final : public Strategy {
   Strategy& inner_;
   std::vector<Preemption> points_;
   uint32_t gap_ = 0;  // decisions since the last point that kept the default
+};
+
+// ---- follow: another run's interleaving, for a smaller scenario ----------
+
+// Records the thread picked at every decision of a run under `inner` (same
+// keep_budget rule as PointsRecorder).
+class SequenceRecorder final : public Strategy {
+ public:
+  explicit SequenceRecorder(Strategy& inner) : inner_(inner) {}
+  std::string_view name() const override { return inner_.name(); }
+  void begin_run(uint32_t threads) override {
+    inner_.begin_run(threads);
+    sequence_.clear();
+  }
+  uint32_t pick(const Decision& d) override {
+    const uint32_t t = inner_.pick(d);
+    sequence_.push_back(static_cast<uint8_t>(t));
+    return t;
+  }
+  void end_run(uint64_t steps) override { inner_.end_run(steps); }
+  std::string describe() const override { return inner_.describe(); }
+  const std::vector<uint8_t>& sequence() const { return sequence_; }
+
+ private:
+  Strategy& inner_;
+  std::vector<uint8_t> sequence_;
+};
+
+// Replays a recorded sequence of picks loosely on a program with a thread or
+// an op removed: `map` renames the recorded threads (kNoThread: removed), and
+// each decision takes the next recorded pick that is runnable now, looking at
+// most kLookahead picks ahead (a removed op's steps, a thread that is
+// blocked here), else the default. Under a PointsRecorder the run becomes an
+// input schedule: the minimizer's guess at "the same interleaving" of the
+// smaller scenario, tried before any search.
+class FollowStrategy final : public Strategy {
+ public:
+  static constexpr size_t kLookahead = 64;
+  FollowStrategy(std::vector<uint8_t> sequence, std::array<uint32_t, kMaxThreads> map)
+      : sequence_(std::move(sequence)), map_(map) {}
+  std::string_view name() const override { return "follow"; }
+  void begin_run(uint32_t) override { pos_ = 0; }
+  uint32_t pick(const Decision& d) override {
+    const size_t end = std::min(sequence_.size(), pos_ + kLookahead);
+    for (size_t i = pos_; i < end; ++i) {
+      const uint32_t t = sequence_[i] < kMaxThreads ? map_[sequence_[i]] : kNoThread;
+      if (t == kNoThread) continue;
+      for (uint8_t r : d.runnable)
+        if (r == t) {
+          pos_ = i + 1;
+          return t;
+        }
+    }
+    return d.reason == Reason::kAccess ? d.current : d.runnable[0];
+  }
+  std::string describe() const override { return "follow"; }
+
+ private:
+  std::vector<uint8_t> sequence_;
+  std::array<uint32_t, kMaxThreads> map_;
+  size_t pos_ = 0;
 };
 
 // ---- by name ---------------------------------------------------------------
