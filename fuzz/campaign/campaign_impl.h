@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "fuzz/campaign/campaign.h"
+#include "fuzz/campaign/dir_lock.h"
 #include "fuzz/campaign/process.h"
 #include "fuzz/campaign/state.h"
 #include "fuzz/campaign/triage.h"
@@ -153,6 +154,7 @@ class Campaign {
   std::vector<std::string> worker_flags_;  // given to every worker before --fuzzer-arg
   State st_;
   fs::path dir_, crash_dir_, incoming_dir_, report_dir_;
+  DirLock lock_;  // held from prepare() to the end: the directory has one owner
   std::unique_ptr<Triager> triager_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<size_t> distilled_;  // per config: inputs after its last distillation

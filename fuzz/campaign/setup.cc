@@ -34,6 +34,14 @@ std::string safe_name(const std::string& design) {
 int Campaign::prepare() {
   std::error_code ec;
   const fs::path state_path = dir_ / "campaign.json";
+  // The lock first, before campaign.json is read: a campaign running in the
+  // directory may be rewriting it. A new campaign creates the directory to
+  // hold the lock in it; --resume needs it to exist.
+  if (opt_.resume && !fs::is_directory(dir_, ec))
+    return usage(fmt::format("--resume: {}: no campaign there (no such directory)", state_path.string()));
+  fs::create_directories(dir_, ec);
+  if (ec) return disk(fmt::format("{}: cannot create: {}", dir_.string(), ec.message()));
+  if (std::string err = lock_.acquire(dir_); !err.empty()) return usage(err);
   if (opt_.resume) {
     std::optional<std::string> text = read_file(state_path);
     if (!text) return usage(fmt::format("--resume: {}: no campaign there (cannot read it)",
@@ -77,6 +85,15 @@ int Campaign::prepare() {
                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
     st_.started = utc_now();
     st_.sessions = 1;
+  }
+  // More workers than designs would fuzz one design twice at a time (each
+  // slice is one design's), and more than 4 per CPU only thrashes.
+  const int cpus = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int cap = std::min(static_cast<int>(st_.configs.size()), 4 * cpus);
+  if (st_.jobs > cap) {
+    say(fmt::format("note: -j {} lowered to {} ({} design(s), {} CPU(s))", st_.jobs, cap,
+                    st_.configs.size(), cpus));
+    st_.jobs = cap;
   }
   if (std::string err = parse_worker_flags(opt_.fuzzer_args, &worker_, &worker_flags_);
       !err.empty())

@@ -35,6 +35,12 @@ void add_config_options(CLI::App& cmd, RunConfig& config);
 // The libFuzzer dictionary `pinfuzz dict` prints (corpus/pinfuzz.dict).
 std::string dictionary_text();
 
+// Validators whose message states the rule: a count of at least 1 (a
+// whole number: "-3", "0" and "1.5" are refused, never wrapped or
+// truncated), and a positive number of seconds.
+const CLI::Validator& positive_count();
+const CLI::Validator& positive_seconds();
+
 // "pinfuzz: <msg>" on stderr.
 void error(const std::string& msg);
 

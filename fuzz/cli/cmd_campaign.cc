@@ -150,7 +150,10 @@ void add_campaign_commands(CLI::App& app, Action& action) {
   c->add_option("--duration", duration,
                 "Wall time, e.g. 90s, 10m, 8h, 1h30m; 0 = until Ctrl-C (default for a new "
                 "campaign; a resumed one keeps its own unless given)");
-  c->add_option("-j,--jobs", opt.jobs, "Workers at a time (default: the number of CPUs)");
+  c->add_option("-j,--jobs", opt.jobs,
+                "Workers at a time (default: the number of CPUs); more than the designs or 4x "
+                "the CPUs is lowered to that, with a note")
+      ->check(positive_count());
   c->add_flag("--resume", opt.resume,
               "Continue the campaign in --dir: its designs, counters and findings; crash files "
               "left untriaged are triaged first");
@@ -165,12 +168,13 @@ void add_campaign_commands(CLI::App& app, Action& action) {
                 "85% of an equal share of the duration, 5 s..5 m; 2 m without a duration)");
   c->add_option("--hang", opt.hang_seconds,
                 "Kill and restart a worker silent for this many seconds")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(positive_seconds());
   c->add_option("--distill-at", opt.distill_at,
                 "Distill a design's corpus (libFuzzer -merge=1) before its next slice once it "
                 "holds this many inputs, and twice as many as after the last distillation")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   c->add_option("--fuzzer-arg", opt.fuzzer_args,
                 "Extra argument for every worker, e.g. --fuzzer-arg=-use_value_profile=1 "
                 "or --fuzzer-arg=--strategy=pct; repeatable. --resume reuses the campaign's "
@@ -199,10 +203,6 @@ void add_campaign_commands(CLI::App& app, Action& action) {
           return kExitBadInput;
         }
         opt.slice = *d;
-      }
-      if (opt.jobs < 0) {
-        error("campaign: --jobs must be at least 1");
-        return kExitBadInput;
       }
       if (no_seeds) opt.seeds.clear();
       if (opt.fuzzer.empty()) opt.fuzzer = default_fuzzer();

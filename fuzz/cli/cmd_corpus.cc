@@ -195,7 +195,9 @@ void add_corpus_commands(CLI::App& app, Action& action) {
       },
       "Without --bug: stop only at this violation kind");
   find->add_option("--seed", seed, "Search seed")->capture_default_str();
-  find->add_option("--seconds", seconds, "Give up after this long")->capture_default_str();
+  find->add_option("--seconds", seconds, "Give up after this long")
+      ->capture_default_str()
+      ->check(positive_seconds());
   find->add_option("--promote", promote,
                    "Write the minimized scenario into this regression corpus "
                    "(e.g. corpus/regressions)");

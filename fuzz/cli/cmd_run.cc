@@ -173,7 +173,7 @@ void add_run_commands(CLI::App& app, Action& action) {
       "prints each run's seed with its violation. Exit 1 if any run found a violation");
   run->add_option("FILE", run_file, "Scenario file (text or bytes)")->required();
   run->add_option("--seed", seed, "First seed (random, pct); run i uses seed + i");
-  run->add_option("--runs", runs, "Number of runs")->capture_default_str()->check(CLI::PositiveNumber);
+  run->add_option("--runs", runs, "Number of runs")->capture_default_str()->check(positive_count());
   run->add_flag("--keep-going", keep_going, "Do not stop at the first violating run");
   add_config_options(*run, config);
   add_show_options(*run, show);

@@ -185,18 +185,19 @@ void add_stress_commands(CLI::App& app, Action& action) {
            if (auto e = parse_duration(v, &c.seconds); !e.empty()) throw CLI::ValidationError(e);
          },
          "How long to run: 60s, 2m, 1h, 500ms (default 10s)");
-  cmd->add_option("--rounds", c.rounds, "Stop after this many executions (default: no limit)");
+  cmd->add_option("--rounds", c.rounds, "Stop after this many executions (default: no limit)")
+      ->check(positive_count());
   cmd->add_option("--seed", c.seed, "Seed of the generated scenarios and of the chaos draws")
       ->capture_default_str();
   cmd->add_flag("--chaos", c.chaos,
                 "Random short spins and yields at scheduling points, to widen race windows");
   cmd->add_option("--rounds-per-scenario", c.rounds_per_scenario,
                   "Generated scenarios: executions of each before the next")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(positive_count());
   cmd->add_option("--round-timeout", c.round_timeout,
                   "Seconds after which a round is a hang (or a deadlock, if every unfinished "
                   "thread keeps waiting)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(positive_seconds());
   cmd->add_option_function<std::string>(
       "--expect",
       [](const std::string& v) {

@@ -1,4 +1,7 @@
 // pinfuzz: the command-line front end. Subcommands live in fuzz/cli/*.cc.
+#include <cctype>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "fuzz/cli/cli.h"
@@ -6,6 +9,43 @@
 namespace pf::cli {
 
 void error(const std::string& msg) { fmt::print(stderr, "pinfuzz: {}\n", msg); }
+
+const CLI::Validator& positive_count() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        size_t used = 0;
+        unsigned long long n = 0;
+        try {
+          if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])))
+            n = std::stoull(text, &used);
+        } catch (...) {
+          used = 0;
+        }
+        if (used != text.size() || used == 0 || n == 0)
+          return fmt::format("{}: want a whole number of at least 1", text);
+        return "";
+      },
+      "COUNT >= 1");
+  return v;
+}
+
+const CLI::Validator& positive_seconds() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        size_t used = 0;
+        double s = 0;
+        try {
+          s = std::stod(text, &used);
+        } catch (...) {
+          used = 0;
+        }
+        if (used != text.size() || used == 0 || !(s > 0) || !std::isfinite(s))
+          return fmt::format("{}: want a positive number of seconds", text);
+        return "";
+      },
+      "SECONDS > 0");
+  return v;
+}
 
 std::optional<Scenario> load_file(const std::string& path, const DecodeOptions& opt) {
   LoadedScenario l = load_scenario_file(path, opt);

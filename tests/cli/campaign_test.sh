@@ -11,6 +11,9 @@
 #   errors       bad input: clear message, exit 2
 #   distill      a corpus past --distill-at is merged into a smaller one that
 #                replaces it, between slices, and fuzzing goes on
+#   lock         a running campaign owns its --dir: a second campaign or
+#                --resume is refused naming its pid, report works beside it,
+#                and SIGKILL releases the lock (a --resume then runs)
 set -uo pipefail
 pinfuzz=$1 case=$2 fuzzer=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -200,6 +203,59 @@ errors)
   regex='holds a campaign already' expect campaign --dir "$work/f" --fuzzer /bin/true
   regex="$work/g/campaign.json: cannot read" expect report "$work/g"
   regex='no such finding' expect promote "$work/f" nope --to "$work/reg"
+  # Counts and times state their rule; none is wrapped, truncated or ignored.
+  regex='--jobs: 0: want a whole number of at least 1' expect campaign --dir "$work/h" -j 0
+  regex='--jobs: -3: want a whole number of at least 1' expect campaign --dir "$work/h" -j -3
+  regex='--hang: 0: want a positive number of seconds' expect campaign --dir "$work/h" --hang 0
+  regex='--duration -5s: want' expect campaign --dir "$work/h" --duration -5s
+  regex='--distill-at: 0: want a whole number' expect campaign --dir "$work/h" --distill-at 0
+  regex='--seconds: -1: want a positive number of seconds' expect find --bug page_flag --seconds -1
+  regex='--seconds: 0: want a positive number of seconds' expect find --bug page_flag --seconds 0
+  seed=$(ls "$here/../../corpus/seeds/"*.txt | head -1)
+  regex='--runs: 0: want a whole number of at least 1' expect run "$seed" --runs 0
+  regex='--runs: -2: want a whole number of at least 1' expect run "$seed" --runs -2
+  regex='--rounds: -3: want a whole number of at least 1' expect stress --rounds -3
+  regex='--duration=0: expected a positive duration' expect stress --duration 0
+  regex='--round-timeout: 0: want a positive number' expect stress --round-timeout 0
+  # -j above the designs (or 4x the CPUs) is lowered, with a note.
+  PINFUZZ_FAKE_MODE=exit "$pinfuzz" campaign --dir "$work/j" --design folio_pincount \
+    --design page_flag -j 100000 --duration 2s --slice 1s --fuzzer "$here/fake_fuzzer.sh" \
+    --plain --no-seeds >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/err"
+  check "-j 100000: the campaign runs (exit $rc)" [ $rc -eq 0 ]
+  check "-j 100000: lowered to the 2 designs, with a note" \
+    grep -q 'note: -j 100000 lowered to 2 (2 design(s)' "$work/err"
+  check "campaign.json records 2 jobs" grep -q '"jobs": 2,' "$work/j/campaign.json"
+  ;;
+
+lock)
+  d=$work/c
+  fake=(--fuzzer "$here/fake_fuzzer.sh" --plain --no-seeds --slice 1s)
+  PINFUZZ_FAKE_MODE=hang "$pinfuzz" campaign --dir "$d" --design folio_pincount \
+    --duration 60s -j 1 --hang 300 "${fake[@]}" >"$work/out1" 2>"$work/err1" &
+  owner=$!
+  check "the campaign took the lock (campaign.lock holds its pid)" \
+    wait_for 10 bash -c "[ \"\$(cat '$d/campaign.lock' 2>/dev/null)\" = $owner ] && test -s '$d/campaign.json'"
+  out=$("$pinfuzz" campaign --dir "$d" --resume "${fake[@]}" 2>&1); rc=$?
+  echo "$out"
+  check "a second --resume: exit 2 (got $rc)" [ $rc -eq 2 ]
+  check "... naming the holder's pid" grep -q "in use by another campaign (pid $owner" <<<"$out"
+  out=$("$pinfuzz" campaign --dir "$d" --design page_flag "${fake[@]}" 2>&1); rc=$?
+  check "a second new campaign in the dir: exit 2 (got $rc)" [ $rc -eq 2 ]
+  check "... naming the holder's pid" grep -q "pid $owner" <<<"$out"
+  "$pinfuzz" report "$d" --report "$work/side-report" >"$work/out" 2>&1; rc=$?
+  check "report beside the running campaign works (exit $rc)" [ $rc -eq 0 ]
+  check "... and wrote its report" test -s "$work/side-report/report.html"
+  kill -0 $owner
+  check "the owner is still running after all that" [ $? -eq 0 ]
+  kill -KILL $owner
+  wait $owner 2>/dev/null
+  PINFUZZ_FAKE_MODE=exit "$pinfuzz" campaign --dir "$d" --resume --duration 2s "${fake[@]}" \
+    >"$work/out" 2>"$work/err"; rc=$?
+  cat "$work/err"
+  check "after SIGKILL of the owner, --resume runs (exit $rc)" [ $rc -eq 0 ]
+  check "... as the campaign's second session" grep -q '"sessions": 2,' "$d/campaign.json"
   ;;
 
 *) fail "unknown case $case" ;;
