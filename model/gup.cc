@@ -38,9 +38,11 @@ static void grab_pin_part(World& w, const Task* t, Pfn head, GrabPath path) {
   // node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED): counted at grab time, so a
   // grab rolled back by gup_put_folio() balances.
   w.ghost.pins_acquired.fetch_add(1);
-  w.ghost.pin_grabs[static_cast<size_t>(head)].fetch_add(1);
   // mm/gup.c: try_grab_folio() / try_grab_folio_fast(): the design's part.
   w.tracking.grab(w, t, head, GupHow::kPin, path, sync::Site::here());
+  // Counted once the design's grab is done: a put that runs while a grab
+  // is half done (folio_try_get() before the bias is added) loses nothing.
+  w.ghost.pin_grabs[static_cast<size_t>(head)].fetch_add(1);
   note_pin_lost(w, head, "grab");  // the grab never made it look pinned
   // A pin of a page already shared (anon, not exclusive): nothing will keep
   // the process's page and the pinned one the same.

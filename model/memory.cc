@@ -48,7 +48,9 @@ std::string pin_fate_detail(const World& w, Pfn head) {
   if (const char* where = w.ghost.pin_lost_at[static_cast<size_t>(head)].load())
     return fmt::format(" (the design lost the pin at {})", where);
   if (const char* by = w.ghost.shared_by[static_cast<size_t>(head)].load())
-    return fmt::format(" (the page was shared with another mm by {} while pinned)", by);
+    return std::string_view(by) == "pin_of_shared_page"
+               ? std::string(" (the pin was taken on a page already shared with another mm)")
+               : fmt::format(" (the page was shared with another mm by {} while pinned)", by);
   return "";
 }
 
