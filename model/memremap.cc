@@ -48,8 +48,21 @@ bool get_dev_pagemap(World& w, const Task* t, Pfn pfn) {
   return w.pgmaps[static_cast<size_t>(id)].ref.tryget_live();
 }
 
+// percpu_ref_put_many() on pagemap `pg`, and the report if it underflowed:
+// lib/percpu-refcount.c WARNs "percpu ref (...) <= 0" and the pagemap's
+// count is corrupt from then on (its release can run while pages are in use).
+// The put is the caller's step (`s`), as it was before this helper.
+static void pgmap_put(World& w, const Task* t, DevPagemap& pg, int pfn, int64_t n, const char* fn,
+                      sync::Site s = sync::Site::here()) {
+  const bool before = pg.ref.underflowed();
+  pg.ref.put_many(n, s);
+  if (!before && pg.ref.underflowed())
+    w.report(ViolationKind::pgmap_corrupted, pfn, t, fn,
+             "percpu_ref underflow: the pagemap's reference was put more often than taken");
+}
+
 void put_dev_pagemap(World& w, const Task* t, Pfn pfn) {
-  w.pgmaps[static_cast<size_t>(w.page(pfn).pgmap)].ref.put();
+  pgmap_put(w, t, w.pgmaps[static_cast<size_t>(w.page(pfn).pgmap)], pfn, 1, "put_dev_pagemap");
 }
 
 void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
@@ -89,7 +102,7 @@ void free_zone_device_folio(World& w, const Task* t, Pfn pfn) {
   p.put_seq.fetch_add(1, std::memory_order_release);  // a waiter's condition may hold now
   sync::wake(&p);  // fs_dax: wake_up_var() for dax_layout_busy_page waiters
   if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent)
-    pg.ref.put();  // put_dev_pagemap()
+    pgmap_put(w, t, pg, pfn, 1, "free_zone_device_folio");  // put_dev_pagemap()
 }
 
 // The first page of pagemap `pg` that some PTE still maps - present, a
@@ -209,8 +222,13 @@ void memunmap_pages(World& w, Task& t, int id) {
   DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
   if (pg.torn_down.load(std::memory_order_acquire) || pg.ref.is_dead()) return;
   // percpu_ref_kill(); fs_dax/p2pdma: drop the per-page refs from setup.
+  const bool sound = !pg.ref.underflowed();
   pg.ref.kill();
-  if (pg.type == PgmapType::kFsDax || pg.type == PgmapType::kP2pdma) pg.ref.put_many(pg.nr);
+  if (sound && pg.ref.underflowed())
+    w.report(ViolationKind::pgmap_corrupted, -1, &t, "memunmap_pages",
+             "percpu_ref underflow: the pagemap's initial reference was already put");
+  if (pg.type == PgmapType::kFsDax || pg.type == PgmapType::kP2pdma)
+    pgmap_put(w, &t, pg, -1, pg.nr, "memunmap_pages");
   // wait_for_completion(&pgmap->done): every page's reference is gone.
   if (!w.design.memunmap_no_wait) pg.ref.wait_for_zero();
   if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent) {

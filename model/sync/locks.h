@@ -11,6 +11,7 @@
 //   PercpuRef  struct percpu_ref (atomic mode only: count + DEAD bit)
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 
@@ -135,7 +136,10 @@ class PercpuRef {
   static constexpr int64_t kDead = int64_t{1} << 40;
 
   // percpu_ref_init(): count 1, live.
-  void init() noexcept { v_.init(1); }
+  void init() noexcept {
+    v_.init(1);
+    underflowed_.store(false, std::memory_order_relaxed);
+  }
   bool tryget_live(Site s = Site::here()) {
     for (;;) {
       int64_t v = v_.load(std::memory_order_relaxed, s);
@@ -147,13 +151,22 @@ class PercpuRef {
     v_.fetch_add(n, std::memory_order_relaxed, s);
   }
   // percpu_ref_put_many(): true if this dropped the last reference.
+  // More puts than gets is the owner's bug (a design that frees a device
+  // page twice puts its pagemap twice): the kernel WARNs ("percpu ref ...
+  // <= 0") and runs on with a corrupt count. The model undoes the put,
+  // remembers it (underflowed()), and its caller reports it.
   bool put_many(int64_t n, Site s = Site::here()) {
     int64_t old = v_.fetch_sub(n, std::memory_order_acq_rel, s);
-    int64_t left = (old - n) & ~kDead;
-    if (left < 0) std::abort();  // more puts than gets: a model bug
+    int64_t left = (old & ~kDead) - n;
+    if (left < 0) {
+      v_.fetch_add(n, std::memory_order_relaxed, s);
+      underflowed_.store(true, std::memory_order_relaxed);
+      return false;
+    }
     if (left == 0) wake(this);
     return left == 0;
   }
+  bool underflowed() const noexcept { return underflowed_.load(std::memory_order_relaxed); }
   bool put(Site s = Site::here()) { return put_many(1, s); }
   // percpu_ref_kill(): mark dead, drop the initial reference.
   bool kill(Site s = Site::here()) {
@@ -170,6 +183,7 @@ class PercpuRef {
 
  private:
   Atomic<int64_t> v_{1};
+  std::atomic<bool> underflowed_{false};  // not a model access: an oracle's note
 };
 
 }  // namespace pf::sync
