@@ -116,8 +116,10 @@ int Campaign::prepare() {
       if (ec) return disk(fmt::format("{}: cannot create: {}", d.string(), ec.message()));
     }
   }
+  std::string poison;  // reported once the session's clock runs
   if (opt_.resume) {
     remove_partial(crash_dir_.string());
+    poison = quarantine_poison(crash_dir_.string());
     reconcile_findings();
     if (size_t n = scrub_corpus(); n)
       say(fmt::format("removed {} truncated corpus file(s) (written when the campaign was "
@@ -133,6 +135,7 @@ int Campaign::prepare() {
   slice_ = slice_seconds();
   backoff_.resize(st_.configs.size());
   distilled_.assign(st_.configs.size(), 0);
+  if (!poison.empty()) problem(poison);
   return -1;
 }
 

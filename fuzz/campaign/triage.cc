@@ -1,15 +1,19 @@
 #include "fuzz/campaign/triage.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <utility>
 #include <filesystem>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "fuzz/campaign/state.h"
 #include "fuzz/harness/minimize.h"
 #include "fuzz/harness/run.h"
 #include "fuzz/harness/signature.h"
 #include "fuzz/harness/timeline.h"
+#include "fuzz/scenario/scenario.h"
 
 namespace pf::campaign {
 
@@ -176,6 +180,54 @@ std::vector<Finding> load_findings(const std::string& crash_dir,
   std::sort(out.begin(), out.end(),
             [](const Finding& a, const Finding& b) { return a.first_seen < b.first_seen; });
   return out;
+}
+
+namespace {
+// crashes/triaging: "<path>\n<sessions that died triaging it>\n".
+std::pair<std::string, int> read_marker(const fs::path& marker) {
+  std::optional<std::string> text = read_file(marker);
+  if (!text) return {"", 0};
+  const size_t nl = text->find('\n');
+  std::string path = text->substr(0, nl);
+  int n = 1;
+  if (nl != std::string::npos) n = std::max(1, std::atoi(text->c_str() + nl + 1));
+  return {path, n};
+}
+}  // namespace
+
+void mark_triaging(const std::string& crash_dir, const std::string& path) {
+  const fs::path marker = fs::path(crash_dir) / "triaging";
+  auto [was, n] = read_marker(marker);
+  // Best effort: without the marker a model crash is only not quarantined.
+  (void)write_file_atomic(marker.string(),
+                          fmt::format("{}\n{}\n", path, was == path ? n + 1 : 1));
+}
+
+void unmark_triaging(const std::string& crash_dir) {
+  std::error_code ec;
+  fs::remove(fs::path(crash_dir) / "triaging", ec);
+}
+
+std::string quarantine_poison(const std::string& crash_dir) {
+  const fs::path marker = fs::path(crash_dir) / "triaging";
+  auto [path, n] = read_marker(marker);
+  // Once: a SIGKILL or a power cut during a good file's triage looks the
+  // same; the file is triaged again (counting). Twice: it is the file.
+  if (n < 2) return "";
+  std::error_code ec;
+  std::string msg;
+  if (!path.empty() && fs::exists(path, ec)) {
+    const fs::path keep = fs::path(crash_dir) / "model-crash";
+    fs::create_directories(keep, ec);
+    const fs::path to = keep / fs::path(path).filename();
+    fs::rename(path, to, ec);
+    if (fs::exists(path + ".txt")) fs::rename(path + ".txt", to.string() + ".txt", ec);
+    msg = fmt::format("{}: {} sessions died while triaging it: the model itself crashes on this "
+                      "input (replay it with the asan build: pinfuzz repro); kept in {}",
+                      path, n, to.string());
+  }
+  fs::remove(marker, ec);
+  return msg;
 }
 
 void remove_partial(const std::string& crash_dir) {

@@ -58,4 +58,15 @@ std::vector<Finding> load_findings(const std::string& crash_dir,
 // Removes crashes/.tmp-* left by a kill during publishing.
 void remove_partial(const std::string& crash_dir);
 
+// The crash file being triaged is named in crashes/triaging while triage()
+// runs on it. Triage replays untrusted input in the campaign's process: if
+// the model itself crashes on it (an abort, a sanitizer report), the
+// campaign dies with the marker in place, counting. At --resume, a file two
+// sessions died on is moved by quarantine_poison() to crashes/model-crash/
+// instead of being triaged (and dying) again, with a message saying so (""
+// if none); a file one session died on (maybe a SIGKILL) is triaged again.
+void mark_triaging(const std::string& crash_dir, const std::string& path);
+void unmark_triaging(const std::string& crash_dir);
+std::string quarantine_poison(const std::string& crash_dir);
+
 }  // namespace pf::campaign

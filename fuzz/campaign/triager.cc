@@ -52,10 +52,12 @@ void Triager::loop() {
     queue_.pop_front();
     ++busy_;
     lk.unlock();
+    mark_triaging(crash_dir_, in.path);
     TriageResult r = triage(in, crash_dir_, [this](const std::string& line) {
       std::lock_guard g(mu_);
       return known_.count(line) > 0;
     });
+    unmark_triaging(crash_dir_);
     lk.lock();
     if (r.kind == TriageResult::Kind::kNew) known_.insert(r.finding.line);
     --busy_;

@@ -251,11 +251,21 @@ lock)
   check "the owner is still running after all that" [ $? -eq 0 ]
   kill -KILL $owner
   wait $owner 2>/dev/null
+  # As if two sessions had died triaging a crash file the model itself
+  # crashes on: --resume must set it aside, not triage it (and die) again.
+  poison=$d/crashes/incoming/folio_pincount/crash-0123456789abcdef
+  printf 'x' >"$poison"
+  printf '%s\n2\n' "$poison" >"$d/crashes/triaging"
   PINFUZZ_FAKE_MODE=exit "$pinfuzz" campaign --dir "$d" --resume --duration 2s "${fake[@]}" \
     >"$work/out" 2>"$work/err"; rc=$?
   cat "$work/err"
   check "after SIGKILL of the owner, --resume runs (exit $rc)" [ $rc -eq 0 ]
   check "... as the campaign's second session" grep -q '"sessions": 2,' "$d/campaign.json"
+  check "the file being triaged when the owner died is reported" \
+    grep -q '2 sessions died while triaging it: the model itself crashes' "$work/err"
+  check "... and kept in crashes/model-crash/" test -f "$d/crashes/model-crash/crash-0123456789abcdef"
+  check "... and not left in incoming/" test ! -e "$poison"
+  check "the marker is gone" test ! -e "$d/crashes/triaging"
   ;;
 
 *) fail "unknown case $case" ;;
