@@ -135,11 +135,15 @@ void add_campaign_commands(CLI::App& app, Action& action) {
 
   auto* c = app.add_subcommand(
       "campaign",
-      "Fuzz designs with pinfuzz_fuzzer workers for a duration, N at a time: triage and minimize "
-      "each distinct violation into DIR/crashes/<id>/, show progress, and write DIR/report/"
-      "report.html. Ctrl-C stops and writes the report; --resume continues after Ctrl-C, "
-      "SIGKILL or a power cut. Exit 1 if it found violations, 0 if none, 2 on bad input or a "
-      "disk error");
+      "Fuzz designs with pinfuzz_fuzzer workers for a duration, N at a time: triage each "
+      "violation into its bucket (design, kind and cause: one bucket per mistake, see "
+      "docs/triage.md), minimize the first of each bucket to a 1-minimal scenario in "
+      "DIR/crashes/<id>/, show progress, and write DIR/report/report.html. Ctrl-C stops and "
+      "writes the report; --resume continues after Ctrl-C, SIGKILL or a power cut. DIR has one "
+      "owner: a second campaign or --resume on it exits 2 naming the holder's pid "
+      "(DIR/campaign.lock; the lock dies with its holder); report and promote only read it. "
+      "Memory and exec/s stay flat over hours (soak figures in docs/triage.md). Exit 1 if it "
+      "found violations, 0 if none, 2 on bad input or a disk error");
   c->add_option("--dir", opt.dir, "Campaign directory (state, corpora, crashes, logs, report)")
       ->capture_default_str();
   c->add_option("--design", opt.designs,
@@ -214,8 +218,10 @@ void add_campaign_commands(CLI::App& app, Action& action) {
 
   static std::string report_dir, report_out;
   auto* r = app.add_subcommand(
-      "report", "Rewrite a campaign's report (report.json, report.html) from its directory; "
-                "prints the per-design table. Exit 1 if it lists violations");
+      "report", "Rewrite a campaign's report (report.json, report.html) from its directory, "
+                "one row per bucket with its fine-grained signature; prints the per-design "
+                "table. Reads the campaign (no lock): safe beside a running one. Exit 1 if it "
+                "lists violations");
   r->add_option("DIR", report_dir, "Campaign directory")->required();
   r->add_option("--report", report_out, "Report directory (default DIR/report)");
   r->callback([&action] {
@@ -226,8 +232,9 @@ void add_campaign_commands(CLI::App& app, Action& action) {
   static std::vector<std::string> promote_ids;
   auto* p = app.add_subcommand(
       "promote",
-      "Copy minimized findings of a campaign into the regression corpus, with their metadata "
-      "(each must violate under its design and run clean under the fix)");
+      "Copy minimized findings of a campaign (one per bucket) into the regression corpus, with "
+      "their metadata (each must violate under its design and run clean under the fix). Reads "
+      "the campaign (no lock): safe beside a running one");
   p->add_option("DIR", promote_dir, "Campaign directory")->required();
   p->add_option("ID", promote_ids, "Finding ids (directory names under DIR/crashes/)")->required();
   p->add_option("--to", promote_to, "Regression corpus")->capture_default_str();
