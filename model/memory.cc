@@ -35,8 +35,7 @@ void note_pin_lost(World& w, Pfn head, const char* where) {
   if (w.ghost.pin_grabs[static_cast<size_t>(head)].load() <= 0 ||
       folio_maybe_dma_pinned_peek(w, head))
     return;
-  const char* none = nullptr;
-  w.ghost.pin_lost_at[static_cast<size_t>(head)].compare_exchange_strong(none, where);
+  w.ghost.pin_lost_at[static_cast<size_t>(head)].set_if_none(where);
 }
 
 std::string pin_loss_cause(const World& w, Pfn head) {

@@ -10,6 +10,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -220,6 +222,30 @@ struct PageExt {
 
 // ---------------------------------------------------------------- ghost state
 
+// A ghost cause: one of kCauseNames (nullptr: none), in one byte.
+inline constexpr std::array<const char*, 12> kCauseNames = {
+    nullptr, "cow", "swap", "migration", "collapse", "munmap", "file_unmap",
+    "fork", "pin_of_shared_page", "grab", "put_page", "unpin"};
+class CauseTag {
+ public:
+  // `name` must be one of kCauseNames (a name missing there is a model bug).
+  void store(const char* name) { v_.store(index(name), std::memory_order_relaxed); }
+  const char* load() const { return kCauseNames[v_.load(std::memory_order_relaxed)]; }
+  void set_if_none(const char* name) {
+    uint8_t none = 0;
+    v_.compare_exchange_strong(none, index(name), std::memory_order_relaxed);
+  }
+
+ private:
+  static uint8_t index(const char* name) {
+    if (!name) return 0;
+    for (uint8_t i = 1; i < kCauseNames.size(); ++i)
+      if (std::strcmp(kCauseNames[i], name) == 0) return i;
+    std::abort();
+  }
+  std::atomic<uint8_t> v_{0};
+};
+
 struct Ghost {
   std::array<std::atomic<int32_t>, kMaxPages> pins{};     // per folio head
   std::array<std::atomic<int32_t>, kMaxPages> gup_refs{}; // FOLL_GET handles, per head
@@ -241,19 +267,20 @@ struct Ghost {
   // when it drops to 0: pin_lost_at, where the design's answer turned false
   // ("grab": never true; "put_page"; "unpin": another pin's release);
   // shared_by, what made the pinned page shared ("fork", "swap", ...).
-  std::array<std::array<std::atomic<const char*>, kMaxPages>, kMaxMm> replaced_by{};
+  // One byte each (CauseTag): a World is built for every run, and these
+  // arrays are zeroed with it.
+  std::array<std::array<CauseTag, kMaxPages>, kMaxMm> replaced_by{};
   std::array<std::atomic<int32_t>, kMaxPages> pin_grabs{};
-  std::array<std::atomic<const char*>, kMaxPages> pin_lost_at{};
-  std::array<std::atomic<const char*>, kMaxPages> shared_by{};
+  std::array<CauseTag, kMaxPages> pin_lost_at{};
+  std::array<CauseTag, kMaxPages> shared_by{};
   void note_replaced(int mm, Pfn pfn, const char* why) {
     if (pfn >= 0 && pfn < kMaxPages)
       replaced_by[static_cast<size_t>(mm)][static_cast<size_t>(pfn)].store(why);
   }
   // PageAnonExclusive was cleared on a page of this folio by `why`.
   void note_shared(Pfn head, const char* why) {
-    const char* none = nullptr;
     if (pin_grabs[static_cast<size_t>(head)].load() > 0)
-      shared_by[static_cast<size_t>(head)].compare_exchange_strong(none, why);
+      shared_by[static_cast<size_t>(head)].set_if_none(why);
   }
   // Bit pfn set while pins[pfn] > 0: the folios the per-step invariant
   // must look at, so it costs nothing when nothing is pinned.
