@@ -119,7 +119,9 @@ int Campaign::prepare() {
   std::string poison;  // reported once the session's clock runs
   if (opt_.resume) {
     remove_partial(crash_dir_.string());
-    poison = quarantine_poison(crash_dir_.string());
+    std::string err;
+    poison = quarantine_poison(crash_dir_.string(), &err);
+    if (!err.empty()) return disk(err);
     reconcile_findings();
     if (size_t n = scrub_corpus(); n)
       say(fmt::format("removed {} truncated corpus file(s) (written when the campaign was "

@@ -208,7 +208,7 @@ void unmark_triaging(const std::string& crash_dir) {
   fs::remove(fs::path(crash_dir) / "triaging", ec);
 }
 
-std::string quarantine_poison(const std::string& crash_dir) {
+std::string quarantine_poison(const std::string& crash_dir, std::string* error) {
   const fs::path marker = fs::path(crash_dir) / "triaging";
   auto [path, n] = read_marker(marker);
   // Once: a SIGKILL or a power cut during a good file's triage looks the
@@ -218,10 +218,19 @@ std::string quarantine_poison(const std::string& crash_dir) {
   std::string msg;
   if (!path.empty() && fs::exists(path, ec)) {
     const fs::path keep = fs::path(crash_dir) / "model-crash";
-    fs::create_directories(keep, ec);
     const fs::path to = keep / fs::path(path).filename();
-    fs::rename(path, to, ec);
-    if (fs::exists(path + ".txt")) fs::rename(path + ".txt", to.string() + ".txt", ec);
+    fs::create_directories(keep, ec);
+    if (!ec) fs::rename(path, to, ec);
+    if (ec) {
+      // The marker stays: without the move this session would triage the
+      // file again and die on it a third time.
+      *error = fmt::format("{}: {} sessions died while triaging it, and it cannot be moved to "
+                           "{}: {}; move or delete it by hand, then --resume",
+                           path, n, to.string(), ec.message());
+      return "";
+    }
+    const std::string note = path + ".txt";
+    if (fs::exists(note, ec)) fs::rename(note, to.string() + ".txt", ec);
     msg = fmt::format("{}: {} sessions died while triaging it: the model itself crashes on this "
                       "input (replay it with the asan build: pinfuzz repro); kept in {}",
                       path, n, to.string());

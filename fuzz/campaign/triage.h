@@ -65,8 +65,9 @@ void remove_partial(const std::string& crash_dir);
 // sessions died on is moved by quarantine_poison() to crashes/model-crash/
 // instead of being triaged (and dying) again, with a message saying so (""
 // if none); a file one session died on (maybe a SIGKILL) is triaged again.
+// If the file cannot be moved, *error says why and the marker stays.
 void mark_triaging(const std::string& crash_dir, const std::string& path);
 void unmark_triaging(const std::string& crash_dir);
-std::string quarantine_poison(const std::string& crash_dir);
+std::string quarantine_poison(const std::string& crash_dir, std::string* error);
 
 }  // namespace pf::campaign

@@ -256,6 +256,16 @@ lock)
   poison=$d/crashes/incoming/folio_pincount/crash-0123456789abcdef
   printf 'x' >"$poison"
   printf '%s\n2\n' "$poison" >"$d/crashes/triaging"
+  # First where it cannot go: a plain file named model-crash.
+  printf 'in the way' >"$d/crashes/model-crash"
+  PINFUZZ_FAKE_MODE=exit "$pinfuzz" campaign --dir "$d" --resume --duration 2s "${fake[@]}" \
+    >"$work/out" 2>"$work/err"; rc=$?
+  cat "$work/err"
+  check "a poison file that cannot be set aside stops --resume (exit $rc)" [ $rc -eq 2 ]
+  check "... naming the file and why" grep -q "crash-0123456789abcdef: 2 sessions died.*cannot be moved" "$work/err"
+  check "... and keeping the marker" grep -q "^2$" "$d/crashes/triaging"
+  check "... and the file" test -f "$poison"
+  rm "$d/crashes/model-crash"
   PINFUZZ_FAKE_MODE=exit "$pinfuzz" campaign --dir "$d" --resume --duration 2s "${fake[@]}" \
     >"$work/out" 2>"$work/err"; rc=$?
   cat "$work/err"
