@@ -4,7 +4,10 @@ sample what an overnight run must keep flat.
 
 Every --interval seconds it records, from /proc and the campaign's own
 progress lines:
-  rss_mb       resident memory of the campaign and its live workers
+  rss_mb       resident memory of the campaign and all its descendants,
+               split into rss_campaign_mb (the campaign process),
+               rss_workers_mb (its workers) and rss_workers_children_mb
+               (what the workers started, e.g. an llvm-symbolizer)
   execs        executions so far (the campaign's progress line)
   exec_per_s   executions per wall second since the last sample
   exec_per_cpu executions per CPU second of the campaign's process tree
@@ -37,8 +40,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 PROGRESS = re.compile(r"\] (\d+) execs")
 
 
-def children_of(pid):
-    """All descendants of pid (from /proc/*/stat)."""
+def descendants_of(pid):
+    """All descendants of pid as (pid, parent pid), from /proc/*/stat."""
     parent = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -52,7 +55,7 @@ def children_of(pid):
     while todo:
         p = todo.pop()
         kids = [c for c, pp in parent.items() if pp == p]
-        out += kids
+        out += [(c, p) for c in kids]
         todo += kids
     return out
 
@@ -71,12 +74,17 @@ def stat_of(pid):
 
 
 def tree_sample(root):
-    rss, cpu = stat_of(root)
-    for c in children_of(root):
-        r, t = stat_of(c)
-        rss += r
+    """(rss of root, of its children, of deeper descendants; cpu seconds)."""
+    rss_root, cpu = stat_of(root)
+    rss_kids = rss_deeper = 0
+    for pid, parent in descendants_of(root):
+        r, t = stat_of(pid)
         cpu += t
-    return rss, cpu
+        if parent == root:
+            rss_kids += r
+        else:
+            rss_deeper += r
+    return rss_root, rss_kids, rss_deeper, cpu
 
 
 def count_files(path):
@@ -208,9 +216,13 @@ def main():
         if proc.poll() is not None:
             break
         t = time.monotonic() - start
-        rss, cpu = tree_sample(proc.pid)
+        rss_root, rss_kids, rss_deeper, cpu = tree_sample(proc.pid)
+        rss = rss_root + rss_kids + rss_deeper
         e = execs[0]
-        row = {"t": round(t, 1), "rss_mb": round(rss / 2**20, 1), "execs": e,
+        row = {"t": round(t, 1), "rss_mb": round(rss / 2**20, 1),
+               "rss_campaign_mb": round(rss_root / 2**20, 1),
+               "rss_workers_mb": round(rss_kids / 2**20, 1),
+               "rss_workers_children_mb": round(rss_deeper / 2**20, 1), "execs": e,
                "exec_per_s": round((e - last_execs) / (t - last_t), 1) if t > last_t else 0.0,
                "exec_per_cpu": round((e - last_execs) / (cpu - last_cpu), 1)
                if cpu > last_cpu else 0.0,
@@ -224,7 +236,9 @@ def main():
             wr.writeheader()
             wr.writerows(rows)
         os.replace(csv_path + ".tmp", csv_path)
-        print(f"soak: {t / 60:6.1f} min rss {row['rss_mb']} MiB, {row['exec_per_s']} exec/s, "
+        print(f"soak: {t / 60:6.1f} min rss {row['rss_mb']} MiB (campaign "
+              f"{row['rss_campaign_mb']}, workers {row['rss_workers_mb']}, their children "
+              f"{row['rss_workers_children_mb']}), {row['exec_per_s']} exec/s, "
               f"{row['exec_per_cpu']} exec/cpu-s, corpus {row['corpus']}", flush=True)
     proc.wait()
     if rows:

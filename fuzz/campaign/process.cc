@@ -1,11 +1,13 @@
 #include "fuzz/campaign/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -111,6 +113,38 @@ long rss_kib(pid_t pid) {
   std::fclose(f);
   if (n != 2) return 0;
   return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+long groups_rss_kib(const std::vector<pid_t>& groups) {
+  if (groups.empty()) return 0;
+  long total = 0;
+  const long page_kib = ::sysconf(_SC_PAGESIZE) / 1024;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return 0;
+  while (dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE* f = std::fopen(path, "r");
+    if (!f) continue;  // exited meanwhile
+    char buf[1024];
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
+    const char* p = std::strrchr(buf, ')');
+    char state = 0;
+    int ppid = 0, pgrp = 0;
+    if (!p || std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) continue;
+    if (std::find(groups.begin(), groups.end(), pgrp) == groups.end()) continue;
+    // Field 24 (rss, pages) is the 21st after the state.
+    long rss = 0;
+    const char* q = p + 1;
+    for (int field = 0; field < 21 && q; ++field) q = std::strchr(q + 1, ' ');
+    if (q && std::sscanf(q, " %ld", &rss) == 1) total += rss * page_kib;
+  }
+  ::closedir(proc);
+  return total;
 }
 
 }  // namespace pf::campaign

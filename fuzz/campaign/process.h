@@ -48,4 +48,9 @@ std::string describe_status(int status);
 // Resident set size of a process in KiB (/proc/PID/statm), 0 if unknown.
 long rss_kib(pid_t pid);
 
+// Resident set size in KiB of every process in the given process groups
+// (each worker is its own group: the fuzzer and whatever it started, such
+// as the llvm-symbolizer libFuzzer spawns), from one scan of /proc.
+long groups_rss_kib(const std::vector<pid_t>& groups);
+
 }  // namespace pf::campaign

@@ -27,7 +27,9 @@ void Campaign::sample() {
   s.ft = st_.total_ft();
   s.findings = static_cast<uint32_t>(st_.findings.size());
   s.rss_kib = rss_kib(0);
-  for (const auto& w : workers_) s.workers_rss_kib += rss_kib(w->proc.pid());
+  std::vector<pid_t> groups;
+  for (const auto& w : workers_) groups.push_back(w->proc.pid());
+  s.workers_rss_kib = groups_rss_kib(groups);
   if (!st_.samples.empty() && s.t > st_.samples.back().t)
     s.exec_per_s = static_cast<double>(s.execs - std::min(s.execs, st_.samples.back().execs)) /
                    (s.t - st_.samples.back().t);

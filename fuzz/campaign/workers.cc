@@ -101,6 +101,9 @@ bool Campaign::start_worker(size_t index) {
       "-dict=" + (dir_ / "pinfuzz.dict").string(),
       "-timeout=30",
       "-print_final_stats=1",
+      // No NEW_FUNC lines: printing them starts an llvm-symbolizer (60 MB)
+      // beside every worker that reaches a new function.
+      "-print_funcs=0",
   };
   for (const auto& a : worker_flags_) argv.push_back(a);
   for (const auto& a : opt_.fuzzer_args) argv.push_back(a);
