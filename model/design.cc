@@ -149,6 +149,9 @@ bool Design::is_correct() const {
   // pre-v5.18 kernel had no device page GUP-fast could grab and free that
   // way; p2pdma and device-coherent pages arrived with the zero base.
   base.counter_bits = counter_bits;
+  // Every teardown policy is some driver's (retry only a kinder one): the
+  // hang single_pass and devm can end in is the kernel's, a limitation.
+  base.teardown = teardown;
   return design_row(tracking).correct && *this == base;
 }
 

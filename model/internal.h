@@ -96,9 +96,16 @@ bool page_mkclean(World& w, const Task* t, Pfn head);
 // device-private entry at (mm, vpn): copy to a new RAM page, drop the device
 // page. 0 (also when the entry is gone meanwhile) or -errno.
 // `nofail`: allocate with __GFP_NOFAIL (a driver's eviction).
-int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool nofail = false);
+// `evict`: as a driver's migrate_device_range() does it (mm/migrate_device.c:
+// migrate_device_pfn_lock(), migrate_vma_check_page()): the page is only
+// trylocked, and one with references beyond its mappings is left in place;
+// -EAGAIN then.
+int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool nofail = false,
+                   bool evict = false);
 // migrate_pages() of the folio mapped at (mm, vpn); see migrate_vpn().
-int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = false);
+// `evict`: only trylock the folio (migrate_device_pfn_lock()).
+int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = false,
+                     bool evict = false);
 
 // Replace the folio mapped in a page cache slot or PTE by a copy: used by
 // migration and COW. Copies the data and returns the new pfn (or kNoPfn).

@@ -353,7 +353,7 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
 
 // ------------------------------------------------------------ faults
 
-int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool nofail) {
+int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool nofail, bool evict) {
   // mm/memory.c: do_swap_page() -> pgmap->ops->migrate_to_ram() (e.g.
   // lib/test_hmm.c: dmirror_devmem_fault() -> migrate_vma_setup/pages/
   // finalize): the device folio moves to one new system page. Its unmap
@@ -375,7 +375,25 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   Pfn dp = pte.pfn;
   folio_ref_add(w, t, dp, 1);
   m.ptl.unlock();
-  folio_lock(w, dp);
+  if (evict) {
+    // mm/migrate_device.c: migrate_device_pfn_lock() skips a locked page;
+    // migrate_device_unmap() restores one that migrate_vma_check_page()
+    // finds referenced beyond its mappings ("extra": ours and ZONE_DEVICE's
+    // base, here devmap_idle_base()).
+    if (!folio_trylock(w, dp)) {
+      folio_put(w, t, dp);
+      return -kEAGAIN;
+    }
+    const int32_t mapped = w.page(dp).mapcount.load(std::memory_order_relaxed);
+    const int32_t refs = w.width.value(w.page(dp).refcount.load(std::memory_order_acquire));
+    if (refs - devmap_idle_base(w) - 1 > mapped) {
+      folio_unlock(w, dp);
+      folio_put(w, t, dp);
+      return -kEAGAIN;
+    }
+  } else {
+    folio_lock(w, dp);
+  }
   Pfn np = alloc_copy(w, dp, nofail);
   if (np == kNoPfn) {
     folio_unlock(w, dp);

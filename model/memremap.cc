@@ -133,19 +133,42 @@ static Pfn first_mapped(World& w, const DevPagemap& pg, bool* migrating,
   return kNoPfn;
 }
 
-void driver_teardown(World& w, Task& t, int id) {
-  if (id < 0 || id >= w.npgmaps) return;
-  DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
-  // One teardown at a time, and only once: the driver's lock, and its
-  // "chunks already removed" check.
-  sync::Guard<sync::Mutex> driver(pg.driver_lock);
-  if (pg.torn_down.load(std::memory_order_acquire)) return;
+// One eviction of a device page, as migrate_device_range() makes it
+// (mm/migrate_device.c, linux-next 6.19: migrate_device_pfn_lock() takes a
+// reference unless the page is free and trylocks it; migrate_device_unmap()
+// unmaps every mapping and restores them if one stays or the page holds
+// more references than its mappings, migrate_vma_check_page()). Under
+// single_pass a busy page is skipped: it stays mapped, and only the caller
+// could try again. Returns true if the page was moved.
+static bool evict_device_page(World& w, Task& t, const DevPagemap& pg, Pfn pfn) {
+  auto maps = mappings_of(w, pfn);
+  if (maps.empty()) return false;
+  auto [mm, vpn] = *maps.begin();  // either function reaches every mapping
+  if (pg.type == PgmapType::kDeviceCoherent)
+    return migrate_folio_at(w, &t, mm, vpn, /*nofail=*/true, /*evict=*/true) == 0;
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  m.mmap_lock.down_read();
+  const int r = migrate_to_ram(w, &t, mm, vpn, /*write=*/false, /*nofail=*/true, /*evict=*/true);
+  m.mmap_lock.up_read();
+  return r == 0;
+}
+
+// The driver's part of a teardown, before memunmap_pages(): empty the
+// device memory (teardown=single_pass|devm|retry) or, for fs-dax and
+// p2pdma, unmap the users and wait for their references.
+static void evict_and_unmap(World& w, Task& t, DevPagemap& pg) {
   if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent) {
-    // migrate_device_range() skips a page someone else holds a reference
-    // on at that instant (another migration, a GUP user); the drivers
-    // allocate with __GFP_NOFAIL. One pass could leave a page mapped and
-    // memunmap_pages() waiting for it forever, so the model's driver
-    // retries, after sleeping until only the mappings reference the page.
+    if (w.design.teardown == TeardownPolicy::devm) return;  // amdkfd: nothing evicted
+    if (w.design.teardown == TeardownPolicy::single_pass) {
+      // nouveau_dmem_evict_chunk(), dmirror_device_evict_chunk(): one
+      // migrate_device_range() over the chunk, a skipped page ignored.
+      for (int i = 0; i < pg.nr; ++i) evict_device_page(w, t, pg, static_cast<Pfn>(pg.first + i));
+      return;
+    }
+    // retry, kinder than any driver: migrate_device_range() skips a page
+    // someone else holds a reference on at that instant (another
+    // migration, a GUP user), so the model's driver retries, after
+    // sleeping until only the mappings reference the page.
     for (;;) {
       for (int i = 0; i < pg.nr; ++i) {
         Pfn pfn = static_cast<Pfn>(pg.first + i);
@@ -214,7 +237,24 @@ void driver_teardown(World& w, Task& t, int id) {
         sync::block(sync::Site::here(), &w.page(pfn));
     }
   }
-  memunmap_pages(w, t, id);
+}
+
+void driver_teardown(World& w, Task& t, int id) {
+  if (id < 0 || id >= w.npgmaps) return;
+  DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+  // From here until the teardown returns (a hang unwinds past the reset:
+  // the harness reads it to tell the kernel's hang from a design's).
+  t.teardown = id;
+  {
+    // One teardown at a time, and only once: the driver's lock, and its
+    // "chunks already removed" check.
+    sync::Guard<sync::Mutex> driver(pg.driver_lock);
+    if (!pg.torn_down.load(std::memory_order_acquire)) {
+      evict_and_unmap(w, t, pg);
+      memunmap_pages(w, t, id);
+    }
+  }
+  t.teardown = -1;
 }
 
 void memunmap_pages(World& w, Task& t, int id) {
@@ -230,7 +270,13 @@ void memunmap_pages(World& w, Task& t, int id) {
   if (pg.type == PgmapType::kFsDax || pg.type == PgmapType::kP2pdma)
     pgmap_put(w, &t, pg, -1, pg.nr, "memunmap_pages");
   // wait_for_completion(&pgmap->done): every page's reference is gone.
-  if (!w.design.memunmap_no_wait) pg.ref.wait_for_zero();
+  // Uninterruptible, without a timeout (kernel/sched/completion.c): a
+  // page left mapped keeps this thread here for good (teardown_hang).
+  if (!w.design.memunmap_no_wait) {
+    t.memunmap_waiting = true;
+    pg.ref.wait_for_zero();
+    t.memunmap_waiting = false;
+  }
   if (pg.type == PgmapType::kDevicePrivate || pg.type == PgmapType::kDeviceCoherent) {
     for (int i = 0; i < pg.nr; ++i) {
       Pfn pfn = static_cast<Pfn>(pg.first + i);
@@ -241,6 +287,52 @@ void memunmap_pages(World& w, Task& t, int id) {
     }
   }
   pg.torn_down.store(1, std::memory_order_release);  // pageunmap_range()
+}
+
+std::string teardown_hang_detail(const World& w, std::span<const bool> unfinished) {
+  std::array<bool, kMaxPgmaps> waited{};
+  bool any = false;
+  for (size_t i = 0; i < unfinished.size(); ++i) {
+    if (!unfinished[i]) continue;
+    const Task& t = w.tasks[i];
+    if (t.teardown < 0) return "";  // stuck outside a teardown
+    if (t.memunmap_waiting) waited[static_cast<size_t>(t.teardown)] = any = true;
+  }
+  if (!any) return "";
+  // The others: waiting for the driver's lock a memunmap_pages() waiter holds.
+  for (size_t i = 0; i < unfinished.size(); ++i)
+    if (unfinished[i] && !w.tasks[i].memunmap_waiting &&
+        !waited[static_cast<size_t>(w.tasks[i].teardown)])
+      return "";
+  std::string why;
+  for (int id = 0; id < w.npgmaps; ++id) {
+    if (!waited[static_cast<size_t>(id)]) continue;
+    const DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];
+    // mm/memremap.c: only device-private/coherent pages hold the pagemap
+    // (zone_device_page_init() .. free_zone_device_folio()); the others'
+    // references were dropped by memunmap_pages() itself.
+    if (pg.type != PgmapType::kDevicePrivate && pg.type != PgmapType::kDeviceCoherent) return "";
+    int64_t allocated = 0;
+    std::string pages;
+    for (int i = 0; i < pg.nr; ++i) {
+      const Pfn pfn = static_cast<Pfn>(pg.first + i);
+      if (pg.idle[static_cast<size_t>(pfn)].peek() == 1) continue;
+      ++allocated;
+      const Page& p = w.pages[static_cast<size_t>(pfn)];
+      bool held = false;
+      for (size_t k = 0; k < unfinished.size(); ++k)
+        for (const Held& h : w.tasks[k].held)
+          held |= unfinished[k] && h.live && h.head == p.head;
+      if (p.mapcount.peek() <= 0 && !held) return "";  // a reference nobody owns
+      pages += fmt::format("{}pfn {} ({})", pages.empty() ? "" : ", ", pfn,
+                           p.mapcount.peek() > 0 ? "still mapped" : "held");
+    }
+    // Every pagemap reference is a page's: none leaked by a design.
+    if (pg.ref.count() != allocated) return "";
+    why += fmt::format("{}memunmap_pages() of pagemap {} waits forever for {}", why.empty() ? "" : "; ",
+                       id, pages);
+  }
+  return why;
 }
 
 }  // namespace pf

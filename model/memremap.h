@@ -12,6 +12,9 @@
 // fs_dax and p2pdma pagemaps hold one pgmap ref per page for their life.
 #pragma once
 
+#include <span>
+#include <string>
+
 #include "model/world.h"
 
 namespace pf {
@@ -43,6 +46,17 @@ void memunmap_pages(World& w, Task& t, int pgmap);
 // (dax_layout_busy_page()). A page that is referenced but not mapped (a
 // GUP user of an unmapped page) is left for memunmap_pages() to wait for.
 void driver_teardown(World& w, Task& t, int pgmap);
+
+// After a run ended with every unfinished thread blocked: is that the
+// kernel's own hang (limitations.def: teardown_hang)? Yes when every
+// unfinished thread (unfinished[task id]) is in a driver teardown, at least
+// one waits in memunmap_pages(), the others wait behind it (the driver's
+// lock of a pagemap being waited for), and every reference the waited-for
+// pagemaps still hold is explained by a page that stays mapped, or is held
+// by an unfinished thread: then returns the report's detail (which page
+// keeps which teardown waiting). "" when not: a leaked reference, or a
+// thread stuck elsewhere, is a design's deadlock.
+std::string teardown_hang_detail(const World& w, std::span<const bool> unfinished);
 
 // The refcount at which a device page of this world is idle.
 int32_t devmap_idle_base(const World& w);

@@ -45,7 +45,7 @@ static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
   }
 }
 
-int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) {
+int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, bool evict) {
   const Task& t = *tp;
   Mm& m = w.mm[static_cast<size_t>(mm_id)];
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
@@ -75,7 +75,15 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail) 
     if (!device) p.flags.fetch_or(PG_lru, std::memory_order_release);
     folio_put(w, &t, head);
   };
-  folio_lock(w, head);
+  if (evict) {
+    // mm/migrate_device.c: migrate_device_pfn_lock(): a locked page is skipped.
+    if (!folio_trylock(w, head)) {
+      putback();
+      return -kEAGAIN;
+    }
+  } else {
+    folio_lock(w, head);
+  }
   if ((p.flags.load(std::memory_order_acquire) & PG_writeback) ||
       (file && p.mapping.load() < 0)) {
     folio_unlock(w, head);

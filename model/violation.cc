@@ -13,7 +13,32 @@ constexpr Row kRows[] = {
 #include "model/violations.def"
 #undef PF_VIOLATION
 };
+struct Limitation {
+  ViolationKind kind;
+  const char* reference;
+  const char* desc;
+};
+constexpr Limitation kLimitations[] = {
+#define PF_LIMITATION(name, ref, desc) {ViolationKind::name, ref, desc},
+#include "model/limitations.def"
+#undef PF_LIMITATION
+};
+const Limitation* limitation(ViolationKind k) {
+  for (const Limitation& l : kLimitations)
+    if (l.kind == k) return &l;
+  return nullptr;
+}
 }  // namespace
+
+bool is_kernel_limitation(ViolationKind k) { return limitation(k) != nullptr; }
+const char* limitation_reference(ViolationKind k) {
+  const Limitation* l = limitation(k);
+  return l ? l->reference : "";
+}
+const char* limitation_description(ViolationKind k) {
+  const Limitation* l = limitation(k);
+  return l ? l->desc : "";
+}
 
 const char* violation_name(ViolationKind k) { return kRows[static_cast<int>(k)].name; }
 const char* violation_description(ViolationKind k) {

@@ -23,6 +23,10 @@ inline constexpr int kNumViolationKinds = 0
     ;
 
 const char* violation_name(ViolationKind k);
+// Known kernel limitations (limitations.def): is `k` one, and its reference.
+bool is_kernel_limitation(ViolationKind k);
+const char* limitation_reference(ViolationKind k);   // "" if not one
+const char* limitation_description(ViolationKind k); // "" if not one
 const char* violation_description(ViolationKind k);
 std::optional<ViolationKind> parse_violation_kind(std::string_view name);
 

@@ -409,7 +409,7 @@ void World::report(ViolationKind kind, int pfn, const Task* t, const char* fn,
   v.fn = fn ? fn : "";
   v.detail = std::move(detail);
   v.cause = std::move(cause);
-  violations.report(std::move(v));
+  (is_kernel_limitation(kind) ? limitations : violations).report(std::move(v));
 }
 
 }  // namespace pf

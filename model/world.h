@@ -307,6 +307,13 @@ struct Held {
 struct Task {
   int id = 0;
   int mm = 0;
+  // The pagemap this thread is tearing down (driver_teardown(), from before
+  // it takes the driver's lock), -1 if none; and whether it is in
+  // memunmap_pages()' wait for the pagemap's references. Plain: only this
+  // thread writes them, and they are read after the run has ended (a
+  // thread unwound from a hang leaves them set).
+  int teardown = -1;
+  bool memunmap_waiting = false;
   std::array<Held, kMaxHeld> held{};
   int nheld() const;
   int add(const Held& h);  // returns slot or -1 if full
@@ -378,6 +385,9 @@ class World {
   Pfn zero_pfn = kNoPfn;
   Ghost ghost;
   ViolationSink violations;
+  // Known kernel limitations met (limitations.def): kept apart, so that
+  // violated() and violations.first() are about the design only.
+  ViolationSink limitations;
 
   sync::SpinLock lru_lock;      // lru_count's dma_pinned_count updates
   // Guards every Task::held array for the oracles, which read other

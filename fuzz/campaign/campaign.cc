@@ -109,6 +109,7 @@ int Campaign::finish() {
              dir_.string(), st_.total_execs(), format_duration(st_.elapsed), st_.sessions,
              st_.findings.size());
   fmt::print("\n{}", design_table(st_, false));
+  if (std::string l = limitations_text(st_); !l.empty()) fmt::print("\n{}", l);
   if (untriaged)
     fmt::print("\n{} crash file(s) not triaged yet: `pinfuzz campaign --dir {} --resume` "
                "triages them\n",

@@ -124,6 +124,8 @@ class Campaign {
   bool launch(std::unique_ptr<Worker> w, const std::vector<std::string>& argv,
               const std::string& what);
   void finish_distill(Worker& w, bool clean_exit);
+  void note_limitation(Config& c, const std::string& kind, const std::string& fn,
+                       const std::string& detail);
   void rotate_log(const fs::path& log);
   void pump(double timeout_s);
   void handle_line(Worker& w, const std::string& line);

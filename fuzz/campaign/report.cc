@@ -153,6 +153,25 @@ std::string html_page(const State& s, const ReportPaths& p) {
     h += "</table>\n";
   }
 
+  h += "<h2>Known kernel limitations</h2>\n<p>Outcomes the real kernel has too "
+       "(model/limitations.def), listed apart: not violations of the designs, never counted "
+       "as false positives. Each worker prints the scenario of the first it meets in "
+       "logs/&lt;design&gt;.log.</p>\n";
+  if (s.limitations.empty()) h += "<p>None met.</p>\n";
+  else {
+    h += "<table id=\"limitations\">\n<tr><th>limitation</th><th>design</th><th>first seen</th>"
+         "<th>slices</th><th>what happened</th><th>kernel reference</th></tr>\n";
+    for (const auto& l : s.limitations)
+      h += fmt::format(
+          "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td><td>{} in {}(): {}<br><small>scenario: logs/{}.log</small>"
+          "</td><td>{}</td></tr>\n",
+          violation_name(l.kind), esc(l.design), format_duration(l.first_seen), l.slices,
+          esc(violation_name(l.kind)), esc(l.fn), esc(l.detail), esc(l.slug),
+          esc(limitation_reference(l.kind)));
+    h += "</table>\n";
+  }
+
   h += "<h2>Designs</h2>\n<p>Fuzzing time and executions are this design's own, summed over its "
        "workers; \"first\" is the first violation of any kind, \"expected\" the first of the "
        "kind its catalog row expects.</p>\n";
@@ -203,6 +222,20 @@ std::string violation_page(const Finding& f, const std::string& crash_dir, std::
 }
 
 }  // namespace
+
+std::string limitations_text(const State& s) {
+  if (s.limitations.empty()) return "";
+  std::string out = fmt::format(
+      "{} known kernel limitation(s) met (the real kernel does this too; not violations of the "
+      "designs):\n",
+      s.limitations.size());
+  for (const auto& l : s.limitations)
+    out += fmt::format("  design={} {} in {}(), first at {}, in {} slice(s): {}\n    see {}; "
+                       "scenario in logs/{}.log\n",
+                       l.design, violation_name(l.kind), l.fn, format_duration(l.first_seen),
+                       l.slices, l.detail, limitation_reference(l.kind), l.slug);
+  return out;
+}
 
 std::string design_table(const State& s, bool markdown) {
   std::string out;

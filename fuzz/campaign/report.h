@@ -22,6 +22,9 @@ struct ReportPaths {
 std::string write_report(const State& s, const ReportPaths& p);
 
 // The per-design table as fixed-width text (for the terminal) or markdown.
+// The known kernel limitations the campaign met (model/limitations.def),
+// as text lines for the console: "" if none.
+std::string limitations_text(const State& s);
 std::string design_table(const State& s, bool markdown);
 
 }  // namespace pf::campaign

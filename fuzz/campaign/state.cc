@@ -144,6 +144,16 @@ std::string to_json(const State& s) {
     x["count"] = f.count;
     j["findings"].push_back(std::move(x));
   }
+  j["limitations"] = json::array();
+  for (const auto& l : s.limitations)
+    j["limitations"].push_back({{"design", l.design},
+                                {"slug", l.slug},
+                                {"kind", violation_name(l.kind)},
+                                {"fn", l.fn},
+                                {"detail", l.detail},
+                                {"reference", limitation_reference(l.kind)},
+                                {"first_seen", l.first_seen},
+                                {"slices", l.slices}});
   j["samples"] = json::array();
   for (const auto& x : s.samples) {
     j["samples"].push_back({{"t", x.t},
@@ -200,6 +210,20 @@ std::optional<State> from_json(const std::string& text, std::string* error) {
       Finding x = finding_from_json(f);
       x.count = f.at("count").get<uint64_t>();
       s.findings.push_back(std::move(x));
+    }
+    // Absent from a campaign.json older than the limitations.
+    if (j.contains("limitations")) {
+      for (const auto& x : j.at("limitations")) {
+        LimitationSeen l;
+        l.design = x.at("design").get<std::string>();
+        l.slug = x.at("slug").get<std::string>();
+        l.kind = kind_of(x.at("kind").get<std::string>());
+        l.fn = x.at("fn").get<std::string>();
+        l.detail = x.at("detail").get<std::string>();
+        l.first_seen = x.at("first_seen").get<double>();
+        l.slices = x.at("slices").get<uint64_t>();
+        s.limitations.push_back(std::move(l));
+      }
     }
     for (const auto& x : j.at("samples")) {
       Sample p;

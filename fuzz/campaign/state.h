@@ -53,6 +53,16 @@ struct Finding {
   uint32_t threads = 0, ops = 0;  // of the minimized scenario
 };
 
+// A known kernel limitation a design met (model/limitations.def): listed
+// apart from the findings, never a violation of the design.
+struct LimitationSeen {
+  std::string design, slug;
+  ViolationKind kind = ViolationKind::teardown_hang;
+  std::string fn, detail;  // of the first one
+  double first_seen = 0;   // campaign seconds
+  uint64_t slices = 0;     // worker slices that met it (each says so once)
+};
+
 struct Sample {
   double t = 0;            // campaign seconds
   uint64_t execs = 0;      // total so far
@@ -75,6 +85,7 @@ struct State {
   std::vector<std::string> fuzzer_args;
   std::vector<Config> configs;
   std::vector<Finding> findings;
+  std::vector<LimitationSeen> limitations;
   std::vector<Sample> samples;
   struct Workers {
     uint64_t started = 0, crashed = 0, hung = 0;

@@ -25,6 +25,8 @@ const std::regex kStatusLine(R"(^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)
 const std::regex kStatsLine(R"(^pinfuzz: stats execs=(\d+))");
 const std::regex kHitsLine(R"(^pinfuzz: hits (\d+) (design=.*)$)");
 const std::regex kSavedLine(R"(^pinfuzz: saved (.+)$)");
+const std::regex kLimitationLine(
+    R"(^pinfuzz: KNOWN KERNEL LIMITATION (\w+) design=\S+ in (\w+)\(\): (.*) \(see .*\)$)");
 const std::regex kFoundLine(R"(^pinfuzz: found after (\d+) executions in ([0-9.]+) s)");
 const std::regex kToolError(
     R"(ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|libFuzzer: (deadly signal|timeout|out-of-memory|fuzz target exited)))");
@@ -160,6 +162,24 @@ void Campaign::finish_distill(Worker& w, bool clean_exit) {
                     w.distill_from, kept, mono() - w.started));
 }
 
+// A worker met a known kernel limitation (it prints the first of each kind
+// once per slice, with its scenario, into logs/<slug>.log).
+void Campaign::note_limitation(Config& c, const std::string& kind, const std::string& fn,
+                               const std::string& detail) {
+  auto k = parse_violation_kind(kind);
+  if (!k || !is_kernel_limitation(*k)) return;  // a newer fuzzer than this campaign
+  for (auto& l : st_.limitations) {
+    if (l.design == c.design && l.kind == *k) {
+      ++l.slices;
+      return;
+    }
+  }
+  st_.limitations.push_back(LimitationSeen{c.design, c.slug, *k, fn, detail, t(), 1});
+  event(fmt::format("known kernel limitation: design={} {} in {}(): {} (see {}); not a violation "
+                    "of the design; its scenario is in logs/{}.log",
+                    c.design, kind, fn, detail, limitation_reference(*k), c.slug));
+}
+
 void Campaign::rotate_log(const fs::path& log) {
   std::error_code ec;
   if (fs::exists(log, ec) && fs::file_size(log, ec) > (16u << 20))
@@ -205,6 +225,8 @@ void Campaign::handle_line(Worker& w, const std::string& line) {
     w.execs = std::max<uint64_t>(w.execs, std::stoull(m[1]));
   } else if (std::regex_search(line, m, kHitsLine)) {
     if (Finding* f = st_.finding(m[2])) f->count += std::stoull(m[1]);
+  } else if (std::regex_search(line, m, kLimitationLine)) {
+    note_limitation(c, m[1].str(), m[2].str(), m[3].str());
   } else if (auto v = parse_violation_line(line)) {
     w.violation = v->violation.kind;
   } else if (std::regex_search(line, m, kSavedLine)) {

@@ -22,6 +22,14 @@ int cmd_designs() {
   for (const BugConfig& b : bug_catalog())
     fmt::print("  {:<24} {}\n  {:<24} expect {} [{}]; fixed by {}\n", b.name, b.summary, "",
                violation_name(b.expected), b.reference, b.fixed);
+  fmt::print("\nKnown kernel limitations (the real kernel does this too: reported apart, never a "
+             "violation of a design):\n");
+  for (int k = 0; k < kNumViolationKinds; ++k) {
+    const auto kind = static_cast<ViolationKind>(k);
+    if (!is_kernel_limitation(kind)) continue;
+    fmt::print("  {:<24} {}\n  {:<24} [{}]\n", violation_name(kind), limitation_description(kind),
+               "", limitation_reference(kind));
+  }
   return kExitClean;
 }
 

@@ -33,6 +33,7 @@ void print_run(const std::string& label, const Scenario& s, const Design& d, con
     fmt::print("clean: {}: no violation under design={} ({} steps, trace {:016x})\n", label,
                d.name(), r.steps, r.trace_hash);
   }
+  if (r.limitation) fmt::print("{}\n", limitation_line(*r.limitation, d.name()));
   if (o.quiet) return;
   fmt::print("schedule: {}   steps: {}   trace: {:016x}\n", r.schedule, r.steps, r.trace_hash);
   Scenario shown = s;

@@ -107,20 +107,22 @@ std::vector<CatalogEntry> build() {
                ViolationKind::page_free_count, "27674ef6c73f (v5.18)",
                Program{one(Backing::kDevicePrivate), {{op(K::munmap, 0)}}},
                true});
-  // A GUP user holds a device-coherent page that is no longer mapped, so
-  // the driver has nothing to evict and memunmap_pages() must wait for the
-  // put (0dc45ca1ce18).
+  // The kernel bug (0dc45ca1ce18): a device-coherent page pinned when the
+  // driver tears its memory down. The driver's one migrate_device_range()
+  // pass skips the pinned page, which stays mapped; memunmap_pages() must
+  // wait for it (forever, unless it is unmapped: the teardown_hang
+  // limitation), and without the wait tears the pagemap down under it.
   c.push_back({"memunmap_returns_while_busy", with_knobs("memunmap_no_wait"),
                ViolationKind::pgmap_teardown_busy, "0dc45ca1ce18 (fixes 27674ef6c73f)",
                Program{one(Backing::kDeviceCoherent),
-                       {{op(K::gup, 0, 1), op(K::munmap, 0), op(K::memunmap, 0),
-                         op(K::put_page, -1)}}},
+                       {{op(K::pin, 0, 1), op(K::unpin, -1), op(K::munmap, 0)},
+                        {op(K::memunmap, 0)}}},
                false});  // the correct design waits: sequentially, that is a deadlock
   c.push_back({"device_page_freed_after_teardown", with_knobs("memunmap_no_wait"),
                ViolationKind::use_after_free, "0dc45ca1ce18 (fixes 27674ef6c73f)",
                Program{one(Backing::kDeviceCoherent),
-                       {{op(K::gup, 0, 1), op(K::munmap, 0), op(K::memunmap, 0),
-                         op(K::put_page, -1)}}},
+                       {{op(K::pin, 0, 1), op(K::unpin, -1), op(K::munmap, 0)},
+                        {op(K::memunmap, 0)}}},
                false});
   c.push_back({"unpin_of_a_plain_get", with_knobs(""), ViolationKind::api_misuse,
                "mm/gup.c: unpin_user_page() contract",

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "model/check.h"
+#include "model/memremap.h"
 
 namespace pf {
 
@@ -29,6 +30,7 @@ struct Runner::State {
   bool stop_requested = false;
   uint64_t violation_step = 0;  // the step after which the first was seen
   bool final_phase = false;     // running the end-of-run check
+  std::array<bool, kMaxThreads> unfinished{};  // bodies that did not return
 
   State() : sched(sched::Options{.after_step = [this] { after_step(); }}) {}
 
@@ -73,9 +75,16 @@ struct Runner::State {
   }
 
   // The scheduler ended a phase without a violation of the model's own:
-  // a deadlock or an exhausted budget is one.
+  // a deadlock or an exhausted budget is one. A deadlock that is the
+  // kernel's own teardown hang is a limitation instead (model/memremap.h).
   void report_status(sched::Status status, const char* where) {
     if (world->violated()) return;
+    if (status == sched::Status::kDeadlock && !final_phase) {
+      if (std::string why = teardown_hang_detail(*world, unfinished); !why.empty()) {
+        world->report(ViolationKind::teardown_hang, -1, nullptr, "memunmap_pages", why);
+        return;
+      }
+    }
     if (status == sched::Status::kDeadlock)
       world->report(ViolationKind::deadlock, -1, nullptr, where,
                     "every model thread is blocked");
@@ -108,6 +117,7 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
   st.step_offset = 0;
   st.stop_requested = false;
   st.final_phase = false;
+  st.unfinished.fill(false);
   st.sched.set_step_budget(options.step_budget);
   st.sched.set_observer(options.observer);
   st.sched.set_recording(options.recording);
@@ -119,7 +129,8 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
   static const std::vector<Op> kNoOps;
   for (size_t t = 0; t < nthreads; ++t) {
     const auto& ops = t < program.threads.size() ? program.threads[t] : kNoOps;
-    bodies.push_back([&st, &w = *world, &ops, t, mode = options.mode] {
+    st.unfinished[t] = true;
+    auto ops_of_thread = [&st, &w = *world, &ops, t, mode = options.mode] {
       Task& task = w.tasks[t];
       for (size_t i = 0; i < ops.size(); ++i) {
         if (st.stop_requested) return;  // unwinding: no op begins any more
@@ -130,6 +141,12 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
         st.mark(static_cast<uint8_t>(t), kExitOp);
         release_all(w, task);
       }
+    };
+    // Cleared on a normal return; a thread unwound from a deadlock never
+    // gets there.
+    bodies.push_back([&st, ops_of_thread, t] {
+      ops_of_thread();
+      st.unfinished[t] = false;
     });
   }
   sched::Result r = st.phase(bodies, strategy);
@@ -150,6 +167,7 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
     st.report_status(f.status, "final_check");
   }
   result.violation = world->violations.first();
+  result.limitation = world->limitations.first();
   if (result.violation || options.recording == sched::Recording::kFullTrace)
     result.schedule = strategy.describe();
   if (result.violation)

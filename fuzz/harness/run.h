@@ -53,6 +53,9 @@ inline constexpr uint8_t kFinalThread = 0xff;
 struct RunResult {
   std::optional<Violation> violation;  // the first one
   uint32_t kinds = 0;                  // every kind seen (1 << kind)
+  // A known kernel limitation met (model/limitations.def), the first; not a
+  // violation of the design, and never in place of one: a run can have both.
+  std::optional<Violation> limitation;
   sched::Status status = sched::Status::kCompleted;
   uint64_t steps = 0;
   uint64_t trace_hash = 0;

@@ -16,6 +16,12 @@ std::string violation_line(const Violation& v, std::string_view design) {
                      v.cause.empty() ? "" : " cause=" + v.cause, v.fn, v.detail);
 }
 
+std::string limitation_line(const Violation& v, std::string_view design) {
+  return fmt::format("pinfuzz: KNOWN KERNEL LIMITATION {} design={} in {}(): {} (see {})",
+                     violation_name(v.kind), design, v.fn, v.detail,
+                     limitation_reference(v.kind));
+}
+
 namespace {
 
 // Reads "<key><value> " off the front of `*rest`: the value up to the next

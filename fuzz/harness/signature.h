@@ -20,6 +20,11 @@ namespace pf {
 // "cause=<cause>" before "in".
 std::string violation_line(const Violation& v, std::string_view design);
 
+// "pinfuzz: KNOWN KERNEL LIMITATION teardown_hang design=folio_pincount in
+// memunmap_pages(): ... (249881232e14 ...)": a limitations.def outcome met,
+// not a violation (one line, no newline).
+std::string limitation_line(const Violation& v, std::string_view design);
+
 struct ViolationLine {
   Violation violation;
   std::string design;

@@ -14,6 +14,7 @@
 
 #include "fuzz/harness/mutate.h"
 #include "model/check.h"
+#include "model/memremap.h"
 #include "model/sync/hook.h"
 
 namespace pf {
@@ -416,12 +417,24 @@ class StressRunner {
     for (size_t i = first; i < last; ++i) before.push_back(recorders_[i]->blocks());
     if (crew_.wait(0.2)) return sched::Status::kCompleted;  // slow, not stuck
     bool deadlock = true;
-    for (size_t i = first; i < last; ++i)
-      if (!recorders_[i]->done()) deadlock &= recorders_[i]->blocks() > before[i - first];
+    std::array<bool, kMaxThreads> unfinished{};
+    for (size_t i = first; i < last; ++i) {
+      if (recorders_[i]->done()) continue;
+      deadlock &= recorders_[i]->blocks() > before[i - first];
+      if (!final) unfinished[i] = true;
+    }
     shared.abandon.store(true, std::memory_order_relaxed);
     if (!crew_.wait(std::max(5.0, o_.round_timeout))) {
       fmt::print(stderr, "pinfuzz: stress: a model thread did not unwind after a timeout; giving up\n");
       std::_Exit(3);
+    }
+    // The kernel's own teardown hang is a limitation, as Runner tells it.
+    if (deadlock && !final) {
+      if (std::string why = teardown_hang_detail(w, std::span(unfinished).first(size_t(n)));
+          !why.empty()) {
+        w.report(ViolationKind::teardown_hang, -1, nullptr, "memunmap_pages", why);
+        return sched::Status::kDeadlock;
+      }
     }
     w.report(deadlock ? ViolationKind::deadlock : ViolationKind::hang, -1, nullptr,
              final ? "final_check" : "stress",

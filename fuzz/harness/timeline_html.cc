@@ -162,6 +162,12 @@ std::string render_timeline_html(const Scenario& s, const RunResult& r, const st
   h += "<title>" + esc(title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
   h += "<h1>" + esc(title) + "</h1>\n";
   h += "<p class=\"sig\">" + esc(signature) + "</p>\n";
+  if (r.limitation)
+    h += "<p class=\"note\">" +
+         esc(fmt::format("Known kernel limitation met: {} in {}(): {} (see {})",
+                         violation_name(r.limitation->kind), r.limitation->fn,
+                         r.limitation->detail, limitation_reference(r.limitation->kind))) +
+         "</p>\n";
   h += "<p>Replay:</p>\n<pre class=\"cmd\">" + esc(command) + "</pre>\n";
   h += "<h2>Scenario</h2>\n<pre>" + esc(print_text(s)) + "</pre>\n";
   h += "<h2>Timeline</h2>\n<p class=\"note\">" +

@@ -225,6 +225,11 @@ std::string render_timeline_text(const Scenario& s, const RunResult& r, const Ti
   out += "\n";
   if (r.violation) out += tab.g(wrap(violation_line(t, r), wrap_at, 2));
   else out += fmt::format("no violation ({})\n", sched::status_name(r.status));
+  if (r.limitation)
+    out += wrap(fmt::format("known kernel limitation: {} in {}(): {} (see {})",
+                            violation_name(r.limitation->kind), r.limitation->fn,
+                            r.limitation->detail, limitation_reference(r.limitation->kind)),
+                wrap_at, 2);
   if (std::any_of(t.rows.begin() + static_cast<std::ptrdiff_t>(begin),
                   t.rows.begin() + static_cast<std::ptrdiff_t>(end),
                   [](const TimelineRow& row) { return row.text.find("✗") != std::string::npos; }))

@@ -12,6 +12,7 @@
 // through __libfuzzer_extra_counters (fuzz/harness/coverage.h).
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -292,6 +294,24 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   return 0;
 }
 
+// A known kernel limitation met (model/limitations.def): not a crash and
+// not a violation of the design; the first of each kind is printed, with
+// the scenario that met it, for the campaign to list apart.
+static void note_limitation(const Scenario& scenario, const Violation& v) {
+  static std::array<bool, kNumViolationKinds> seen{};
+  if (std::exchange(seen[static_cast<size_t>(v.kind)], true)) return;
+  const Design design = effective_design(scenario, g_flags.run.fallback_design());
+  std::string text = "\n" + limitation_line(v, design.name()) + "\n";
+  Scenario shown = scenario;
+  shown.design = design;
+  for (std::string_view rest = print_text(shown); !rest.empty();) {
+    const size_t nl = rest.find('\n');
+    text += "pinfuzz:   " + std::string(rest.substr(0, nl)) + "\n";
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
+  std::fputs(text.c_str(), stderr);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Runner runner;
   static InterleavingCoverage coverage(g_extra_counters);
@@ -304,6 +324,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RunResult r = runner.run(*d.scenario, g_flags.run.fallback_design(), opt);
   ++g_executions;
   maybe_print_stats();
+  if (r.limitation) note_limitation(*d.scenario, *r.limitation);
   if (!r.violation) return 0;
   if (g_flags.run.expect && !r.saw(*g_flags.run.expect)) return 0;
   const Design design = effective_design(*d.scenario, g_flags.run.fallback_design());

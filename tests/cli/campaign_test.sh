@@ -28,6 +28,16 @@ wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
 }
 ids_in() { grep -o 'crashes/[^/ ]*/' "$1" | sed 's|crashes/||; s|/||' | sort -u; }
 json_num() { sed -n "s/^ \"$2\": \([0-9.]*\).*/\1/p" "$1" | head -1; }
+# fake_campaign MODE DIR ARGS...: a folio_pincount campaign of one job whose
+# workers are fake_fuzzer.sh in MODE; stdout in $work/out, stderr in
+# $work/err (printed); sets rc.
+fake_campaign() {
+  local mode=$1 dir=$2; shift 2
+  PINFUZZ_FAKE_MODE=$mode "$pinfuzz" campaign --dir "$dir" --design folio_pincount -j 1 \
+    --fuzzer "$here/fake_fuzzer.sh" --plain --no-seeds "$@" >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/err"
+}
 
 case $case in
 smoke)
@@ -141,26 +151,29 @@ distill)
   ;;
 workers)
   d=$work/c
-  PINFUZZ_FAKE_MODE=crash "$pinfuzz" campaign --dir "$d/crash" --design folio_pincount \
-    --duration 10s -j 1 --slice 2s --fuzzer "$here/fake_fuzzer.sh" --plain --no-seeds \
-    >"$work/out" 2>"$work/err"
-  rc=$?
-  cat "$work/err"
+  fake_campaign crash "$d/crash" --duration 10s --slice 2s
   check "crashing workers: campaign still ends normally (exit $rc)" [ $rc -eq 0 ]
   check "the crash is reported with the sanitizer line" \
     grep -q 'exited with status 1: ==1==ERROR: AddressSanitizer' "$d/crash/report/report.html"
   check "it backs off" grep -q 'restarting in 4 s (failure 3 in a row)' "$work/err"
   check "and the worker was restarted" \
     [ "$(grep -c '^==== .* worker for' "$d/crash/logs/folio_pincount.log")" -ge 2 ]
-  PINFUZZ_FAKE_MODE=hang "$pinfuzz" campaign --dir "$d/hang" --design folio_pincount \
-    --duration 10s -j 1 --slice 2s --hang 2 --fuzzer "$here/fake_fuzzer.sh" --plain --no-seeds \
-    >"$work/out" 2>"$work/err"
-  rc=$?
-  cat "$work/err"
+  fake_campaign hang "$d/hang" --duration 10s --slice 2s --hang 2
   check "hung workers: campaign ends normally (exit $rc)" [ $rc -eq 0 ]
   check "the hang is reported" grep -q 'was silent for 2 s and was killed' "$work/err"
   check "a failing worker is restarted with a back-off" grep -q 'restarting in 2 s (failure 2 in a row)' "$work/err"
   check "campaign.json counts it" bash -c "grep -A3 '\"workers\"' '$d/hang/campaign.json' | grep -Eq '\"hung\": [1-9]'"
+  # A known kernel limitation is listed apart: not a finding, exit 0.
+  fake_campaign limitation "$d/limit" --duration 3s --slice 1s
+  check "a limitation is no violation (exit $rc)" [ $rc -eq 0 ]
+  cat "$work/out"
+  check "it is announced once, with its reference" \
+    [ "$(grep -c 'known kernel limitation: design=folio_pincount teardown_hang in memunmap_pages().*see 249881232e14' "$work/out")" -eq 1 ]
+  check "the summary lists it apart" grep -q 'known kernel limitation(s) met' "$work/out"
+  check "the report has its table" grep -q '<table id="limitations">' "$d/limit/report/report.html"
+  check "campaign.json counts the slices" \
+    python3 -c "import json,sys; l=json.load(open('$d/limit/campaign.json'))['limitations']; sys.exit(not (len(l)==1 and l[0]['kind']=='teardown_hang' and l[0]['slices']>=2))"
+  check "and no finding" python3 -c "import json,sys; sys.exit(len(json.load(open('$d/limit/campaign.json'))['findings']))"
   # --resume gives the workers the --fuzzer-arg flags the campaign began
   # with, and refuses another --strategy: queued crash files decode only
   # under the one they were written with.
