@@ -161,12 +161,18 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
     if (f.write && !pte.dirty && !(w.page(p.head).flags.load() & PG_dirty) &&
         w.page(p.head).mapping.load() == kBufferedFile)
       folio_mark_dirty(w, &t, p.head);
-    if (p.is_device() && !get_dev_pagemap(w, &t, pfn)) {  // 71389703839e
+    // follow_page_pte(): "if (!page && pte_devmap(pte) && (flags & (FOLL_GET |
+    // FOLL_PIN)))": the pagemap reference only for a devmap PTE (fs-dax);
+    // device-coherent and p2pdma pages are normal pages here (mm/gup.c,
+    // ColinIanKing/linux-next, a pre-6.17 gup.c; v6.17 dropped devmap and
+    // with it every pagemap reference in GUP).
+    const bool devmap = pte_devmap(w, pfn);
+    if (devmap && !get_dev_pagemap(w, &t, pfn)) {  // 71389703839e
       m.ptl.unlock();
       return -kEFAULT;
     }
     int r = try_grab_page(w, &t, pfn, how);
-    if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+    if (devmap) put_dev_pagemap(w, &t, pfn);
     m.ptl.unlock();
     if (r < 0) return r;
     *out = Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(vpn), how, true};
@@ -278,16 +284,17 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     if (!pte.present || (f.write && !pte.writable)) break;
     Pfn pfn = pte.pfn;
     Page& p = w.page(pfn);
-    if (p.is_device()) {
-      if (kind == VmaKind::kP2pdma && !f.p2pdma) break;
-      if (!get_dev_pagemap(w, &t, pfn)) break;
-    }
+    if (p.is_device() && kind == VmaKind::kP2pdma && !f.p2pdma) break;
+    // gup_fast_pte_range(): "if (pte_devmap(pte)) { ... pgmap =
+    // get_dev_pagemap(pte_pfn(pte), pgmap);": fs-dax only, as the slow path.
+    const bool devmap = pte_devmap(w, pfn);
+    if (devmap && !get_dev_pagemap(w, &t, pfn)) break;
     if (f.longterm && !folio_is_longterm_pinnable(w, pfn)) {
-      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      if (devmap) put_dev_pagemap(w, &t, pfn);
       break;
     }
     if (!try_grab_folio_fast(w, &t, pfn, how)) {
-      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      if (devmap) put_dev_pagemap(w, &t, pfn);
       break;
     }
     // Re-check that PMD and PTE did not change while we grabbed: the other
@@ -302,7 +309,7 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
                        pte_word.load(std::memory_order_acquire) != raw;
     if (pmd_changed || pte_changed) {
       gup_put_folio(w, &t, p.head, how);
-      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      if (devmap) put_dev_pagemap(w, &t, pfn);
       break;
     }
     // "if (!pte_write(pte) && gup_must_unshare(NULL, flags, page))": checked
@@ -313,10 +320,10 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     if (how == GupHow::kPin && !f.write && unshares_ro_pins(w) &&
         (p.flags.load(std::memory_order_acquire) & (PG_anon | PG_anon_exclusive)) == PG_anon) {
       gup_put_folio(w, &t, p.head, how);
-      if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+      if (devmap) put_dev_pagemap(w, &t, pfn);
       break;
     }
-    if (p.is_device()) put_dev_pagemap(w, &t, pfn);
+    if (devmap) put_dev_pagemap(w, &t, pfn);
     got[static_cast<size_t>(n)] =
         Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
     got[static_cast<size_t>(n)].index = file_note.index;

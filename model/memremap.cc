@@ -42,6 +42,11 @@ int page_pgmap(World& w, const Task* t, Pfn pfn) {
   return p.pgmap;
 }
 
+bool pte_devmap(const World& w, Pfn pfn) {
+  const Page& p = w.pages[static_cast<size_t>(pfn)];
+  return p.is_device() && w.pgmaps[static_cast<size_t>(p.pgmap)].type == PgmapType::kFsDax;
+}
+
 bool get_dev_pagemap(World& w, const Task* t, Pfn pfn) {
   int id = page_pgmap(w, t, pfn);
   if (id < 0) return false;

@@ -25,6 +25,12 @@ Pfn device_alloc_setup(World& w, int pgmap);
 // page_pgmap(): reads the pgmap word of a ZONE_DEVICE page's lru overlay and
 // returns the pagemap id, or -1 after reporting pgmap_corrupted.
 int page_pgmap(World& w, const Task* t, Pfn pfn);
+// pte_devmap(): a ZONE_DEVICE page mapped with the devmap bit, for which
+// GUP takes the pagemap reference: fs-dax (and device-dax, not modelled).
+// Device-private pages are never mapped present; device-coherent and
+// p2pdma pages are mapped as normal pages (migrate_vma_insert_page(),
+// vm_insert_page()).
+bool pte_devmap(const World& w, Pfn pfn);
 // get_dev_pagemap(): tryget_live on the page's pagemap; false once teardown began.
 bool get_dev_pagemap(World& w, const Task* t, Pfn pfn);
 void put_dev_pagemap(World& w, const Task* t, Pfn pfn);

@@ -90,6 +90,28 @@ TEST(GetOnly, GupAddsOneReferenceAndPutPageDropsIt) {
   EXPECT_EQ(w->ref(pfn), 1);
 }
 
+// mm/gup.c (pre-6.17): only a devmap PTE (fs-dax) makes GUP take the
+// pagemap reference, so only there does a teardown that killed the
+// reference (memunmap_pages()'s percpu_ref_kill()) refuse a GUP. A
+// device-coherent or p2pdma page is a normal page to GUP, and a GUP racing
+// the teardown of its memory gets it.
+TEST(Gup, OnlyDevmapPagesNeedALivePagemap) {
+  struct Case {
+    Backing backing;
+    bool refused;
+  };
+  for (Case c : {Case{Backing::kDax, true}, Case{Backing::kDeviceCoherent, false},
+                 Case{Backing::kP2pdma, false}}) {
+    auto w = world("folio_pincount", c.backing);
+    const Pfn pfn = mapped(*w, 0);
+    w->pgmaps[static_cast<size_t>(w->page(pfn).pgmap)].ref.kill();
+    const int slow = get_user_pages(*w, w->tasks[0], 0, 1, {.p2pdma = true});
+    const int fast = get_user_pages_fast(*w, w->tasks[1], 0, 1, {.p2pdma = true});
+    EXPECT_EQ(slow < 0, c.refused) << backing_name(c.backing) << ": " << slow;
+    EXPECT_EQ(fast <= 0, c.refused) << backing_name(c.backing) << ": " << fast;
+  }
+}
+
 TEST(Gup, LongtermRequiresPin) {
   auto w = world("folio_pincount", Backing::kAnon);
   EXPECT_EQ(get_user_pages(*w, w->tasks[0], 0, 1, {.longterm = true}), -kEINVAL);
