@@ -130,10 +130,11 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
   if (vma.kind == VmaKind::kNone) return -kEFAULT;
   Held file_note;
   note_file_index(w, vma, &file_note);
-  // mm/gup.c: check_vma_flags(): FOLL_LONGTERM refused on fs-dax VMAs;
+  // mm/gup.c: check_vma_flags(): "if ((gup_flags & FOLL_LONGTERM) &&
+  // vma_is_fsdax(vma)) return -EOPNOTSUPP;" (6.x, ColinIanKing/linux-next);
   // writable_file_mapping_allowed() (v6.5) refuses FOLL_LONGTERM|FOLL_WRITE
   // on file mappings other than shmem/hugetlb.
-  if (f.longterm && vma.kind == VmaKind::kDax) return -kEINVAL;
+  if (f.longterm && vma.kind == VmaKind::kDax) return -kEOPNOTSUPP;
   if (f.longterm && f.write && vma.kind == VmaKind::kFile) return -kEFAULT;
   // p2pdma pages need FOLL_PCI_P2PDMA and cannot be FOLL_LONGTERM.
   if (vma.kind == VmaKind::kP2pdma && (!f.p2pdma || f.longterm)) return -kEFAULT;

@@ -17,7 +17,8 @@ namespace pf {
 
 // errno values the model returns (negated).
 inline constexpr int kEFAULT = 14, kEINVAL = 22, kENOMEM = 12, kEAGAIN = 11,
-                      kEBUSY = 16, kENOENT = 2;
+                      kEBUSY = 16, kENOENT = 2,
+                      kEOPNOTSUPP = 95;
 
 enum class MakeDirty : bool { kNo = false, kYes = true };
 

@@ -123,9 +123,10 @@ TEST(Gup, LongtermWritablePinOfFileMappingIsRefused) {
   EXPECT_LT(pin_user_pages_fast(*w, w->tasks[0], 0, 1, {.write = true, .longterm = true}), 0);
 }
 
+// check_vma_flags(): -EOPNOTSUPP, as the caller (VFIO, RDMA) sees it.
 TEST(Gup, LongtermPinOfFsDaxIsRefused) {
   auto w = world("folio_pincount", Backing::kDax);
-  EXPECT_LT(pin_user_pages(*w, w->tasks[0], 0, 1, {.longterm = true}), 0);
+  EXPECT_EQ(pin_user_pages(*w, w->tasks[0], 0, 1, {.longterm = true}), -kEOPNOTSUPP);
 }
 
 TEST(Gup, P2pdmaPagesNeedTheFlag) {
