@@ -139,7 +139,7 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
   // p2pdma pages need FOLL_PCI_P2PDMA and cannot be FOLL_LONGTERM.
   if (vma.kind == VmaKind::kP2pdma && (!f.p2pdma || f.longterm)) return -kEFAULT;
 
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
     m.ptl.lock();
     Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
     bool unshare = false;
@@ -208,7 +208,7 @@ static int gup_slow(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
   if (how == GupHow::kPin && !(m.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED))
     m.flags.fetch_or(MMF_HAS_PINNED, std::memory_order_relaxed);  // mm_set_has_pinned_flag()
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < kLongtermRounds; ++round) {
     std::array<Held, kMaxHeld> got{};
     int n = 0, err = 0;
     m.mmap_lock.down_read();

@@ -5,6 +5,24 @@
 
 namespace pf {
 
+// Retry bounds. The kernel's loops have none: __get_user_pages() goes back
+// to follow_page_mask() after every faultin_page(), filemap_get_entry()
+// repeats its lookup while the slot changes under its speculative
+// reference, a CPU access refaults until it succeeds, and
+// __gup_longterm_locked() repeats while check_and_migrate_movable_folios()
+// migrated something. The model gives up after these many rounds and fails
+// the call (-EFAULT, -ENOMEM or -EAGAIN). Why that hides no interleaving
+// the oracles care about: a round that loses its race gives back all it
+// took (references, locks) and changes nothing but what a fault would (a
+// PTE installed, a page dirtied), so the world after k lost rounds is one
+// the scheduler also reaches with the racing operations finishing before
+// the call begins, with fewer preemptions; every losing round needs
+// another thread's operation to change the PTE or slot again, and a
+// scenario has few operations. What the bound does cut short is a round
+// that loses forever, a livelock no finite scenario can show either way.
+inline constexpr int kFaultRetries = 4;   // GUP per page, page cache, user_access
+inline constexpr int kLongtermRounds = 3; // LONGTERM migrate-and-retry rounds
+
 // mm/gup.c: try_grab_page() (slow path, under the PTL: the count is known to
 // be positive). 0 on success or -errno.
 int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how);

@@ -229,7 +229,7 @@ void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
 // read it from disk into a new one (filemap_fault / filemap_add_folio).
 static Pfn filemap_get_folio(World& w, const Task* t, int index) {
   File& f = w.file;
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
     Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
     if (pfn != kNoPfn) {
       if (folio_try_get(w, t, w.page(pfn).head)) {
@@ -704,7 +704,7 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.mmap_lock.down_read();
   int64_t result = -kEFAULT;
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
     m.ptl.lock();
     uint64_t raw = m.pte(vpn).load(std::memory_order_acquire);
     Pte pte = Pte::unpack(raw);
