@@ -557,12 +557,16 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   m.ptl.lock();
   const bool same = m.pte(vpn).load(std::memory_order_acquire) == pte.pack();
   bool exclusive = same && (w.page(pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive);
-  if (same && !exclusive && !p.is_device() && p.order == 0 && folio_trylock(w, head)) {
+  // A device-coherent anon folio is reused the same way (mm/memory.c
+  // wp_can_reuse_anon_folio(): not being on the LRU only costs it an
+  // lru_add_drain()); its count sits on the ZONE_DEVICE idle base.
+  if (same && !exclusive && p.order == 0 && folio_trylock(w, head)) {
     // cow_reuse_by_mapcount: the rule before 09854ba94c6a (v5.9): reuse
     // when this is the only mapping, whoever else holds a reference.
+    const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
     const bool only = w.design.cow_reuse_by_mapcount
                           ? p.mapcount.load(std::memory_order_acquire) == 1
-                          : w.width.value(p.refcount.load(std::memory_order_acquire)) == 1;
+                          : w.width.value(p.refcount.load(std::memory_order_acquire)) == base + 1;
     if (only) {
       w.page(pfn).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
       exclusive = true;

@@ -315,6 +315,28 @@ TEST(Fork, SharesAnUnpinnedPageReadOnlyAndWriteCopies) {
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
 
+// do_wp_page() -> wp_can_reuse_anon_folio(): a shared anon folio whose
+// other mappings are gone is reused when the writer holds the only
+// reference. Device-coherent anon pages take the same path (they are not
+// on the LRU, which only makes the kernel drain the LRU caches first); only
+// device-private pages, never mapped present, cannot get here.
+TEST(Fork, WriteReusesAnonPageWhoseOtherMappingWentAway) {
+  for (Backing b : {Backing::kAnon, Backing::kDeviceCoherent}) {
+    auto w = world("folio_pincount", b);
+    Task& t = w->tasks[0];
+    const Pfn pfn = mapped(*w, 0);
+    ASSERT_EQ(fork_mm(*w, t), 1);
+    Task& child = w->tasks[1];
+    child.mm = 1;
+    munmap_vpn(*w, child, 0);
+    EXPECT_FALSE(w->page(pfn).flags.peek() & PG_anon_exclusive) << backing_name(b);
+    EXPECT_GT(user_write(*w, t, 0, 0), 0);
+    EXPECT_EQ(mapped(*w, 0, 0), pfn) << backing_name(b) << ": reused, not copied";
+    EXPECT_TRUE(w->page(pfn).flags.peek() & PG_anon_exclusive) << backing_name(b);
+    EXPECT_FALSE(w->violated()) << first_violation(*w);
+  }
+}
+
 TEST(Unshare, ReadOnlyPinOfASharedAnonPageUnsharesFirst) {
   auto w = world("folio_pincount", Backing::kAnon);
   Task& t = w->tasks[0];
