@@ -304,7 +304,8 @@ static void note_limitation(const Scenario& scenario, const Violation& v) {
   std::string text = "\n" + limitation_line(v, design.name()) + "\n";
   Scenario shown = scenario;
   shown.design = design;
-  for (std::string_view rest = print_text(shown); !rest.empty();) {
+  const std::string scenario_text = print_text(shown);
+  for (std::string_view rest = scenario_text; !rest.empty();) {
     const size_t nl = rest.find('\n');
     text += "pinfuzz:   " + std::string(rest.substr(0, nl)) + "\n";
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
