@@ -127,6 +127,7 @@ int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = fal
 
 // Replace the folio mapped in a page cache slot or PTE by a copy: used by
 // migration and COW. Copies the data and returns the new pfn (or kNoPfn).
-Pfn alloc_copy(World& w, Pfn from, bool nofail = false);
+void copy_highpage(World& w, const Task* t, Pfn to, Pfn from);
+Pfn alloc_copy(World& w, const Task* t, Pfn from, bool nofail = false);
 
 }  // namespace pf

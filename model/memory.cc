@@ -146,12 +146,20 @@ Mappings mappings_of(World& w, Pfn pfn) {
   return out;
 }
 
-Pfn alloc_copy(World& w, Pfn from, bool nofail) {
+// copy_mc_user_highpage() / folio_copy(). The oracle: the source must not
+// have been freed, or the copy hands its owner whatever the page holds next.
+void copy_highpage(World& w, const Task* t, Pfn to, Pfn from) {
+  if (w.ghost.freed[static_cast<size_t>(from)].load())
+    w.report(ViolationKind::use_after_free, from, t, "copy_mc_user_highpage",
+             fmt::format("copied a freed page into pfn {}", to));
+  w.page(to).data.store(w.page(from).data.load(std::memory_order_relaxed),
+                        std::memory_order_relaxed);
+}
+
+Pfn alloc_copy(World& w, const Task* t, Pfn from, bool nofail) {
   Pfn pfn = w.alloc_page(sync::Site::here(), nofail);
   if (pfn == kNoPfn) return kNoPfn;
-  // copy_mc_user_highpage() / folio_copy()
-  w.page(pfn).data.store(w.page(from).data.load(std::memory_order_relaxed),
-                         std::memory_order_relaxed);
+  copy_highpage(w, t, pfn, from);
   return pfn;
 }
 
@@ -326,7 +334,7 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
     m.ptl.unlock();
     if (!same) return 0;  // raced: retry the fault
   }
-  Pfn np = alloc_copy(w, old);
+  Pfn np = alloc_copy(w, t, old);
   if (np == kNoPfn) {
     if (!zero) folio_put(w, t, w.page(old).head);
     return -kENOMEM;
@@ -394,7 +402,7 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   } else {
     folio_lock(w, dp);
   }
-  Pfn np = alloc_copy(w, dp, nofail);
+  Pfn np = alloc_copy(w, t, dp, nofail);
   if (np == kNoPfn) {
     folio_unlock(w, dp);
     folio_put(w, t, dp);
@@ -587,6 +595,78 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
 
 // ------------------------------------------------------------ fork
 
+// One anon PTE of copy_pte_range(), called under the source PTL (the
+// child's is not contended: nothing runs in the child yet). Returns -kEAGAIN
+// when the page must be copied and `prealloc` is empty (copy_present_page()).
+static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, bool has_pinned,
+                           Pfn& prealloc) {
+  uint64_t raw = src.pte(vpn).load(std::memory_order_acquire);
+  Pte pte = Pte::unpack(raw);
+  if (pte.none()) return 0;
+  if (pte.swap) {  // copy_nonpresent_pte(): swap_duplicate()
+    dst.swap[static_cast<size_t>(vpn)].store(src.swap[static_cast<size_t>(vpn)].load());
+    dst.pte(vpn).store(raw);
+    return 0;
+  }
+  if (pte.migration) {
+    // copy_nonpresent_pte(): a migration entry is copied without a
+    // reference; it becomes readable (not writable, not exclusive) in both
+    // mms, the page being shared from now on. remove_migration_ptes()
+    // finds both entries.
+    Pte ro = pte;
+    ro.writable = false;
+    ro.exclusive = false;
+    src.pte(vpn).store(ro.pack(), std::memory_order_release);
+    dst.pte(vpn).store(ro.pack(), std::memory_order_release);
+    return 0;
+  }
+  if (pte.pfn == w.zero_pfn) {
+    dst.pte(vpn).store(raw);
+    return 0;
+  }
+  Pfn pfn = pte.pfn;
+  Page& p = w.page(pfn);
+  Pfn head = p.head;
+  bool exclusive = p.flags.load(std::memory_order_acquire) & PG_anon_exclusive;
+  // copy_present_ptes() -> folio_try_dup_anon_rmap_pte(): an exclusive page
+  // that folio_needs_cow_for_dma() (MMF_HAS_PINNED && maybe pinned) is
+  // copied for the child right now (copy_present_page(), Peter Xu v5.9).
+  // Device-coherent pages too: they are present anon memory to the CPU.
+  // Device-private entries are not present and can never be pinned.
+  if (exclusive && pte.present && !w.design.no_cow_for_dma && has_pinned &&
+      folio_maybe_dma_pinned(w, &t, pfn)) {
+    if (prealloc == kNoPfn) return -kEAGAIN;
+    // copy_present_page() (mm/memory.c, 6.x): the copy is made under the
+    // PTL, from a page the PTE still maps, into the preallocated folio; the
+    // parent's PTE, page and exclusivity are left as they are.
+    copy_highpage(w, &t, prealloc, pfn);
+    init_anon(w, prealloc, vpn);
+    // maybe_mkwrite(pte_mkdirty(pte), dst_vma)
+    dst.pte(vpn).store(present(prealloc, true, true).pack());
+    prealloc = kNoPfn;
+    return 0;
+  }
+  if (exclusive) {
+    p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+    w.ghost.note_shared(head, "fork");
+  }
+  folio_ref_add(w, &t, head, 1);
+  p.mapcount.fetch_add(1, std::memory_order_relaxed);
+  Pte ro = pte;
+  ro.writable = false;  // COW: write-protect both sides
+  src.pte(vpn).store(ro.pack(), std::memory_order_release);
+  dst.pte(vpn).store(ro.pack(), std::memory_order_release);
+  return 0;
+}
+
+static int copy_present_pte(World& w, Task& t, Mm& src, Mm& dst, int vpn, bool has_pinned,
+                            Pfn& prealloc) {
+  src.ptl.lock();  // copy_pte_range(): spin_lock_nested(src_ptl)
+  int r = copy_pte_locked(w, t, src, dst, vpn, has_pinned, prealloc);
+  src.ptl.unlock();
+  return r;
+}
+
 int fork_mm(World& w, Task& t) {
   Mm& src = w.mm[static_cast<size_t>(t.mm)];
   src.mmap_lock.down_write();  // dup_mmap()
@@ -607,69 +687,22 @@ int fork_mm(World& w, Task& t) {
     dst.set_vma(vpn, vma);  // the child runs only from `ready` on
     // vma_needs_copy(): shared file/dax/p2pdma mappings are refaulted lazily.
     if (vma.kind != VmaKind::kAnon) continue;
-    src.ptl.lock();
-    uint64_t raw = src.pte(vpn).load(std::memory_order_acquire);
-    Pte pte = Pte::unpack(raw);
-    if (pte.none()) {
-      src.ptl.unlock();
-      continue;
-    }
-    if (pte.swap) {  // copy_nonpresent_pte(): swap_duplicate()
-      dst.swap[static_cast<size_t>(vpn)].store(src.swap[static_cast<size_t>(vpn)].load());
-      dst.pte(vpn).store(raw);
-      src.ptl.unlock();
-      continue;
-    }
-    if (pte.migration) {
-      // copy_nonpresent_pte(): a migration entry is copied without a
-      // reference; it becomes readable (not writable, not exclusive) in both
-      // mms, the page being shared from now on. remove_migration_ptes()
-      // finds both entries.
-      Pte ro = pte;
-      ro.writable = false;
-      ro.exclusive = false;
-      src.pte(vpn).store(ro.pack(), std::memory_order_release);
-      dst.pte(vpn).store(ro.pack(), std::memory_order_release);
-      src.ptl.unlock();
-      continue;
-    }
-    if (pte.pfn == w.zero_pfn) {
-      dst.pte(vpn).store(raw);
-      src.ptl.unlock();
-      continue;
-    }
-    Pfn pfn = pte.pfn;
-    Page& p = w.page(pfn);
-    Pfn head = p.head;
-    bool exclusive = p.flags.load(std::memory_order_acquire) & PG_anon_exclusive;
-    // copy_present_pte() -> folio_try_dup_anon_rmap_pte(): an exclusive page
-    // that folio_needs_cow_for_dma() (MMF_HAS_PINNED && maybe pinned) is
-    // copied for the child right now (copy_present_page(), Peter Xu v5.9).
-    // Device-coherent pages too: they are present anon memory to the CPU.
-    // Device-private entries are not present and can never be pinned.
-    if (exclusive && pte.present && !w.design.no_cow_for_dma &&
-        has_pinned && folio_maybe_dma_pinned(w, &t, pfn)) {
-      src.ptl.unlock();
-      Pfn np = alloc_copy(w, pfn);
-      if (np == kNoPfn) {
-        failed = true;
+    // copy_pte_range(): a page that must be copied needs a preallocated
+    // folio; copy_present_page() returns -EAGAIN without one, and the loop
+    // drops both PTLs, allocates (folio_prealloc()) and goes `again`,
+    // re-reading the PTE, which may have changed meanwhile.
+    Pfn prealloc = kNoPfn;
+    while (copy_present_pte(w, t, src, dst, vpn, has_pinned, prealloc) == -kEAGAIN) {
+      prealloc = w.alloc_page();
+      if (prealloc == kNoPfn) {
+        failed = true;  // copy_pte_range(): -ENOMEM
         break;
       }
-      init_anon(w, np, vpn);
-      dst.pte(vpn).store(present(np, true, pte.dirty).pack());
-      continue;
     }
-    if (exclusive) {
-      p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
-      w.ghost.note_shared(head, "fork");
-    }
-    folio_ref_add(w, &t, head, 1);
-    p.mapcount.fetch_add(1, std::memory_order_relaxed);
-    Pte ro = pte;
-    ro.writable = false;  // COW: write-protect both sides
-    src.pte(vpn).store(ro.pack(), std::memory_order_release);
-    dst.pte(vpn).store(ro.pack(), std::memory_order_release);
-    src.ptl.unlock();
+    if (failed) break;
+    // "pre-alloc page cannot be reused by next time so as to strictly
+    // follow mempolicy": the pinned PTE changed, and the copy is freed.
+    if (prealloc != kNoPfn) folio_put(w, &t, prealloc);
   }
   src.write_protect_seq.write_end();
   if (failed) {
