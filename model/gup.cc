@@ -187,6 +187,15 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
 
 // Records the grabbed pages as held and does the post-grab bookkeeping.
 static void commit(World& w, Task& t, Held h) {
+  // For the FOLL_GET oracle (check_get_coherent()): was the page an
+  // exclusive anon page, and which fork generation of the mm is this? Read
+  // after the grab, so a fork or swap-out that raced it reads as "no
+  // guarantee", never the other way round.
+  if (h.how == GupHow::kGet && h.pfn != w.zero_pfn) {
+    const uint32_t head_flags = w.page(h.head).flags.peek();
+    h.exclusive = (head_flags & PG_anon) && (w.page(h.pfn).flags.peek() & PG_anon_exclusive);
+    h.fork_seq = w.ghost.fork_seq[static_cast<size_t>(h.mm)].load();
+  }
   int slot;
   {
     std::lock_guard<std::mutex> lock(w.held_mu);

@@ -86,7 +86,7 @@ Mappings mappings_of(World& w, Pfn pfn);
 // mm/rmap.c: try_to_unmap() / try_to_migrate() of one page: every PTE that
 // maps it is cleared and, unless the page is anon-exclusive and may be
 // pinned (then the PTE is restored and `busy` set, when check_pins), gets a
-// swap entry (data saved in Mm::swap) or a migration entry. The mapping's
+// swap entry (naming the folio's swap slot) or a migration entry. The mapping's
 // reference is dropped either way; the caller must hold its own.
 enum class UnmapFor : uint8_t { kSwap, kMigration };
 struct Unmapped {
@@ -124,6 +124,26 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
 // `evict`: only trylock the folio (migrate_device_pfn_lock()).
 int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = false,
                      bool evict = false);
+
+// Swap slots and the swap cache (model/swap.cc).
+SwapSlot& swap_slot(World& w, int slot);
+// add_to_swap(): a free slot for the locked folio, which joins the swap
+// cache (PG_swapcache, one reference); false if swap is full.
+bool add_to_swap(World& w, const Task* t, Pfn head);
+// __delete_from_swap_cache(): folio locked; the cache's reference is the
+// caller's to drop.
+void delete_from_swap_cache(World& w, Pfn head);
+// folio_free_swap(): folio locked; leaves the swap cache (dropping its
+// reference) if no swap PTE names its slot any more.
+bool folio_free_swap(World& w, const Task* t, Pfn head);
+void swap_duplicate(World& w, int slot);
+void swap_free(World& w, int slot);
+// free_swap_and_cache_nr(): a zapped swap PTE.
+void free_swap_and_cache(World& w, const Task* t, int slot);
+// swap_cache_get_folio(): the slot's cached folio with a reference,
+// kNoPfn if none, or kSwapCacheBusy if one is there but frozen or changing.
+inline constexpr Pfn kSwapCacheBusy = -2;
+Pfn swap_cache_get_folio(World& w, const Task* t, int slot);
 
 // Replace the folio mapped in a page cache slot or PTE by a copy: used by
 // migration and COW. Copies the data and returns the new pfn (or kNoPfn).

@@ -63,11 +63,14 @@ int collapse_pmd(World& w, Task& t, int vpn) {
     m.ptl.unlock();
     sync::smp_mb();  // the TLB flush IPI, which GUP-fast's irq-off walk waits out
     // "Check if the page has any GUP (or other external) pins": only the
-    // mapping's reference may be there.
-    for (int k = 0; k < kVpnPerPmd; ++k)
-      if (w.width.value(w.page(old[static_cast<size_t>(k)]).refcount.load(
-              std::memory_order_acquire)) != 1)
+    // mapping's reference may be there, and the swap cache's
+    // (is_refcount_suitable()).
+    for (int k = 0; k < kVpnPerPmd; ++k) {
+      Page& op = w.page(old[static_cast<size_t>(k)]);
+      const int32_t expected = 1 + ((op.flags.load(std::memory_order_acquire) & PG_swapcache) ? 1 : 0);
+      if (w.width.value(op.refcount.load(std::memory_order_acquire)) != expected)
         result = -kEBUSY;
+    }
     m.ptl.lock();
     if (result != 0) {
       // Put the same table back, as a new generation.
@@ -99,6 +102,10 @@ int collapse_pmd(World& w, Task& t, int vpn) {
     }
     m.ptl.unlock();
   }
+  // __collapse_huge_page_copy_succeeded() -> free_swap_cache(): an old
+  // folio leaves the swap cache if no swap PTE needs it.
+  if (result == 0)
+    for (int k = 0; k < kVpnPerPmd; ++k) folio_free_swap(w, &t, old[static_cast<size_t>(k)]);
   for (int k = 0; k < locked; ++k) folio_unlock(w, old[static_cast<size_t>(k)]);
   if (result == 0) {
     // release_pte_folios(): the old pages lose their mapping and reference.

@@ -47,9 +47,17 @@ std::string pin_fate_detail(const World& w, Pfn head) {
   if (const char* where = w.ghost.pin_lost_at[static_cast<size_t>(head)].load())
     return fmt::format(" (the design lost the pin at {})", where);
   if (const char* by = w.ghost.shared_by[static_cast<size_t>(head)].load())
-    return std::string_view(by) == "pin_of_shared_page"
-               ? std::string(" (the pin was taken on a page already shared with another mm)")
-               : fmt::format(" (the page was shared with another mm by {} while pinned)", by);
+  {
+    // What cleared PG_anon_exclusive: fork shares the page with the child;
+    // swap-out and migration unmap it (the page is then no one's exclusive
+    // page, whether or not another mm maps it); a R/O pin of a page that
+    // was never exclusive.
+    const std::string_view why(by);
+    if (why == "pin_of_shared_page")
+      return " (the pin was taken on a page that was not exclusive)";
+    if (why == "fork") return " (fork shared the page with the child while it was pinned)";
+    return fmt::format(" (the page lost PG_anon_exclusive to {} while pinned)", by);
+  }
   return "";
 }
 
@@ -101,6 +109,33 @@ void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
   }
 }
 
+// tools/testing/selftests/mm/cow.c's question for a FOLL_GET holder (an
+// O_DIRECT read into anon memory, vmsplice): does the holder's page stay
+// the one the process maps? The kernel promises it only for a page that was
+// exclusive anon when grabbed and an mm that has not forked since
+// (1493a1913e34: "R/O FOLL_GET references were never really reliable,
+// especially when taking one on a shared page ... FOLL_GET, including R/W
+// references, were never really reliable once fork was involved"); it
+// makes it hold across swap-out (the swap cache and exclusive swap
+// entries), migration and collapse (both refuse a page with an extra
+// reference), and a write fault (an exclusive page is reused). Outside
+// those terms the kernel guarantees only that the page is not freed.
+static void check_get_coherent(World& w, const Task* t, const Held& h, const char* fn) {
+  if (h.how != GupHow::kGet || !h.exclusive) return;
+  const uint32_t seq = w.ghost.fork_seq[static_cast<size_t>(h.mm)].load();
+  if (seq != h.fork_seq || (seq & 1)) return;  // forked since, or during the GUP
+  Mm& m = w.mm[static_cast<size_t>(h.mm)];
+  if (!m.live.load() || m.vma_unlocked(h.vpn).kind != VmaKind::kAnon) return;
+  Pte pte = Pte::unpack(m.pte(h.vpn).peek());
+  if (!pte.present || pte.pfn == h.pfn) return;  // a swap entry still names it
+  const char* by = w.ghost.replaced_by[static_cast<size_t>(h.mm)][static_cast<size_t>(h.pfn)].load();
+  w.report(ViolationKind::get_page_replaced, h.pfn, t, fn,
+           fmt::format("mm {} vpn {} now maps pfn {} while a FOLL_GET{} user holds pfn {}, "
+                       "taken on an exclusive anon page with no fork since",
+                       h.mm, h.vpn, pte.pfn, h.write ? "|FOLL_WRITE" : "", h.pfn),
+           by ? fmt::format("replaced_by_{}", by) : "replaced");
+}
+
 // Checks made at every CPU access through the page table.
 static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, bool write) {
   if (w.ghost.freed[static_cast<size_t>(pfn)].load()) {
@@ -112,8 +147,10 @@ static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, 
     std::lock_guard<std::mutex> lock(w.held_mu);
     for (auto& other : w.tasks)
       for (auto& h : other.held)
-        if (h.live && h.mm == mm && h.vpn == vpn)
+        if (h.live && h.mm == mm && h.vpn == vpn) {
           check_pin_stable(w, &t, h, write ? "user_write" : "user_read");
+          check_get_coherent(w, &t, h, write ? "user_write" : "user_read");
+        }
   }
   // CVE-2020-29374: another process's GUP reference must not see this
   // process's private data (write), nor this process see another's pinned
@@ -200,6 +237,12 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
   }
   m.pte(vpn).store(kPteNone, std::memory_order_release);
   if (pte.present || pte.device_private) w.ghost.note_replaced(mm, pte.pfn, why);
+  if (pte.swap) {
+    // zap_nonpresent_ptes() -> free_swap_and_cache_nr()
+    free_swap_and_cache(w, t, pte.pfn);
+    m.ptl.unlock();
+    return false;
+  }
   if (!(pte.present || pte.device_private) || pte.pfn == w.zero_pfn) {
     m.ptl.unlock();
     return false;
@@ -450,6 +493,76 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   return 0;
 }
 
+// mm/memory.c: do_swap_page() for the swap entry `orig` at (mm, vpn).
+// Returns 0 when the fault is done or must be retried, or -errno.
+static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool write) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  const int slot = orig.pfn;
+  const Pfn folio = swap_cache_get_folio(w, t, slot);
+  if (folio == kSwapCacheBusy) return 0;  // retry
+  if (folio == kNoPfn) {
+    // Not in the swap cache: the slot is read into a new folio that is not
+    // exposed to the swap cache (the SWP_SYNCHRONOUS_IO path): "We have a
+    // fresh page that is not exposed to the swapcache -> certainly
+    // exclusive". (For an entry fork shared, the kernel reads it into the
+    // swap cache and both mms map it read-only until a write copies: the
+    // same data, and the model gives each its own copy at once.)
+    Pfn np = w.alloc_page();
+    if (np == kNoPfn) return -kENOMEM;
+    w.page(np).data.store(swap_slot(w, slot).data.load(std::memory_order_acquire),
+                          std::memory_order_relaxed);
+    init_anon(w, np, vpn);
+    m.ptl.lock();
+    bool same = m.pte(vpn).load() == orig.pack();
+    if (same) {
+      m.pte(vpn).store(present(np, true, write).pack());
+      swap_free(w, slot);
+    }
+    m.ptl.unlock();
+    if (!same) folio_put(w, t, np);
+    return 0;
+  }
+  // The cached folio: the one try_to_unmap() left, with whatever references
+  // kept it there (a FOLL_GET user's, say).
+  folio_lock(w, folio);
+  Page& p = w.page(folio);
+  // "swapcache page was released" or reused: retry the fault.
+  if (!(p.flags.load(std::memory_order_acquire) & PG_swapcache) ||
+      p.swap.load(std::memory_order_relaxed) != slot) {
+    folio_unlock(w, folio);
+    folio_put(w, t, folio);
+    return 0;
+  }
+  m.ptl.lock();
+  if (m.pte(vpn).load(std::memory_order_acquire) != orig.pack()) {  // pte_same()
+    m.ptl.unlock();
+    folio_unlock(w, folio);
+    folio_put(w, t, folio);
+    return 0;
+  }
+  // "Check under PT lock (to protect against concurrent fork() sharing the
+  // swap entry concurrently) for certainly exclusive pages": the entry's
+  // exclusive bit (1493a1913e34).
+  const bool exclusive_entry = orig.exclusive;
+  swap_free(w, slot);
+  // should_try_to_free_swap(): a write fault, and only our reference and
+  // the cache's left: the folio leaves the swap cache (folio_free_swap()
+  // also wants no other swap PTE on the slot).
+  if (write && w.width.value(p.refcount.load(std::memory_order_acquire)) == 2)
+    folio_free_swap(w, t, folio);
+  // "Same logic as in do_wp_page()": exclusive if the entry says so, or if
+  // ours is the only reference; then writable (VM_WRITE), dirty if a write.
+  const bool exclusive =
+      exclusive_entry || w.width.value(p.refcount.load(std::memory_order_acquire)) == 1;
+  if (exclusive) p.flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
+  p.mapcount.fetch_add(1, std::memory_order_relaxed);  // folio_add_anon_rmap_ptes()
+  m.pte(vpn).store(present(folio, exclusive, exclusive && write).pack(),
+                   std::memory_order_release);
+  m.ptl.unlock();
+  folio_unlock(w, folio);
+  return 0;  // our reference is the mapping's; a write to a shared one retries into do_wp_page()
+}
+
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   const Vma vma = m.vma(vpn);  // find_vma(), under mmap_lock
@@ -514,20 +627,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
       sync::block(sync::Site::here(), &w.page(pte.pfn));
     return 0;
   }
-  if (pte.swap) {
-    // do_swap_page(): read the slot into a new exclusive page.
-    Pfn np = w.alloc_page();
-    if (np == kNoPfn) return -kENOMEM;
-    w.page(np).data.store(m.swap[static_cast<size_t>(vpn)].load(std::memory_order_relaxed),
-                          std::memory_order_relaxed);
-    init_anon(w, np, vpn);
-    m.ptl.lock();
-    bool same = m.pte(vpn).load() == pte.pack();
-    if (same) m.pte(vpn).store(present(np, true, write).pack());
-    m.ptl.unlock();
-    if (!same) folio_put(w, t, np);
-    return 0;
-  }
+  if (pte.swap) return do_swap_page(w, t, mm, vpn, pte, write);
 
   if (pte.device_private) return migrate_to_ram(w, t, mm, vpn, write);
 
@@ -572,6 +672,10 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     // cow_reuse_by_mapcount: the rule before 09854ba94c6a (v5.9): reuse
     // when this is the only mapping, whoever else holds a reference.
     const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
+    // wp_can_reuse_anon_folio(): "if (folio_test_swapcache(folio))
+    // folio_free_swap(folio)": the swap cache's reference goes first, if no
+    // swap PTE still needs the folio.
+    folio_free_swap(w, t, head);
     const bool only = w.design.cow_reuse_by_mapcount
                           ? p.mapcount.load(std::memory_order_acquire) == 1
                           : w.width.value(p.refcount.load(std::memory_order_acquire)) == base + 1;
@@ -603,9 +707,14 @@ static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, bool ha
   uint64_t raw = src.pte(vpn).load(std::memory_order_acquire);
   Pte pte = Pte::unpack(raw);
   if (pte.none()) return 0;
-  if (pte.swap) {  // copy_nonpresent_pte(): swap_duplicate()
-    dst.swap[static_cast<size_t>(vpn)].store(src.swap[static_cast<size_t>(vpn)].load());
-    dst.pte(vpn).store(raw);
+  if (pte.swap) {
+    // copy_nonpresent_pte(): swap_duplicate(), and "Mark the swap entry as
+    // shared": pte_swp_clear_exclusive() in the parent too.
+    swap_duplicate(w, pte.pfn);
+    Pte shared = pte;
+    shared.exclusive = false;
+    src.pte(vpn).store(shared.pack(), std::memory_order_release);
+    dst.pte(vpn).store(shared.pack(), std::memory_order_release);
     return 0;
   }
   if (pte.migration) {
@@ -678,6 +787,7 @@ int fork_mm(World& w, Task& t) {
   }
   Mm& dst = w.mm[static_cast<size_t>(child)];
   dst.live.store(true);
+  w.ghost.fork_seq[static_cast<size_t>(t.mm)].fetch_add(1);  // oracle-side
   // copy_page_range(): raw_write_seqcount_begin(&src_mm->write_protect_seq)
   src.write_protect_seq.write_begin();
   bool has_pinned = src.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED;
@@ -705,6 +815,7 @@ int fork_mm(World& w, Task& t) {
     if (prealloc != kNoPfn) folio_put(w, &t, prealloc);
   }
   src.write_protect_seq.write_end();
+  w.ghost.fork_seq[static_cast<size_t>(t.mm)].fetch_add(1);
   if (failed) {
     // dup_mmap() fails with -ENOMEM and the half-built child is torn down
     // (exit_mmap() zaps what was copied).

@@ -106,8 +106,11 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, 
   // folio_expected_refs(): 1 (ours) + the page cache's (nr pages) +
   // private. The PTEs' references went with the unmap.
   bool has_private = p.flags.load(std::memory_order_acquire) & PG_private;
+  // A swap-cache folio: the swap cache's reference counts as a mapping's
+  // (folio_expected_refs(): folio_test_swapcache() is a mapping too).
+  const bool swapcache = p.flags.load(std::memory_order_acquire) & PG_swapcache;
   int32_t base = device ? devmap_idle_base(w) : 0;
-  int32_t expected = base + 1 + (file ? 1 : 0) + (has_private ? 1 : 0);
+  int32_t expected = base + 1 + (file || swapcache ? 1 : 0) + (has_private ? 1 : 0);
   bool frozen = !busy && folio_ref_freeze(w, head, expected);
   if (!frozen && (busy || !w.design.migrate_pinned)) {
     remove_migration_ptes(w, &t, pfn, pfn);  // put the old PTEs back
@@ -135,6 +138,15 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, 
   n.lru[0].store(kLruLinked, std::memory_order_relaxed);
   n.lru[1].store(kLruLinked, std::memory_order_relaxed);
   n.flags.fetch_or(keep | PG_lru, std::memory_order_release);
+  if (swapcache) {
+    // folio_migrate_mapping() on the swap address space: the new folio
+    // takes the old one's slot in the swap cache, and its reference.
+    const int slot = p.swap.load(std::memory_order_relaxed);
+    folio_ref_add(w, &t, np, 1);
+    n.swap.store(slot, std::memory_order_relaxed);
+    n.flags.fetch_or(PG_swapcache, std::memory_order_release);
+    swap_slot(w, slot).cache.store(np, std::memory_order_release);
+  }
   if (file) {
     File& f = w.file;
     f.i_pages_lock.lock();
@@ -144,7 +156,7 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, 
   }
   remove_migration_ptes(w, &t, pfn, np);
   p.mapping.store(kNoMapping, std::memory_order_release);
-  p.flags.fetch_and(~(PG_anon | PG_anon_exclusive | PG_dirty | PG_private),
+  p.flags.fetch_and(~(PG_anon | PG_anon_exclusive | PG_dirty | PG_private | PG_swapcache),
                     std::memory_order_release);
   folio_unlock(w, head);
   sync::wake(&p);  // migration_entry_wait() sleepers

@@ -47,6 +47,7 @@ enum PageFlag : uint32_t {
   PG_dma_pinned = 1u << 8,          // page_flag / lru_count designs
   PG_dma_pinned_was_lru = 1u << 9,  // lru_count design
   PG_zero = 1u << 10,               // the shared zero page
+  PG_swapcache = 1u << 11,          // in the swap cache (Page::swap names the slot)
 };
 
 // page->mapping values: a file id >= 0, or these.
@@ -72,6 +73,7 @@ struct Page {
   sync::Atomic<int32_t> index{0};
   sync::Atomic<int32_t> pincount{0};  // folio->_pincount (head of large folios)
   sync::Atomic<uint32_t> data{0};     // page contents, as a version number
+  sync::Atomic<int32_t> swap{-1};     // folio->swap: its slot, with PG_swapcache
   // ZONE_DEVICE pages: bumped by every put and by the free, before their
   // wake, so a waiter can tell whether one happened since it looked
   // (wait_var_event()'s condition-then-sleep, without a lost wakeup).

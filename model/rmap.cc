@@ -48,8 +48,17 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
     }
     Pte entry;
     if (why == UnmapFor::kSwap) {
-      m.swap[static_cast<size_t>(vpn)].store(p.data.load(std::memory_order_acquire));
-      entry.swap = true;  // swp_entry_to_pte()
+      // try_to_unmap_one(): folio_dup_swap(), then swp_entry_to_pte() with
+      // pte_swp_mkexclusive() if the page was exclusive (1493a1913e34):
+      // do_swap_page() may then map the cached folio exclusive again, even
+      // with a FOLL_GET reference on it.
+      const int slot = p.swap.load(std::memory_order_relaxed);
+      swap_duplicate(w, slot);
+      entry.swap = true;
+      entry.pfn = static_cast<Pfn>(slot);
+      // no_swp_exclusive: the rule before 1493a1913e34 (v5.19): the entry
+      // forgets, and do_swap_page() goes by the refcount alone.
+      entry.exclusive = exclusive && !w.design.no_swp_exclusive;
     } else {
       // make_{readable,writable}_migration_entry(): remembers whether the
       // PTE was writable, and the dirty bit goes with it.

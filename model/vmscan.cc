@@ -99,35 +99,36 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
     putback(w, &t, head);
     return false;
   }
+  // shrink_folio_list() -> add_to_swap(): the folio gets a slot and joins
+  // the swap cache (unless it is there already: an earlier attempt left it).
+  if (!(h.flags.load(std::memory_order_acquire) & PG_swapcache) && !add_to_swap(w, &t, head)) {
+    folio_unlock(w, head);
+    putback(w, &t, head);
+    return false;
+  }
   // try_to_unmap() -> try_to_unmap_one() for each PTE, backing off from a
   // maybe-pinned exclusive page.
   UnmapResult un = try_to_unmap(w, &t, pfn, UnmapFor::kSwap,
                                 /*check_pins=*/!w.design.no_try_share_check);
-  const bool busy = un.busy;
-  const int ndone = un.n;
-  const auto& done = un.done;
-  // __remove_mapping() for the swap cache: only our reference may remain.
-  if (!busy && folio_ref_freeze(w, head, 1)) {
-    folio_unlock(w, head);
-    free_frozen_folio(w, &t, head);
-    return true;
-  }
-  // Extra references (FOLL_GET users): the folio stays in the swap cache and
-  // a refault maps the same, now shared, folio again read-only. The model
-  // has no swap cache, so it does that refault right here.
-  for (int i = 0; i < ndone; ++i) {
-    Mm& mmr = w.mm[static_cast<size_t>(done[i].mm)];
-    mmr.ptl.lock();
-    Pte cur = Pte::unpack(mmr.pte(done[i].vpn).load());
-    if (cur.swap) {
-      folio_ref_add(w, &t, head, 1);
-      p.mapcount.fetch_add(1, std::memory_order_relaxed);
-      Pte ro = done[i].pte;
-      ro.writable = false;
-      mmr.pte(done[i].vpn).store(ro.pack(), std::memory_order_release);
+  if (!un.busy) {
+    // pageout() -> swap_writepage(): the slot gets the data (the model's
+    // I/O is synchronous).
+    const int slot = h.swap.load(std::memory_order_relaxed);
+    swap_slot(w, slot).data.store(h.data.load(std::memory_order_acquire),
+                                  std::memory_order_release);
+    // __remove_mapping(): freeze against our reference and the swap
+    // cache's; then __delete_from_swap_cache() and the folio is freed.
+    if (folio_ref_freeze(w, head, 2)) {
+      delete_from_swap_cache(w, head);
+      folio_unlock(w, head);
+      free_frozen_folio(w, &t, head);
+      return true;
     }
-    mmr.ptl.unlock();
   }
+  // A mapping left (a maybe-pinned page) or extra references (a FOLL_GET
+  // user): the folio stays in the swap cache. Since 1493a1913e34 (v5.19)
+  // the swap PTEs remember whether the page was exclusive, and
+  // do_swap_page() maps this same folio again, exclusive if it was.
   folio_unlock(w, head);
   putback(w, &t, head);
   return false;

@@ -292,6 +292,7 @@ Pfn World::alloc_page(sync::Site s, bool nofail) {
   p.lru[0].init(0);
   p.lru[1].init(0);
   p.data.init(0);
+  p.swap.init(-1);
   p.refcount.store(1, std::memory_order_release, s);
   ghost.freed[static_cast<size_t>(pfn)].store(0);
   return pfn;
@@ -348,6 +349,7 @@ std::string World::describe(const void* obj) const {
                         : obj == &p.pincount ? "_pincount"
                         : obj == &p.data     ? "data"
                         : obj == &p.put_seq  ? "put_seq"
+                        : obj == &p.swap     ? "swap"
                                              : nullptr;
     if (field) return fmt::format("page {} {}", i, field);
     const PageExt& e = page_ext_[static_cast<size_t>(i)];
@@ -360,7 +362,6 @@ std::string World::describe(const void* obj) const {
       if (obj == &x.pte(v)) return fmt::format("mm {} pte[{}]", m, v);
       if (obj == &x.pte_in(v, x.pmd[static_cast<size_t>(v / kVpnPerPmd)].peek() ^ kPmdTable))
         return fmt::format("mm {} pte[{}] (detached table)", m, v);
-      if (obj == &x.swap[static_cast<size_t>(v)]) return fmt::format("mm {} swap[{}]", m, v);
     }
     for (int p = 0; p < kNumPmds; ++p)
       if (obj == &x.pmd[static_cast<size_t>(p)]) return fmt::format("mm {} pmd[{}]", m, p);
@@ -372,6 +373,12 @@ std::string World::describe(const void* obj) const {
   for (int i = 0; i < kMaxFileIdx; ++i) {
     if (obj == &file.cache[static_cast<size_t>(i)]) return fmt::format("file cache[{}]", i);
     if (obj == &file.disk[static_cast<size_t>(i)]) return fmt::format("file disk[{}]", i);
+  }
+  for (int i = 0; i < kMaxSwap; ++i) {
+    const SwapSlot& sl = swap[static_cast<size_t>(i)];
+    if (obj == &sl.count) return fmt::format("swap slot {} count", i);
+    if (obj == &sl.cache) return fmt::format("swap slot {} cache", i);
+    if (obj == &sl.data) return fmt::format("swap slot {} data", i);
   }
   if (obj == &file.i_pages_lock) return "file i_pages_lock";
   if (obj == &file.invalidate_lock) return "file invalidate_lock";

@@ -34,6 +34,7 @@ inline constexpr int kMaxFileIdx = 8;   // pages per file
 inline constexpr int kMaxPgmaps = 4;
 inline constexpr int kMaxThreads = 4;
 inline constexpr int kMaxHeld = 8;      // GUP results a thread may hold
+inline constexpr int kMaxSwap = 16;     // swap slots of the one swap device
 
 // ---------------------------------------------------------------- page table
 
@@ -45,10 +46,11 @@ struct Pte {
   bool writable = false;
   bool dirty = false;
   bool device_private = false;  // non-present device-private swap entry
-  bool swap = false;            // non-present swap entry (data in Mm::swap)
+  bool swap = false;            // non-present swap entry; pfn is its slot (World::swap)
   bool migration = false;       // non-present migration entry (faults wait)
-  // Migration entries only: the page was exclusive when unmapped
-  // (make_readable_exclusive_migration_entry()); fork's copy drops it.
+  // Migration and swap entries: the page was exclusive when unmapped
+  // (make_readable_exclusive_migration_entry(), pte_swp_mkexclusive());
+  // fork's copy drops it.
   bool exclusive = false;
 
   uint64_t pack() const {
@@ -118,7 +120,6 @@ struct Mm {
   sync::SpinLock ptl;              // the page table lock
   sync::SeqCount write_protect_seq;
   sync::Atomic<uint32_t> flags{0}; // MMF_HAS_PINNED
-  std::array<sync::Atomic<uint32_t>, kMaxVpn> swap{};  // swap slots by vpn
 
   Mm() {
     for (auto& pair : tables)
@@ -171,6 +172,21 @@ struct Mm {
 };
 
 // ------------------------------------------------------------ file and disk
+
+// mm/swapfile.c, mm/swap_state.c: one slot of the swap device. `count` is
+// swap_map[]: how many swap PTEs name the slot. `cache` is the swap cache's
+// folio for it (the swap address space's xarray), kNoPfn if none; the folio
+// has PG_swapcache and Page::swap naming the slot, and the cache holds a
+// reference on it. `data` is what the slot holds on disk (pageout()). A
+// slot is free when no PTE names it and no folio caches it; allocating and
+// freeing one (get_swap_pages(), under si->lock: World::swap_mu) are not
+// scheduling points.
+struct SwapSlot {
+  sync::Atomic<int32_t> count{0};
+  sync::Atomic<int16_t> cache{kNoPfn};
+  sync::Atomic<uint32_t> data{0};
+  std::atomic<bool> used{false};
+};
 
 struct File {
   bool dax = false;            // fs-dax: no page cache, pages are the pmem
@@ -254,6 +270,9 @@ struct Ghost {
   std::array<std::atomic<int32_t>, kMaxPages> device_allocs{};  // zone_device_page_init()s
   std::array<std::atomic<int64_t>, kMaxFileIdx> expected_disk{};  // -1: none
   std::array<std::atomic<uint32_t>, kMaxFileIdx> trunc_gen{};     // truncations
+  // Per mm, bumped when a fork of it starts and when it ends (odd: a fork
+  // is copying its page tables).
+  std::array<std::atomic<uint32_t>, kMaxMm> fork_seq{};
   std::atomic<int64_t> pins_acquired{0};   // nr_foll_pin_acquired
   std::atomic<int64_t> pins_released{0};   // nr_foll_pin_released
   std::atomic<uint32_t> next_value{1000};  // data values only grow
@@ -301,6 +320,10 @@ struct Held {
   int8_t index = -1;     // file index at grab time (file-backed pages)
   uint32_t trunc_gen = 0;  // that index's truncate generation at grab time
   bool write = false;      // grabbed with FOLL_WRITE: the device may write it
+  // FOLL_GET only: the page was an exclusive anon page when grabbed, and the
+  // mm's Ghost::fork_seq then (see check_get_coherent()).
+  bool exclusive = false;
+  uint32_t fork_seq = 0;
 };
 
 // A model thread's context: identity, the mm it runs in, and what it holds.
@@ -379,6 +402,7 @@ class World {
   std::array<Page, kMaxPages> pages;
   std::array<Mm, kMaxMm> mm;
   File file;
+  std::array<SwapSlot, kMaxSwap> swap;
   std::array<DevPagemap, kMaxPgmaps> pgmaps;
   std::array<Task, kMaxThreads> tasks;
   int npgmaps = 0;
@@ -393,6 +417,9 @@ class World {
   // Guards every Task::held array for the oracles, which read other
   // threads' handles. Oracle-side: not a scheduling point.
   std::mutex held_mu;
+  // The swap device's si->lock, for slot allocation and freeing only
+  // (model/swap.cc). Not a scheduling point: nothing under it is one.
+  std::mutex swap_mu;
   sync::Atomic<int32_t> mm_count{1};
 
   // mm/page_alloc.c: the free list of order-0 pfns (Boost.Lockfree stack:

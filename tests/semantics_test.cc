@@ -281,6 +281,81 @@ TEST(Reclaim, SwapOutBacksOffAPinnedAnonPage) {
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
 
+// 1493a1913e34 (v5.19): a page with a FOLL_GET|FOLL_WRITE reference (an
+// O_DIRECT read into anon memory) is unmapped by swap-out but cannot be
+// freed; it stays in the swap cache, the swap PTE remembers it was
+// exclusive, and the next fault maps the same page exclusive and writable
+// again. Before, it came back read-only and shared, the process's next
+// write copied it, and the device's data went to a page the process no
+// longer mapped.
+TEST(Reclaim, SwapCacheKeepsAFollGetPageExclusive) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  const Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  EXPECT_FALSE(reclaim_vpn(*w, t, 0));  // the GUP reference keeps it
+  const Pte entry = Pte::unpack(w->mm[0].pte(0).peek());
+  ASSERT_TRUE(entry.swap);
+  EXPECT_TRUE(entry.exclusive);
+  EXPECT_TRUE(w->page(pfn).flags.peek() & PG_swapcache);
+  EXPECT_GT(user_write(*w, t, 0, 0), 0);
+  EXPECT_EQ(mapped(*w, 0), pfn) << "the swap cache's page, reused in place";
+  EXPECT_TRUE(w->page(pfn).flags.peek() & PG_anon_exclusive);
+  const int64_t dma = dma_write(*w, t, 0);
+  EXPECT_EQ(user_read(*w, t, 0, 0), dma) << "the process sees what the device wrote";
+  put_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+// The same page after fork shared its swap entry: the entry is no longer
+// exclusive, so with the GUP reference still there the swap-in maps the
+// cached page read-only, and a write copies it (FOLL_GET gives no
+// guarantee once fork is involved: 1493a1913e34's commit message).
+TEST(Reclaim, SwapEntrySharedByForkComesBackShared) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  const Pfn pfn = mapped(*w, 0);
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {.write = true}), 1);
+  EXPECT_FALSE(reclaim_vpn(*w, t, 0));
+  ASSERT_EQ(fork_mm(*w, t), 1);
+  const Pte parent = Pte::unpack(w->mm[0].pte(0).peek());
+  const Pte child = Pte::unpack(w->mm[1].pte(0).peek());
+  ASSERT_TRUE(parent.swap && child.swap);
+  EXPECT_FALSE(parent.exclusive || child.exclusive);
+  EXPECT_EQ(parent.pfn, child.pfn) << "one slot";
+  EXPECT_GT(user_read(*w, t, 0, 0), 0);
+  EXPECT_EQ(mapped(*w, 0), pfn);
+  EXPECT_FALSE(w->page(pfn).flags.peek() & PG_anon_exclusive);
+  EXPECT_GT(user_write(*w, t, 0, 0), 0);
+  EXPECT_NE(mapped(*w, 0), pfn) << "written through a copy";
+  put_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
+// The FOLL_GET oracle's terms (get_page_replaced, docs/model.md): a FOLL_GET
+// of a page that is already shared carries no promise, so when the process's
+// write copies the page away from the GUP user nothing is reported; the same
+// reference on an exclusive page stays coherent through the write.
+TEST(FollGet, OnlyAnExclusivePageStaysTheProcesssPage) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  Task& t = w->tasks[0];
+  const Pfn shared = mapped(*w, 0);
+  ASSERT_EQ(fork_mm(*w, t), 1);
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {}), 1);  // a read GUP does not unshare
+  EXPECT_GT(user_write(*w, t, 0, 0), 0);
+  EXPECT_NE(mapped(*w, 0), shared) << "the write copied the page away from the GUP user";
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+  put_page(*w, t, 0);
+
+  const Pfn mine = mapped(*w, 0);  // the copy: exclusive, and no fork since
+  ASSERT_TRUE(w->page(mine).flags.peek() & PG_anon_exclusive);
+  ASSERT_EQ(get_user_pages(*w, t, 0, 1, {}), 1);
+  EXPECT_GT(user_write(*w, t, 0, 0), 0);
+  EXPECT_EQ(mapped(*w, 0), mine) << "an exclusive page is reused, whatever the refcount";
+  put_page(*w, t, 0);
+  EXPECT_FALSE(w->violated()) << first_violation(*w);
+}
+
 // --- 4. Fork, COW, anon exclusivity ----------------------------------------
 
 TEST(Fork, CopiesAPinnedPageForTheChild) {

@@ -64,6 +64,14 @@ std::vector<CatalogEntry> build() {
                        {{op(K::pin, 0, 1, kOpWrite), op(K::fork), op(K::user_write, 0, 0),
                          op(K::dma_write, 0), op(K::unpin_dirty, -1, 1, kOpDirty)}}},
                true});
+  // 1493a1913e34: an O_DIRECT read (FOLL_GET|FOLL_WRITE) into anon memory
+  // racing swap-out; the process writes, and then the device.
+  c.push_back({"swap_in_copies_get_page", with_knobs("no_swp_exclusive"),
+               ViolationKind::get_page_replaced, "1493a1913e34 (v5.19)",
+               Program{one(Backing::kAnon),
+                       {{op(K::gup, 0, 1, kOpWrite), op(K::reclaim_anon, 0), op(K::user_write, 0, 0),
+                         op(K::dma_write, 0), op(K::user_read, 0, 0), op(K::put_page, -1)}}},
+               true});
   c.push_back({"child_reads_parents_pinned_page", with_knobs("no_cow_for_dma"),
                ViolationKind::cow_leak, "CVE-2020-29374 (leak direction), cow.c",
                Program{one(Backing::kAnon),

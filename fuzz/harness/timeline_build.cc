@@ -50,7 +50,7 @@ constexpr std::pair<uint32_t, const char*> kPageFlagNames[] = {
     {PG_private, "private"},       {PG_head, "head"},
     {PG_anon, "anon"},             {PG_anon_exclusive, "anon_exclusive"},
     {PG_dma_pinned, "dma_pinned"}, {PG_dma_pinned_was_lru, "dma_pinned_was_lru"},
-    {PG_zero, "zero"},
+    {PG_zero, "zero"},             {PG_swapcache, "swapcache"},
 };
 
 std::string flags_change(int64_t before, int64_t after) {
@@ -72,8 +72,9 @@ std::string flags_change(int64_t before, int64_t after) {
 std::string pte_text(int64_t v) {
   if (static_cast<uint64_t>(v) == kPteNone) return "none";
   const Pte p = Pte::unpack(static_cast<uint64_t>(v));
-  if (p.swap) return fmt::format("swap{}", p.pfn);
-  if (p.migration) return fmt::format("migr pfn{}", p.pfn);
+  const char* excl = p.exclusive ? " excl" : "";
+  if (p.swap) return fmt::format("swap slot{}{}", p.pfn, excl);
+  if (p.migration) return fmt::format("migr pfn{}{}", p.pfn, excl);
   if (p.device_private) return fmt::format("devpriv pfn{}", p.pfn);
   if (!p.present) return fmt::format("pfn{} !present", p.pfn);
   return fmt::format("pfn{} {}{}", p.pfn, p.writable ? "w" : "ro", p.dirty ? "d" : "");
