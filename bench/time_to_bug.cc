@@ -43,6 +43,10 @@ struct Trial {
   bool found = false;
   uint64_t execs = 0;
   double seconds = 0;
+  // Known kernel limitations met on the way (model/limitations.def): runs
+  // (-1: the search does not count them, only names the kinds) and kinds.
+  int64_t limitation_runs = 0;
+  uint32_t limitation_kinds = 0;
 };
 
 struct Cell {
@@ -88,6 +92,8 @@ Trial run_libfuzzer(const std::string& fuzzer, const std::string& extra, const B
   if (!p) return t;
   static const std::regex found(R"(pinfuzz: found after (\d+) executions in ([0-9.]+) s)");
   static const std::regex units(R"(stat::number_of_executed_units: (\d+))");
+  // The target prints the first limitation of each kind it meets.
+  static const std::regex limitation(R"(pinfuzz: KNOWN KERNEL LIMITATION (\w+) )");
   char line[4096];
   auto start = std::chrono::steady_clock::now();
   while (std::fgets(line, sizeof line, p)) {
@@ -98,6 +104,9 @@ Trial run_libfuzzer(const std::string& fuzzer, const std::string& extra, const B
       t.seconds = std::stod(m[2]);
     } else if (!t.found && std::regex_search(line, m, units)) {
       t.execs = std::stoull(m[1]);
+    } else if (std::regex_search(line, m, limitation)) {
+      if (auto k = parse_violation_kind(m[1].str())) t.limitation_kinds |= 1u << static_cast<int>(*k);
+      t.limitation_runs = -1;
     }
   }
   ::pclose(p);
@@ -109,7 +118,8 @@ Trial run_libfuzzer(const std::string& fuzzer, const std::string& extra, const B
 Trial run_search(const BugConfig& bug, ScheduleKind kind, uint64_t seed, double cap) {
   SearchResult r = search(bug.buggy_design(), kind, seed, bug.expected,
                           SearchBudget{UINT64_MAX, cap});
-  return Trial{r.found, r.runs, r.seconds};
+  return Trial{r.found, r.runs, r.seconds, static_cast<int64_t>(r.limitation_runs),
+               r.limitation_kinds};
 }
 
 // The stress column's cap: free-running rounds are not searched, only
@@ -154,6 +164,35 @@ std::string render_table(const json& rows, const std::vector<std::string>& metho
     table += "\n";
   }
   return table;
+}
+
+// Known kernel limitations the searches met on the way, apart from the
+// findings: per row and method, each kind with the runs that ended in it
+// (summed over seeds; "met" where the search only names the kinds).
+std::string render_limitations(const json& rows, const std::vector<std::string>& methods) {
+  std::string out;
+  for (const json& row : rows) {
+    for (const auto& m : methods) {
+      if (!row.contains(m)) continue;
+      std::map<std::string, int64_t> runs;  // kind -> runs, -1 if uncounted
+      for (const json& t : row.at(m).at("trials")) {
+        if (!t.contains("limitations")) continue;
+        const int64_t n = t.value("limitation_runs", int64_t{0});
+        for (const auto& k : t.at("limitations")) {
+          int64_t& r = runs[k.get<std::string>()];
+          r = (n < 0 || r < 0) ? -1 : r + n;
+        }
+      }
+      for (const auto& [kind, n] : runs)
+        out += fmt::format("| `{}` | {} | {} | {} |\n", row.at("bug").get<std::string>(), m, kind,
+                           n < 0 ? std::string("met") : fmt::format("{} runs", n));
+    }
+  }
+  if (out.empty())
+    return "No search met a known kernel limitation (model/limitations.def) on the way.\n";
+  return "Known kernel limitations met on the way (model/limitations.def): real kernel\n"
+         "outcomes, not findings and not counted in the table above.\n\n"
+         "| bug | method | limitation | runs |\n|---|---|---|---|\n" + out;
 }
 
 // Rows of several --json outputs side by side, in catalog order; a later
@@ -267,7 +306,8 @@ int main(int argc, char** argv) {
       for (const auto& src : sources)
         md << fmt::format("- {} on {}: `{}`\n", src.at("date").get<std::string>(),
                           src.at("machine").get<std::string>(), src.at("command").get<std::string>());
-      md << fmt::format("\nMerged by `{}`.\n\n", command) << legend << table;
+      md << fmt::format("\nMerged by `{}`.\n\n", command) << legend << table << "\n"
+         << render_limitations(*rows, methods);
     }
     return 0;
   }
@@ -312,8 +352,13 @@ int main(int argc, char** argv) {
                    t.found ? "found" : "NOT found", t.execs, t.seconds);
       }
       json trials = json::array();
-      for (const Trial& t : cell.trials)
-        trials.push_back({{"found", t.found}, {"execs", t.execs}, {"seconds", t.seconds}});
+      for (const Trial& t : cell.trials) {
+        json lim = json::array();
+        for (int k = 0; k < kNumViolationKinds; ++k)
+          if (t.limitation_kinds & (1u << k)) lim.push_back(violation_name(static_cast<ViolationKind>(k)));
+        trials.push_back({{"found", t.found}, {"execs", t.execs}, {"seconds", t.seconds},
+                          {"limitations", lim}, {"limitation_runs", t.limitation_runs}});
+      }
       const double mcap = m == "stress" ? std::min(cap, kStressCap) : cap;
       Trial med = cell.median(mcap);
       row[m] = {{"trials", trials},          {"found", cell.found()},
@@ -341,7 +386,7 @@ int main(int argc, char** argv) {
        << (want_lf ? fmt::format("libFuzzer: `{}` {}\n\n", fs::relative(fuzzer).string(),
                                  fuzzer_args.empty() ? "" : fmt::format("`{}`", fuzzer_args))
                    : std::string())
-       << table;
+       << table << "\n" << render_limitations(rows, methods);
   }
   return missed ? 1 : 0;
 }

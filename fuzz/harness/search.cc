@@ -16,6 +16,14 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
   RunOptions opt;
   opt.step_budget = step_budget;
   SearchResult out;
+  auto tally = [&out](const RunResult& r) {
+    ++out.runs;
+    out.kinds |= r.kinds;
+    if (r.limitation) {
+      ++out.limitation_runs;
+      out.limitation_kinds |= 1u << static_cast<int>(r.limitation->kind);
+    }
+  };
   uint64_t steps_estimate = 200;
   std::vector<uint8_t> bytes;
   while (out.runs < budget.max_runs) {
@@ -48,8 +56,7 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
       Scenario probe = s;
       probe.schedule = Schedule{};
       RunResult r = runner.run(probe, design, opt);
-      ++out.runs;
-      out.kinds |= r.kinds;
+      tally(r);
       if (r.violation && (!expect || r.saw(*expect))) {
         out.found = true, out.violation = r.violation, out.scenario = probe;
         break;
@@ -73,8 +80,7 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
     for (const Schedule& sc : schedules) {
       s.schedule = sc;
       RunResult r = runner.run(s, design, opt);
-      ++out.runs;
-      out.kinds |= r.kinds;
+      tally(r);
       if (r.violation && (!expect || r.saw(*expect))) {
         out.found = true;
         out.violation = r.violation;

@@ -25,6 +25,10 @@ struct SearchResult {
   std::optional<Violation> violation;
   Scenario scenario;      // the one that found it (design set)
   uint32_t kinds = 0;     // every kind seen on the way (1 << kind)
+  // Runs that ended in a known kernel limitation (model/limitations.def)
+  // on the way, and their kinds: never findings, listed apart.
+  uint64_t limitation_runs = 0;
+  uint32_t limitation_kinds = 0;
 };
 
 // strategy: kPct or kRandom. expect: stop only at this kind (others are
