@@ -493,7 +493,8 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
   return 0;
 }
 
-// mm/memory.c: do_swap_page() for the swap entry `orig` at (mm, vpn).
+// mm/memory.c: do_swap_page() for the swap entry `orig` at (mm, vpn), as
+// in ColinIanKing/linux-next (~6.19; exclusive swap entries since v5.19).
 // Returns 0 when the fault is done or must be retried, or -errno.
 static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool write) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
@@ -702,8 +703,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
 // One anon PTE of copy_pte_range(), called under the source PTL (the
 // child's is not contended: nothing runs in the child yet). Returns -kEAGAIN
 // when the page must be copied and `prealloc` is empty (copy_present_page()).
-static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, bool has_pinned,
-                           Pfn& prealloc) {
+static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, Pfn& prealloc) {
   uint64_t raw = src.pte(vpn).load(std::memory_order_acquire);
   Pte pte = Pte::unpack(raw);
   if (pte.none()) return 0;
@@ -736,18 +736,23 @@ static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, bool ha
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
   Pfn head = p.head;
-  bool exclusive = p.flags.load(std::memory_order_acquire) & PG_anon_exclusive;
   // copy_present_ptes() -> folio_try_dup_anon_rmap_pte(): an exclusive page
-  // that folio_needs_cow_for_dma() (MMF_HAS_PINNED && maybe pinned) is
-  // copied for the child right now (copy_present_page(), Peter Xu v5.9).
-  // Device-coherent pages too: they are present anon memory to the CPU.
-  // Device-private entries are not present and can never be pinned.
-  if (exclusive && pte.present && !w.design.no_cow_for_dma && has_pinned &&
-      folio_maybe_dma_pinned(w, &t, pfn)) {
+  // that folio_needs_cow_for_dma() (MMF_HAS_PINNED, tested for each page,
+  // && maybe pinned) is copied for the child right now (copy_present_page(),
+  // Peter Xu v5.9). In the kernel's order: maybe_pinned first, then
+  // PageAnonExclusive. Device-coherent pages too: they are present anon
+  // memory to the CPU. Device-private entries are not present and can never
+  // be pinned.
+  const bool maybe_pinned = pte.present && !w.design.no_cow_for_dma &&
+                            (src.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED) &&
+                            folio_maybe_dma_pinned(w, &t, pfn);
+  bool exclusive = p.flags.load(std::memory_order_acquire) & PG_anon_exclusive;
+  if (maybe_pinned && exclusive) {
     if (prealloc == kNoPfn) return -kEAGAIN;
-    // copy_present_page() (mm/memory.c, 6.x): the copy is made under the
-    // PTL, from a page the PTE still maps, into the preallocated folio; the
-    // parent's PTE, page and exclusivity are left as they are.
+    // copy_present_page() (mm/memory.c, ColinIanKing/linux-next ~6.19): the
+    // copy is made under the PTL, from a page the PTE still maps, into the
+    // preallocated folio; the parent's PTE, page and exclusivity are left
+    // as they are.
     copy_highpage(w, &t, prealloc, pfn);
     init_anon(w, prealloc, vpn);
     // maybe_mkwrite(pte_mkdirty(pte), dst_vma)
@@ -768,10 +773,9 @@ static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, bool ha
   return 0;
 }
 
-static int copy_present_pte(World& w, Task& t, Mm& src, Mm& dst, int vpn, bool has_pinned,
-                            Pfn& prealloc) {
+static int copy_present_pte(World& w, Task& t, Mm& src, Mm& dst, int vpn, Pfn& prealloc) {
   src.ptl.lock();  // copy_pte_range(): spin_lock_nested(src_ptl)
-  int r = copy_pte_locked(w, t, src, dst, vpn, has_pinned, prealloc);
+  int r = copy_pte_locked(w, t, src, dst, vpn, prealloc);
   src.ptl.unlock();
   return r;
 }
@@ -790,7 +794,6 @@ int fork_mm(World& w, Task& t) {
   w.ghost.fork_seq[static_cast<size_t>(t.mm)].fetch_add(1);  // oracle-side
   // copy_page_range(): raw_write_seqcount_begin(&src_mm->write_protect_seq)
   src.write_protect_seq.write_begin();
-  bool has_pinned = src.flags.load(std::memory_order_relaxed) & MMF_HAS_PINNED;
   bool failed = false;
   for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
     const Vma vma = src.vma(vpn);
@@ -802,7 +805,7 @@ int fork_mm(World& w, Task& t) {
     // drops both PTLs, allocates (folio_prealloc()) and goes `again`,
     // re-reading the PTE, which may have changed meanwhile.
     Pfn prealloc = kNoPfn;
-    while (copy_present_pte(w, t, src, dst, vpn, has_pinned, prealloc) == -kEAGAIN) {
+    while (copy_present_pte(w, t, src, dst, vpn, prealloc) == -kEAGAIN) {
       prealloc = w.alloc_page();
       if (prealloc == kNoPfn) {
         failed = true;  // copy_pte_range(): -ENOMEM
