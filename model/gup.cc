@@ -240,8 +240,17 @@ static int gup_slow(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
       return n > 0 ? n : err;
     }
     // check_and_migrate_movable_pages(): unpin everything, migrate, retry.
+    // The folio to migrate keeps a reference across the unpin
+    // (collect_longterm_unpinnable_folios()'s folio_isolate_lru(); for a
+    // device-coherent one migrate_longterm_unpinnable_folios() "convert[s]
+    // the pin on the source folio to a normal reference": folio_get()
+    // before gup_put_folio()), so it cannot be freed in between; migration
+    // takes that reference over (mm/gup.c, ColinIanKing/linux-next).
+    const Held mv = got[static_cast<size_t>(movable)];
+    folio_ref_add(w, &t, mv.head, 1);
     for (int i = 0; i < n; ++i) gup_put_folio(w, &t, got[static_cast<size_t>(i)].head, how);
-    if (migrate_vpn(w, t, got[static_cast<size_t>(movable)].vpn) < 0) return -kENOMEM;
+    if (migrate_folio_at(w, &t, t.mm, mv.vpn, /*nofail=*/false, /*evict=*/false, mv.head) < 0)
+      return -kENOMEM;
   }
   return -kEAGAIN;
 }

@@ -122,8 +122,12 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
                    bool evict = false);
 // migrate_pages() of the folio mapped at (mm, vpn); see migrate_vpn().
 // `evict`: only trylock the folio (migrate_device_pfn_lock()).
+// `held`: the caller holds a reference on this folio and hands it over as
+// migration's own (FOLL_LONGTERM: check_and_migrate_movable_pages()); if
+// (mm, vpn) no longer maps it, 0 (nothing left to move for this mapping).
+// The reference is gone on return.
 int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = false,
-                     bool evict = false);
+                     bool evict = false, Pfn held = kNoPfn);
 
 // Swap slots and the swap cache (model/swap.cc).
 SwapSlot& swap_slot(World& w, int slot);

@@ -45,21 +45,32 @@ static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
   }
 }
 
-int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, bool evict) {
+int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, bool evict,
+                     Pfn held) {
   const Task& t = *tp;
   Mm& m = w.mm[static_cast<size_t>(mm_id)];
+  // A caller's reference on `held` is ours from here: every return drops it.
+  auto give_back = [&](int r) {
+    if (held != kNoPfn) folio_put(w, &t, held);
+    return r;
+  };
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
+  // A held folio that (mm, vpn) no longer maps: the kernel migrates it all
+  // the same (an isolated folio needs no mapping) and GUP's retry faults
+  // in whatever is there now; the model has nothing to move it for.
+  if (held != kNoPfn && (!pte.present || w.page(pte.pfn).head != held)) return give_back(0);
   if (!pte.present) return -kEFAULT;
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
   Pfn head = p.head;
-  if (pfn == w.zero_pfn || p.order > 0) return -kEINVAL;  // large folios: not modelled
+  if (pfn == w.zero_pfn || p.order > 0) return give_back(-kEINVAL);  // large folios: not modelled
   bool device = p.is_device();
   if (device && w.pgmaps[static_cast<size_t>(p.pgmap)].type != PgmapType::kDeviceCoherent)
-    return -kEINVAL;
+    return give_back(-kEINVAL);
   bool file = p.mapping.load(std::memory_order_acquire) == kBufferedFile;
-  // isolate_lru_page() (device coherent: migrate_device_coherent_folio())
-  if (!folio_try_get(w, &t, head)) return -kEAGAIN;
+  // isolate_lru_page() (device coherent: migrate_device_coherent_folio()),
+  // unless the caller's reference is the one migration holds.
+  if (held == kNoPfn && !folio_try_get(w, &t, head)) return -kEAGAIN;
   // follow_page() finds the page under the PTL; the model's reference is
   // speculative, so recheck that the PTE still maps it (it may have been
   // freed and reused in between).

@@ -75,5 +75,43 @@ TEST(Fidelity, ForkRereadsThePteAfterPreallocatingItsCopy) {
   }
 }
 
+// --- FOLL_LONGTERM's migration keeps a reference (mm/gup.c, 6.x) --------------
+//
+// A LONGTERM pin of a device-coherent page must migrate it first. The
+// kernel turns the pin into a plain reference before it drops the pins
+// (migrate_longterm_unpinnable_folios(): folio_get(), then gup_put_folio()),
+// so the page cannot be freed before migration has it. The model used to
+// drop the pins and then look the page up again through its PTE: a munmap in
+// between (thread 1, after step 16) freed the device page under it, the
+// window the old devmap_base_one regression went through.
+constexpr const char* kLongtermPinVsMunmap = R"(pinfuzz-scenario 1
+free_pages 0
+vpn 2 device_coherent
+thread 0
+  pin 2 1 longterm
+thread 1
+  munmap 2
+schedule input 16:1
+)";
+
+TEST(Fidelity, LongtermMigrationHoldsTheFolioAcrossTheUnpin) {
+  for (const char* d : {"folio_pincount", "folio_pincount,devmap_base=one", "pin_bias"}) {
+    RunResult r = run_traced(kLongtermPinVsMunmap, d);
+    EXPECT_FALSE(r.violation) << d << ": " << r.violation->to_string();
+    // The race happened: the munmap zapped the page after the pin was
+    // dropped and before migration looked at the PTE again.
+    const int64_t unpinned = first_step(r, 0, "folio_put_refs");
+    const int64_t zapped = first_step(r, 1, "zap_one");
+    const int64_t migrate = first_step(r, 0, "migrate_folio_at");
+    ASSERT_GE(unpinned, 0) << d;
+    ASSERT_GE(zapped, 0) << d;
+    EXPECT_LT(unpinned, zapped) << d;
+    EXPECT_LT(zapped, migrate) << d;
+    // ... and the page was freed by the GUP's own reference, not the zap.
+    EXPECT_EQ(first_step(r, 1, "free_zone_device_folio"), -1) << d;
+    EXPECT_GT(first_step(r, 0, "free_zone_device_folio"), migrate) << d;
+  }
+}
+
 }  // namespace
 }  // namespace pf
