@@ -185,7 +185,7 @@ std::string render_limitations(const json& rows, const std::vector<std::string>&
       }
       for (const auto& [kind, n] : runs)
         out += fmt::format("| `{}` | {} | {} | {} |\n", row.at("bug").get<std::string>(), m, kind,
-                           n < 0 ? std::string("met") : fmt::format("{} runs", n));
+                           n < 0 ? std::string("met") : fmt::format("{} run{}", n, n == 1 ? "" : "s"));
     }
   }
   if (out.empty())
@@ -306,7 +306,11 @@ int main(int argc, char** argv) {
       for (const auto& src : sources)
         md << fmt::format("- {} on {}: `{}`\n", src.at("date").get<std::string>(),
                           src.at("machine").get<std::string>(), src.at("command").get<std::string>());
-      md << fmt::format("\nMerged by `{}`.\n\n", command) << legend << table << "\n"
+      md << fmt::format("\nMerged by `{}`: where sources overlap, a later one's column "
+                        "replaces an earlier one's for the rows it measured (so a column's "
+                        "cells may come from different dates).\n\n",
+                        command)
+         << legend << table << "\n"
          << render_limitations(*rows, methods);
     }
     return 0;
