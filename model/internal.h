@@ -148,6 +148,12 @@ void free_swap_and_cache(World& w, const Task* t, int slot);
 // kNoPfn if none, or kSwapCacheBusy if one is there but frozen or changing.
 inline constexpr Pfn kSwapCacheBusy = -2;
 Pfn swap_cache_get_folio(World& w, const Task* t, int slot);
+// swapcache_prepare() / swapcache_clear(): a swap-in that reads the slot
+// into a private page holds the entry meanwhile (SwapSlot::cache is
+// kSwapInClaim); false if the entry is gone or held.
+inline constexpr Pfn kSwapInClaim = -3;
+bool swapcache_prepare(World& w, int slot);
+void swapcache_clear(World& w, int slot);
 
 // Replace the folio mapped in a page cache slot or PTE by a copy: used by
 // migration and COW. Copies the data and returns the new pfn (or kNoPfn).

@@ -500,8 +500,16 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
   Mm& m = w.mm[static_cast<size_t>(mm)];
   const int slot = orig.pfn;
   const Pfn folio = swap_cache_get_folio(w, t, slot);
-  if (folio == kSwapCacheBusy) return 0;  // retry
+  if (folio == kSwapCacheBusy) {
+    // Another swap-in holds the entry: "Relax a bit to prevent rapid
+    // repeated page faults" (schedule_timeout_uninterruptible(1)): wait for
+    // its swapcache_clear(), then retry. A frozen cached folio: retry.
+    auto& word = swap_slot(w, slot).cache;
+    if (word.load(std::memory_order_acquire) == kSwapInClaim) sync::block(sync::Site::here(), &word);
+    return 0;
+  }
   if (folio == kNoPfn) {
+    if (!swapcache_prepare(w, slot)) return 0;  // gone or held meanwhile: retry
     // Not in the swap cache: the slot is read into a new folio that is not
     // exposed to the swap cache (the SWP_SYNCHRONOUS_IO path): "We have a
     // fresh page that is not exposed to the swapcache -> certainly
@@ -509,7 +517,10 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
     // swap cache and both mms map it read-only until a write copies: the
     // same data, and the model gives each its own copy at once.)
     Pfn np = w.alloc_page();
-    if (np == kNoPfn) return -kENOMEM;
+    if (np == kNoPfn) {
+      swapcache_clear(w, slot);
+      return -kENOMEM;
+    }
     w.page(np).data.store(swap_slot(w, slot).data.load(std::memory_order_acquire),
                           std::memory_order_relaxed);
     init_anon(w, np, vpn);
@@ -520,6 +531,7 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
       swap_free(w, slot);
     }
     m.ptl.unlock();
+    swapcache_clear(w, slot);
     if (!same) folio_put(w, t, np);
     return 0;
   }

@@ -93,6 +93,31 @@ void free_swap_and_cache(World& w, const Task* t, int slot) {
   folio_put(w, t, folio);
 }
 
+bool swapcache_prepare(World& w, int slot) {
+  // mm/swapfile.c: swapcache_prepare(), as do_swap_page()'s swap-in that
+  // skips the swap cache uses it (13ddaf26be32, "mm/swap: fix race when
+  // skipping swapcache"): the entry is marked as having a cache, so no
+  // other swap-in proceeds and the slot cannot be freed and reused while
+  // this one reads it: "It's undetectable as pte_same() returns true due to
+  // entry reuse." Under si->lock, not a scheduling point.
+  SwapSlot& s = swap_slot(w, slot);
+  std::lock_guard<std::mutex> lock(w.swap_mu);
+  if (!s.used.load() || s.count.peek() == 0 || s.cache.peek() != kNoPfn) return false;
+  s.cache.init(kSwapInClaim);
+  return true;
+}
+
+void swapcache_clear(World& w, int slot) {
+  // mm/swapfile.c: swapcache_clear(), then wake_up(&swapcache_wq).
+  SwapSlot& s = swap_slot(w, slot);
+  {
+    std::lock_guard<std::mutex> lock(w.swap_mu);
+    s.cache.init(kNoPfn);
+    if (s.count.peek() == 0) s.used.store(false);
+  }
+  sync::wake(&s.cache);
+}
+
 Pfn swap_cache_get_folio(World& w, const Task* t, int slot) {
   // mm/swap_state.c: swap_cache_get_folio(): a speculative reference, then
   // a recheck that the folio still caches this entry (it may have been
@@ -103,7 +128,7 @@ Pfn swap_cache_get_folio(World& w, const Task* t, int slot) {
   SwapSlot& s = swap_slot(w, slot);
   const Pfn folio = s.cache.load(std::memory_order_acquire);
   if (folio == kNoPfn) return kNoPfn;
-  if (!folio_try_get(w, t, folio)) return kSwapCacheBusy;
+  if (folio == kSwapInClaim || !folio_try_get(w, t, folio)) return kSwapCacheBusy;
   Page& p = w.page(folio);
   if (s.cache.load(std::memory_order_acquire) != folio ||
       !(p.flags.load(std::memory_order_acquire) & PG_swapcache) ||

@@ -113,5 +113,46 @@ TEST(Fidelity, LongtermMigrationHoldsTheFolioAcrossTheUnpin) {
   }
 }
 
+// --- A swap-in that skips the swap cache holds the entry (13ddaf26be32) ------
+//
+// Found by a 10-minute campaign as a false positive of the correct designs
+// (get_page_replaced under folio_pincount and pin_bias), minimized: T0's
+// swap-in reads swap entry slot 0 with no folio cached and starts reading
+// the slot into a private page; meanwhile T1 swaps the page in, takes a
+// FOLL_GET reference, and swaps it out again into the same slot, so the
+// new swap PTE is bit-identical to the one T0 read. pte_same() passes and
+// T0 would map its stale private copy over the GUP user's page. The kernel
+// marks the entry (swapcache_prepare()) for the whole private swap-in, so
+// T1 waits ("It's undetectable as pte_same() returns true due to entry
+// reuse").
+constexpr const char* kSwapInVsSwapInAndReuse = R"(pinfuzz-scenario 1
+free_pages 1
+vpn 0 anon
+vpn 1 anon_movable order=1
+thread 0
+  user_read 0 0
+thread 1
+  user_read 0 1
+  gup 0 4
+  reclaim_anon 0
+thread 2
+  reclaim_anon 0
+schedule input 0:1 0:2 2:1 4:2 17:0 32:1 20:0 22:0 28:0
+)";
+
+TEST(Fidelity, PrivateSwapInHoldsTheEntryAgainstReuse) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    RunResult r = run_traced(kSwapInVsSwapInAndReuse, d.c_str());
+    EXPECT_FALSE(r.violation) << d << ": " << r.violation->to_string();
+    // The race happened: T1's swap-in found the entry held by T0's and
+    // looked at the slot's cache word (only the waiting path reads it).
+    bool waited = false;
+    for (size_t i = 0; i < r.trace.size(); ++i)
+      waited |= r.trace[i].thread == 1 && std::string_view(r.trace[i].fn) == "do_swap_page" &&
+                r.objects[i] == "swap slot 0 cache";
+    EXPECT_TRUE(waited) << d << ": T1 did not meet T0's swap-in";
+  }
+}
+
 }  // namespace
 }  // namespace pf
