@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""The mutation benchmark: how many plausible mistakes in the model's correct
+code paths each search method finds, and how fast (issue 18; docs/mutation.md).
+
+For each mutant of bench/mutation/mutants.py: apply it to a scratch copy of
+the committed tree, rebuild `pinfuzz` incrementally, and run every method on
+the correct design for a fixed budget. A mutant is killed by a method when the
+method reports any design violation (known kernel limitations do not count).
+The unmutated build runs first with the same budget and must stay clean,
+otherwise the figures would be about the model, not the mutants.
+
+  bench/mutation/run.py --budget 60 --methods pct,random --json out.json --markdown out.md
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from mutants import EQUIVALENT, MUTANTS  # noqa: E402
+
+FOUND = re.compile(r"found after (\d+) executions in ([0-9.]+) s")
+VIOLATION = re.compile(r"^pinfuzz: VIOLATION (\S+) .*?(?:cause=(\S+) )?in (\S+)\(\)", re.M)
+
+
+def sh(cmd, cwd, log):
+    with open(log, "a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        return subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def prepare(work, log):
+    """A clean copy of HEAD in work/src, configured and built (release preset)."""
+    src = os.path.join(work, "src")
+    if os.path.isdir(src):
+        shutil.rmtree(src)
+    os.makedirs(src)
+    archive = subprocess.run(["git", "-C", REPO, "archive", "HEAD"], check=True,
+                             stdout=subprocess.PIPE).stdout
+    subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+    if sh(["cmake", "--preset", "release"], src, log) != 0:
+        sys.exit(f"mutation: configuring {src} failed; see {log}")
+    if sh(["cmake", "--build", "build/release", "--target", "pinfuzz"], src, log) != 0:
+        sys.exit(f"mutation: building {src} failed; see {log}")
+    return src
+
+
+def run_method(src, method, seed, budget, design):
+    """One search: (killed, seconds, executions, violation text)."""
+    exe = os.path.join(src, "build/release/fuzz/pinfuzz")
+    cmd = [exe, "find", "--design", design, "--strategy", method, "--seed", str(seed),
+           "--seconds", str(budget), "-q"]
+    start = time.monotonic()
+    p = subprocess.run(cmd, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=budget * 4 + 120)
+    wall = time.monotonic() - start
+    m = FOUND.search(p.stdout)
+    v = VIOLATION.search(p.stdout)
+    if p.returncode == 1 and m:
+        what = f"{v.group(1)} in {v.group(3)}()" if v else "violation"
+        return True, float(m.group(2)), int(m.group(1)), what
+    if p.returncode not in (0, 1):
+        return False, wall, 0, f"exit {p.returncode}: {p.stdout.strip().splitlines()[-1:]}"
+    return False, float(budget), 0, ""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--methods", default="pct,random", help="comma-separated: pct, random")
+    ap.add_argument("--budget", type=float, default=60, help="seconds per mutant and method")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds per mutant and method (median)")
+    ap.add_argument("--design", default="folio_pincount", help="the correct design to run")
+    ap.add_argument("--only", action="append", default=[], help="only these mutant ids")
+    ap.add_argument("--work", default="/tmp/pinfuzz-mutation", help="scratch directory")
+    ap.add_argument("--json", help="write the results as JSON here")
+    ap.add_argument("--markdown", help="write the results as a markdown table here")
+    a = ap.parse_args()
+    methods = [m for m in a.methods.split(",") if m]
+    for m in methods:
+        if m not in ("pct", "random"):
+            sys.exit(f"mutation: unknown method '{m}' (pct, random)")
+    known = {m["id"] for m in MUTANTS}
+    for o in a.only:
+        if o not in known:
+            sys.exit(f"mutation: no mutant '{o}' in bench/mutation/mutants.py")
+    os.makedirs(a.work, exist_ok=True)
+    log = os.path.join(a.work, "build.log")
+    open(log, "w").close()
+    src = prepare(a.work, log)
+
+    rows = []
+    baseline = {m: [run_method(src, m, s, a.budget, a.design) for s in range(1, a.seeds + 1)]
+                for m in methods}
+    for m, trials in baseline.items():
+        for killed, _, _, what in trials:
+            if killed:
+                sys.exit(f"mutation: the unmutated model violates under {a.design} ({m}: {what}): "
+                         "fix the model before measuring mutants")
+    print(f"baseline: {a.design} clean under {', '.join(methods)} for {a.budget:g} s", flush=True)
+
+    for mut in MUTANTS:
+        if a.only and mut["id"] not in a.only:
+            continue
+        path = os.path.join(src, mut["file"])
+        text = open(path).read()
+        if text.count(mut["old"]) != 1:
+            rows.append(dict(id=mut["id"], breaks=mut["breaks"], status="stale",
+                             note=f"`old` occurs {text.count(mut['old'])} times in {mut['file']}"))
+            print(f"{mut['id']}: STALE (the code it mutates changed)", flush=True)
+            continue
+        open(path, "w").write(text.replace(mut["old"], mut["new"]))
+        try:
+            if sh(["cmake", "--build", "build/release", "--target", "pinfuzz"], src, log) != 0:
+                rows.append(dict(id=mut["id"], breaks=mut["breaks"], status="no_compile"))
+                print(f"{mut['id']}: does not compile", flush=True)
+                continue
+            row = dict(id=mut["id"], breaks=mut["breaks"], status="ran", methods={})
+            for m in methods:
+                trials = [run_method(src, m, s, a.budget, a.design) for s in range(1, a.seeds + 1)]
+                kills = [t for t in trials if t[0]]
+                times = sorted(t[1] if t[0] else a.budget for t in trials)
+                row["methods"][m] = dict(
+                    killed=len(kills) * 2 > len(trials), kills=len(kills), seeds=len(trials),
+                    median_seconds=statistics.median(times),
+                    violation=kills[0][3] if kills else "")
+                cell = row["methods"][m]
+                print(f"{mut['id']:<32} {m:<7} "
+                      f"{'killed' if cell['killed'] else 'survived'} "
+                      f"({cell['kills']}/{cell['seeds']}, median {cell['median_seconds']:.2f} s) "
+                      f"{cell['violation']}", flush=True)
+            rows.append(row)
+        finally:
+            open(path, "w").write(text)
+    # Rebuild the unmutated binary, so the scratch copy is left as it was.
+    sh(["cmake", "--build", "build/release", "--target", "pinfuzz"], src, log)
+
+    ran = [r for r in rows if r["status"] == "ran"]
+    score = {m: sum(r["methods"][m]["killed"] for r in ran) for m in methods}
+    table = "| mutant | what it breaks | " + " | ".join(methods) + " |\n"
+    table += "|---|---|" + "---|" * len(methods) + "\n"
+    for r in rows:
+        if r["status"] != "ran":
+            table += f"| `{r['id']}` | {r['breaks']} | " + " | ".join([r["status"]] * len(methods)) + " |\n"
+            continue
+        cells = []
+        for m in methods:
+            c = r["methods"][m]
+            cells.append(f"{c['median_seconds']:.2f} s ({c['kills']}/{c['seeds']}): {c['violation']}"
+                         if c["killed"] else f"survived ({c['kills']}/{c['seeds']})")
+        table += f"| `{r['id']}` | {r['breaks']} | " + " | ".join(cells) + " |\n"
+    summary = "\n".join(f"- {m}: {score[m]} of {len(ran)} non-equivalent mutants killed"
+                        for m in methods)
+    print(table + "\n" + summary)
+    cmd = "bench/mutation/run.py " + " ".join(sys.argv[1:])
+    if a.json:
+        json.dump(dict(command=cmd, date=time.strftime("%Y-%m-%d"), design=a.design,
+                       budget_seconds=a.budget, seeds=a.seeds, methods=methods, rows=rows,
+                       score=score, equivalent=EQUIVALENT), open(a.json, "w"), indent=2)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(f"Measured {time.strftime('%Y-%m-%d')} by `{cmd}` on {a.design}.\n\n")
+            f.write(table + "\n" + summary + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
