@@ -7,9 +7,9 @@ retry path, an ordering swapped, a flag cleared too early. `old` must occur
 exactly once in `file`; the runner replaces it by `new` in a scratch copy.
 `breaks` says in one line what the mutant breaks.
 
-Mutants judged equivalent (no correct-design run can tell them apart from the
-real code) are listed in `EQUIVALENT` with the reason, and left out of the
-score.
+A mutant judged equivalent (no run of today's model can tell it from the real
+code) carries `equivalent` with the reason: it is still run, so that it shows
+when the model grows a path that can kill it, but it is left out of the score.
 """
 
 MUTANTS = [
@@ -47,6 +47,9 @@ MUTANTS = [
         old="  if (f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire) != pfn) {",
         new="  if (false) {  // the speculative get's recheck is forgotten",
         breaks="reclaim of a page-cache folio trusts a speculative reference on a slot that may have changed",
+        equivalent="the check under the folio lock right after (__remove_mapping()'s mapping and "
+        "index test) refuses a folio that was freed and reused, and a folio reused at the same "
+        "index is the right one: the kernel has both checks too, and either suffices here",
     ),
     dict(
         id="swapin_always_exclusive",
@@ -83,6 +86,9 @@ MUTANTS = [
         new="""      bool still_none = true;  // the PTE is not re-checked under the PTL
       if (still_none) m.pte(vpn).store(present(np, true, write).pack());""",
         breaks="do_anonymous_page() installs its new page over whatever a racing fault installed",
+        equivalent="unreachable in today's model: every anon vpn starts populated and nothing "
+        "empties an anon PTE while its VMA lives (no MADV_DONTNEED, issue 16), so no fault "
+        "takes this path; docs/model.md lists the gap",
     ),
     dict(
         id="reclaim_file_no_mapping_recheck",
@@ -93,6 +99,4 @@ MUTANTS = [
     ),
 ]
 
-EQUIVALENT = [
-    # (id, reason) of mutants written and judged equivalent; none yet.
-]
+EQUIVALENT = {m["id"]: m["equivalent"] for m in MUTANTS if "equivalent" in m}

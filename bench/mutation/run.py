@@ -142,7 +142,7 @@ def main():
     # Rebuild the unmutated binary, so the scratch copy is left as it was.
     sh(["cmake", "--build", "build/release", "--target", "pinfuzz"], src, log)
 
-    ran = [r for r in rows if r["status"] == "ran"]
+    ran = [r for r in rows if r["status"] == "ran" and r["id"] not in EQUIVALENT]
     score = {m: sum(r["methods"][m]["killed"] for r in ran) for m in methods}
     table = "| mutant | what it breaks | " + " | ".join(methods) + " |\n"
     table += "|---|---|" + "---|" * len(methods) + "\n"
@@ -155,9 +155,12 @@ def main():
             c = r["methods"][m]
             cells.append(f"{c['median_seconds']:.2f} s ({c['kills']}/{c['seeds']}): {c['violation']}"
                          if c["killed"] else f"survived ({c['kills']}/{c['seeds']})")
-        table += f"| `{r['id']}` | {r['breaks']} | " + " | ".join(cells) + " |\n"
+        mark = " (equivalent)" if r["id"] in EQUIVALENT else ""
+        table += f"| `{r['id']}`{mark} | {r['breaks']} | " + " | ".join(cells) + " |\n"
     summary = "\n".join(f"- {m}: {score[m]} of {len(ran)} non-equivalent mutants killed"
                         for m in methods)
+    summary += "\n\nJudged equivalent (run, not scored):\n" + "".join(
+        f"- `{k}`: {v}\n" for k, v in EQUIVALENT.items())
     print(table + "\n" + summary)
     cmd = "bench/mutation/run.py " + " ".join(sys.argv[1:])
     if a.json:
