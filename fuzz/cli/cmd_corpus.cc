@@ -80,7 +80,7 @@ int cmd_minimize(const std::string& file, const std::string& out, const RunConfi
 }
 
 int cmd_find(const std::string& bug_name, const RunConfig& config, uint64_t seed, double seconds,
-             const std::string& promote, bool quiet) {
+             uint64_t runs, const std::string& promote, bool quiet) {
   const BugConfig* bug = nullptr;
   if (!bug_name.empty() && !(bug = find_bug(bug_name))) {
     std::string names;
@@ -103,7 +103,7 @@ int cmd_find(const std::string& bug_name, const RunConfig& config, uint64_t seed
   fmt::print("searching for {} under {}, {} schedules, seed {}, up to {} s\n",
              expect ? violation_name(*expect) : "any violation", design.name(),
              schedule_kind_name(kind), seed, seconds);
-  SearchResult r = search(design, kind, seed, expect, SearchBudget{UINT64_MAX, seconds},
+  SearchResult r = search(design, kind, seed, expect, SearchBudget{runs, seconds},
                           config.step_budget);
   if (!r.found) {
     fmt::print("not found after {} executions in {:.1f} s\n", r.runs, r.seconds);
@@ -163,6 +163,7 @@ void add_corpus_commands(CLI::App& app, Action& action) {
   static bool quiet = false, update = false;
   static uint64_t seed = 1;
   static double seconds = 60;
+  static uint64_t runs = UINT64_MAX;
 
   auto* min = app.add_subcommand(
       "minimize",
@@ -198,13 +199,15 @@ void add_corpus_commands(CLI::App& app, Action& action) {
   find->add_option("--seconds", seconds, "Give up after this long")
       ->capture_default_str()
       ->check(positive_seconds());
+  find->add_option("--runs", runs, "Give up after this many executions (default: no limit)")
+      ->check(CLI::PositiveNumber);
   find->add_option("--promote", promote,
                    "Write the minimized scenario into this regression corpus "
                    "(e.g. corpus/regressions)");
   find->add_flag("-q,--quiet", quiet, "No scenario or timeline, just the result");
   add_config_options(*find, config);
   find->callback(
-      [&action] { action = [] { return cmd_find(bug, config, seed, seconds, promote, quiet); }; });
+      [&action] { action = [] { return cmd_find(bug, config, seed, seconds, runs, promote, quiet); }; });
 
   auto* reg = app.add_subcommand(
       "regress",

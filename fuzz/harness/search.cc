@@ -6,9 +6,36 @@
 
 namespace pf {
 
+std::vector<Schedule> follow_up_schedules(ScheduleKind strategy, sched::SplitMix64& rng,
+                                          uint64_t steps, size_t n) {
+  std::vector<Schedule> out;
+  for (size_t i = 0; i < n; ++i) {
+    Schedule sc;
+    sc.kind = strategy == ScheduleKind::kPct ? ScheduleKind::kPct : ScheduleKind::kRandom;
+    sc.seed = rng.next();
+    if (sc.kind == ScheduleKind::kPct) {
+      sc.depth = static_cast<uint8_t>(i % 3 < 2 ? 2 : 3);
+      sc.k = static_cast<uint16_t>(std::clamp<uint64_t>(steps, 1, 65535));
+    } else {
+      sc.one_in = static_cast<uint8_t>(1u << rng.below(6));  // 1 .. 32
+    }
+    out.push_back(sc);
+  }
+  return out;
+}
+
+std::vector<Schedule> amplified_schedules(const Schedule& own, uint64_t steps, size_t n) {
+  uint64_t key = own.seed ^ (uint64_t{own.one_in} << 56) ^ (uint64_t{own.depth} << 48) ^
+                 (uint64_t{own.k} << 32);
+  for (const sched::Preemption& p : own.points)
+    key = (key ^ (uint64_t{p.after_steps} << 8 | p.thread)) * 0x100000001b3ull;
+  sched::SplitMix64 rng(key ^ 0xa5a5'5a5a'c3c3'3c3cull);
+  return follow_up_schedules(own.kind, rng, steps, n);
+}
+
 SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
                     std::optional<ViolationKind> expect, const SearchBudget& budget,
-                    uint64_t step_budget) {
+                    uint64_t step_budget, const SearchHooks* hooks) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   sched::SplitMix64 rng(seed);
@@ -16,13 +43,23 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
   RunOptions opt;
   opt.step_budget = step_budget;
   SearchResult out;
-  auto tally = [&out](const RunResult& r) {
+  const bool has_corpus = hooks && !hooks->corpus.empty();
+  // One run: counted, shown to the hooks; true if the search stops at it.
+  auto run = [&](const Scenario& s, RunResult* r) {
+    *r = runner.run(s, design, opt);
     ++out.runs;
-    out.kinds |= r.kinds;
-    if (r.limitation) {
+    out.kinds |= r->kinds;
+    if (r->limitation) {
       ++out.limitation_runs;
-      out.limitation_kinds |= 1u << static_cast<int>(r.limitation->kind);
+      out.limitation_kinds |= 1u << static_cast<int>(r->limitation->kind);
     }
+    if (hooks && hooks->on_run) hooks->on_run(s, *r);
+    if (!r->violation || (expect && !r->saw(*expect))) return false;
+    if (hooks && hooks->on_violation && !hooks->on_violation(s, *r)) return false;
+    out.found = true;
+    out.violation = r->violation;
+    out.scenario = s;
+    return true;
   };
   uint64_t steps_estimate = 200;
   std::vector<uint8_t> bytes;
@@ -31,9 +68,13 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
         std::chrono::duration<double>(Clock::now() - start).count() > budget.max_seconds)
       break;
     // Half from random bytes through the decoder (anything goes), half from
-    // the structured generator (ops that agree on the world's pages).
+    // the structured generator (ops that agree on the world's pages); with
+    // a corpus, a third of each and a third mutated from it.
     std::optional<Scenario> made;
-    if (rng.below(2)) {
+    if (has_corpus && rng.below(3) == 0) {
+      made = hooks->corpus[rng.below(hooks->corpus.size())];
+      for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(*made, rng);
+    } else if (rng.below(2)) {
       made = random_scenario(rng, strategy);
     } else {
       bytes.resize(8 + rng.below(200));
@@ -45,48 +86,21 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
     if (!made) continue;
     Scenario& s = *made;
     s.design = design;
-    // PCT's guarantee assumes k is the length of this run, so each scenario
-    // is first run without preemption to measure it (an execution like any
-    // other), then under three PCT schedules, of depth 2, 2 and 3 (most bugs
-    // here need one well-placed preemption: depth 2 finds one with
-    // probability >= 1/(n k), depth 3 pays another factor k). Uniform random
-    // gets one run with a switch probability of 1/1 .. 1/32.
+    // follow_up_schedules() says why PCT first measures the run without
+    // preemption (an execution like any other).
+    RunResult r;
     std::vector<Schedule> schedules;
     if (strategy == ScheduleKind::kPct) {
-      Scenario probe = s;
-      probe.schedule = Schedule{};
-      RunResult r = runner.run(probe, design, opt);
-      tally(r);
-      if (r.violation && (!expect || r.saw(*expect))) {
-        out.found = true, out.violation = r.violation, out.scenario = probe;
-        break;
-      }
+      s.schedule = Schedule{};
+      if (run(s, &r)) break;
       steps_estimate = std::max<uint64_t>(r.steps, 1);
-      for (int i = 0; i < 3; ++i) {
-        Schedule sc;
-        sc.kind = ScheduleKind::kPct;
-        sc.seed = rng.next();
-        sc.depth = static_cast<uint8_t>(i < 2 ? 2 : 3);
-        sc.k = static_cast<uint16_t>(std::clamp<uint64_t>(steps_estimate, 1, 65535));
-        schedules.push_back(sc);
-      }
+      schedules = follow_up_schedules(strategy, rng, steps_estimate, 3);
     } else {
-      Schedule sc;
-      sc.kind = ScheduleKind::kRandom;
-      sc.seed = rng.next();
-      sc.one_in = static_cast<uint8_t>(1u << rng.below(6));  // 1 .. 32
-      schedules.push_back(sc);
+      schedules = follow_up_schedules(strategy, rng, steps_estimate, 1);
     }
     for (const Schedule& sc : schedules) {
       s.schedule = sc;
-      RunResult r = runner.run(s, design, opt);
-      tally(r);
-      if (r.violation && (!expect || r.saw(*expect))) {
-        out.found = true;
-        out.violation = r.violation;
-        out.scenario = s;
-        break;
-      }
+      if (run(s, &r)) break;
     }
     if (out.found) break;
   }

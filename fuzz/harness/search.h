@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <vector>
 
 #include "fuzz/harness/run.h"
 
@@ -31,10 +33,45 @@ struct SearchResult {
   uint32_t limitation_kinds = 0;
 };
 
+// The schedules a search gives one scenario after a first run of `steps`
+// steps, drawn from `rng`. PCT's guarantee assumes k is the length of the
+// run, so the first run measures it (for PCT, search() makes that first run
+// one without preemption): then three PCT schedules, of depth 2, 2 and 3
+// (most bugs here need one well-placed preemption: depth 2 finds one with
+// probability >= 1/(n k), depth 3 pays another factor k). Uniform random:
+// `n` schedules, each with a switch probability of 1/1 .. 1/32. The fuzz
+// target's --amplify draws from here too, so that a campaign's workers
+// explore interleavings as the in-process search does.
+std::vector<Schedule> follow_up_schedules(ScheduleKind strategy, sched::SplitMix64& rng,
+                                          uint64_t steps, size_t n);
+
+// pinfuzz_fuzzer --amplify=N: the N-1 schedules an input runs under after
+// its own (which took `steps` steps). Drawn by follow_up_schedules() from a
+// generator seeded by the input's schedule, so one input is one list of
+// runs on every build: a crash input replays in the target that found it,
+// and pinfuzz can re-derive the schedule from a crash file that only holds
+// the input (amplified_violation()). An input-kind schedule is followed by
+// random ones.
+std::vector<Schedule> amplified_schedules(const Schedule& own, uint64_t steps, size_t n);
+
+// What a long-running search (pinfuzz_fuzzer --search, a campaign's native
+// worker) adds to a one-shot one.
+struct SearchHooks {
+  // Scenarios to mutate (fuzz/harness/mutate.h), beside fresh ones: a
+  // third of the scenarios, when there are any. Their designs and
+  // schedules are ignored.
+  std::vector<Scenario> corpus;
+  // Every run, after it: stats, known kernel limitations.
+  std::function<void(const Scenario&, const RunResult&)> on_run;
+  // A violation (of `expect`, if given): return true to stop the search
+  // with it as the result, false to run on past it.
+  std::function<bool(const Scenario&, const RunResult&)> on_violation;
+};
+
 // strategy: kPct or kRandom. expect: stop only at this kind (others are
 // counted in `kinds` and skipped).
 SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
                     std::optional<ViolationKind> expect, const SearchBudget& budget,
-                    uint64_t step_budget = kDefaultStepBudget);
+                    uint64_t step_budget = kDefaultStepBudget, const SearchHooks* hooks = nullptr);
 
 }  // namespace pf
