@@ -87,6 +87,23 @@ std::string parse_stats_value(std::string_view v, double* out) {
   return "";
 }
 
+std::string parse_search_value(std::string_view v, std::optional<ScheduleKind>* out) {
+  if (v == "random") *out = ScheduleKind::kRandom;
+  else if (v == "pct") *out = ScheduleKind::kPct;
+  else return fmt::format("--search={}: want random or pct", v);
+  return "";
+}
+
+std::string parse_amplify_value(std::string_view v, uint32_t* out) {
+  uint32_t x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x < 1 || x > kMaxAmplify)
+    return fmt::format("--amplify={}: want a number of schedules per input, 1..{}", v,
+                       kMaxAmplify);
+  *out = x;
+  return "";
+}
+
 // A switch takes no value: being there sets it.
 std::string parse_switch(std::string_view, bool* out) {
   *out = true;

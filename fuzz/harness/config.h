@@ -29,6 +29,9 @@ namespace pf {
 // 5/5, 5/5 found in 60 s) to 3.7 / 14.4 / 3.6 s (5/5 each).
 inline constexpr ScheduleKind kFuzzerDefaultStrategy = ScheduleKind::kRandom;
 
+// pinfuzz_fuzzer --amplify: at most this many schedules per input.
+inline constexpr uint32_t kMaxAmplify = 64;
+
 // Whether a row of fuzzer_flags.def has a PINFUZZ_* variable.
 enum class FlagEnv : uint8_t { kFlagOnly, kAlsoEnv };
 

@@ -22,6 +22,8 @@
 #include <set>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +36,7 @@
 #include "fuzz/harness/minimize.h"
 #include "fuzz/harness/mutate.h"
 #include "fuzz/harness/run.h"
+#include "fuzz/harness/search.h"
 #include "fuzz/harness/sha1.h"
 #include "fuzz/harness/signature.h"
 
@@ -46,7 +49,11 @@ uint8_t g_extra_counters[InterleavingCoverage::kSize];
 
 FuzzerFlags g_flags;
 uint64_t g_executions = 0;  // runs of a decoded scenario
-std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now();
+// The first execution: "found after ... in X s" and the stats lines count
+// search time from here, not the process's start-up (libFuzzer's own
+// set-up, which a time-to-bug comparison with in-process searches would
+// otherwise charge to the search).
+std::chrono::steady_clock::time_point g_start;
 std::string g_artifact_prefix = "./";
 std::string g_exact_artifact;
 
@@ -259,6 +266,8 @@ void save_and_go_on(const Scenario& scenario, const Design& design, const RunRes
 
 }  // namespace
 
+[[noreturn]] static void native_search(int argc, char** argv);
+
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   if (std::string e = g_flags.parse_env(); !e.empty()) die(e);
   bool use_counters_given = false;
@@ -281,6 +290,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   if (!g_flags.run.given(RunFlag::strategy)) g_flags.run.strategy = kFuzzerDefaultStrategy;
   g_known.path = g_flags.known;
   g_known.reload_if_changed();
+  if (g_flags.search) native_search(*argc, *argv);
   if (!use_counters_given) add_default_flag(argc, argv, "-use_counters=0");
   const RunConfig& run = g_flags.run;
   const std::string design = run.design ? run.design->name()
@@ -313,31 +323,157 @@ static void note_limitation(const Scenario& scenario, const Violation& v) {
   std::fputs(text.c_str(), stderr);
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+// One run of the input's scenario under `scenario.schedule`: counts it, and
+// says whether it ended in a violation to act on (not a known kernel
+// limitation, of the --expect kind if given). `steps` gets its length.
+static bool run_once(const Scenario& scenario, RunResult* r) {
   static Runner runner;
   static InterleavingCoverage coverage(g_extra_counters);
-  const std::span<const uint8_t> input(data, size);
-  ByteDecode d = decode_bytes(input, g_flags.run.decode_options());
-  if (!d.scenario) return -1;  // not a scenario: keep it out of the corpus
   RunOptions opt;
   opt.step_budget = g_flags.run.step_budget;
   opt.observer = g_flags.interleaving ? &coverage : nullptr;
-  RunResult r = runner.run(*d.scenario, g_flags.run.fallback_design(), opt);
+  *r = runner.run(scenario, g_flags.run.fallback_design(), opt);
   ++g_executions;
   maybe_print_stats();
-  if (r.limitation) note_limitation(*d.scenario, *r.limitation);
-  if (!r.violation) return 0;
-  if (g_flags.run.expect && !r.saw(*g_flags.run.expect)) return 0;
-  const Design design = effective_design(*d.scenario, g_flags.run.fallback_design());
-  const std::optional<Signature> sig = recorded_signature(*d.scenario, design);
+  if (r->limitation) note_limitation(scenario, *r->limitation);
+  return r->violation && (!g_flags.run.expect || r->saw(*g_flags.run.expect));
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (g_executions == 0) g_start = std::chrono::steady_clock::now();
+  const std::span<const uint8_t> input(data, size);
+  ByteDecode d = decode_bytes(input, g_flags.run.decode_options());
+  if (!d.scenario) return -1;  // not a scenario: keep it out of the corpus
+  Scenario& scenario = *d.scenario;
+  RunResult r;
+  bool bad = run_once(scenario, &r);
+  // --amplify: the same scenario under schedules derived from its own, all
+  // feeding this input's coverage. The first violation stops the input.
+  std::vector<uint8_t> derived_bytes;
+  if (!bad && g_flags.amplify > 1 && g_flags.run.strategy != ScheduleKind::kInput) {
+    const Schedule own = scenario.schedule;
+    for (const Schedule& sc : amplified_schedules(own, r.steps, g_flags.amplify - 1)) {
+      scenario.schedule = sc;
+      if ((bad = run_once(scenario, &r))) break;
+    }
+    if (bad) derived_bytes = encode_bytes(scenario);
+    else scenario.schedule = own;
+  }
+  if (!bad) return 0;
+  // Under a derived schedule the crash input is the scenario with that
+  // schedule, so that `pinfuzz repro` replays it as it is.
+  const std::span<const uint8_t> crash = derived_bytes.empty() ? input : derived_bytes;
+  const Design design = effective_design(scenario, g_flags.run.fallback_design());
+  const std::optional<Signature> sig = recorded_signature(scenario, design);
   const std::string line = sig ? known_line(design.name(), *sig) : std::string();
   if (is_known(line)) return 0;
   if (g_flags.keep_going) {
-    save_and_go_on(*d.scenario, design, r, sig, line, input);
+    save_and_go_on(scenario, design, r, sig, line, crash);
     return -1;  // a crash input is no corpus input
   }
-  report(*d.scenario, design, r, sig, input);
+  if (!derived_bytes.empty()) {
+    // libFuzzer is about to save the input itself, which replays only
+    // here (with this --amplify); save the derived one beside it.
+    const std::string artifact = g_artifact_prefix + "crash-" + sha1_hex(crash);
+    std::string err = write_file_atomic(
+        artifact, std::string_view(reinterpret_cast<const char*>(crash.data()), crash.size()));
+    if (!err.empty()) die(err);
+    std::fprintf(stderr,
+                 "pinfuzz: found under a schedule derived by --amplify=%u; saved with it as %s "
+                 "(libFuzzer's crash file of this input replays only under pinfuzz_fuzzer "
+                 "--amplify=%u)\n",
+                 g_flags.amplify, artifact.c_str(), g_flags.amplify);
+    g_exact_artifact.clear();
+  }
+  report(scenario, design, r, sig, crash);
   __builtin_trap();
+}
+
+// --search: the in-process search (fuzz/harness/search.h) instead of
+// libFuzzer, in libFuzzer's clothes: its corpus directories are read as
+// scenarios to mutate, its -seed, -runs, -max_total_time and
+// -artifact_prefix are honoured, and violations go the way they go under
+// libFuzzer (--known, --keep-going, crash-<sha1> files, the same lines). A
+// campaign gives such workers part of each design's time
+// (fuzz/campaign/workers.cc says how much, and why).
+[[noreturn]] static void native_search(int argc, char** argv) {
+  uint64_t seed = 0, runs = UINT64_MAX;
+  bool seed_given = false;
+  double max_time = 0;
+  std::vector<std::string> dirs;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto number = [&](std::string_view prefix, auto* out) {
+      if (a.rfind(prefix, 0) != 0) return false;
+      const std::string v(a.substr(prefix.size()));
+      char* end = nullptr;
+      const double x = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || x < 0) die(fmt::format("{}: want a number >= 0", a));
+      *out = static_cast<std::remove_pointer_t<decltype(out)>>(x);
+      return true;
+    };
+    if (number("-seed=", &seed)) seed_given = true;
+    else if (number("-runs=", &runs) || number("-max_total_time=", &max_time)) {}
+    else if (!a.empty() && a[0] != '-') dirs.emplace_back(a);
+  }
+  if (!seed_given)
+    seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  SearchHooks hooks;
+  for (const std::string& dir : dirs) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (!e.is_regular_file(ec) || hooks.corpus.size() >= 100000) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      ByteDecode d = decode_bytes(
+          std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()),
+          g_flags.run.decode_options());
+      if (d.scenario) hooks.corpus.push_back(std::move(*d.scenario));
+    }
+    if (ec) die(fmt::format("{}: cannot read the corpus directory: {}", dir, ec.message()));
+  }
+  const Design fallback = g_flags.run.fallback_design();
+  std::fprintf(stderr,
+               "pinfuzz_fuzzer: native search (no libFuzzer): design=%s search=%s seed=%llu "
+               "corpus=%zu inputs steps=%llu\n",
+               fallback.name().c_str(), schedule_kind_name(*g_flags.search),
+               static_cast<unsigned long long>(seed), hooks.corpus.size(),
+               static_cast<unsigned long long>(g_flags.run.step_budget));
+  g_start = std::chrono::steady_clock::now();
+  hooks.on_run = [](const Scenario& s, const RunResult& r) {
+    ++g_executions;
+    maybe_print_stats();
+    if (r.limitation) note_limitation(s, *r.limitation);
+  };
+  hooks.on_violation = [&fallback](const Scenario& s, const RunResult& r) {
+    const Design design = effective_design(s, fallback);
+    const std::optional<Signature> sig = recorded_signature(s, design);
+    const std::string line = sig ? known_line(design.name(), *sig) : std::string();
+    if (is_known(line)) return false;
+    const std::vector<uint8_t> bytes = encode_bytes(s);
+    if (g_flags.keep_going) {
+      save_and_go_on(s, design, r, sig, line, bytes);
+      return false;
+    }
+    const std::string artifact = g_exact_artifact.empty()
+                                     ? g_artifact_prefix + "crash-" + sha1_hex(bytes)
+                                     : g_exact_artifact;
+    std::string err = write_file_atomic(
+        artifact, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    if (!err.empty()) die(err);
+    report(s, design, r, sig, bytes);
+    return true;
+  };
+  const SearchResult r =
+      search(fallback, *g_flags.search, seed, g_flags.run.expect,
+             SearchBudget{runs, max_time > 0 ? max_time : 1e18}, g_flags.run.step_budget, &hooks);
+  std::fprintf(stderr, "pinfuzz: stats execs=%llu known_hits=%llu time=%.1f\n",
+               static_cast<unsigned long long>(g_executions),
+               static_cast<unsigned long long>(g_known.total_hits), elapsed());
+  std::fprintf(stderr, "stat::number_of_executed_units: %llu\n",
+               static_cast<unsigned long long>(r.runs));
+  std::fflush(stderr);
+  std::_Exit(r.found ? 1 : 0);
 }
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
