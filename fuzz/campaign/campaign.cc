@@ -127,4 +127,12 @@ int run(const Options& opt) {
   return c.run();
 }
 
+std::string check_search_mix(const std::vector<std::string>& mix) {
+  if (mix.empty()) return "want at least one of random, pct, libfuzzer";
+  for (const auto& m : mix)
+    if (m != "random" && m != "pct" && m != "libfuzzer")
+      return fmt::format("'{}': want random, pct or libfuzzer", m);
+  return "";
+}
+
 }  // namespace pf::campaign

@@ -1,4 +1,5 @@
-// `pinfuzz campaign`: libFuzzer workers (pinfuzz_fuzzer processes) over a
+// `pinfuzz campaign`: pinfuzz_fuzzer workers (libFuzzer, or the in-process
+// search in libFuzzer's clothes) over a
 // set of designs for a duration, in time slices, N at a time, with crash
 // triage, a progress line, a report, and a directory that survives Ctrl-C,
 // SIGKILL and power cuts (--resume). Layout of the campaign directory:
@@ -41,7 +42,16 @@ struct Options {
   // holds this many inputs and twice as many as after its last distillation:
   // every slice reloads the whole directory, and libFuzzer only ever adds.
   size_t distill_at = 20000;
+  // What a design's successive slices run, in rotation: "libfuzzer"
+  // (coverage-guided, --amplify schedules per input) or "random"/"pct"
+  // (pinfuzz_fuzzer --search: the in-process search, mutating the design's
+  // corpus). workers.cc says why this default.
+  std::vector<std::string> search_mix = {"random", "libfuzzer", "pct"};
 };
+
+// "" if every entry of a --search-mix is random, pct or libfuzzer; else
+// the error.
+std::string check_search_mix(const std::vector<std::string>& mix);
 
 // Runs until the duration is over or SIGINT/SIGTERM. Returns the exit code:
 // 0 no violation, 1 violations found, 2 a usage, input or disk problem.

@@ -37,6 +37,13 @@ namespace fs = std::filesystem;
 
 namespace detail {
 
+// Schedules per input a worker runs (pinfuzz_fuzzer --amplify): libFuzzer
+// mutates scenarios while each one is run under this many interleavings at
+// engine speed. Chosen by bench/time_to_bug's campaign column and the
+// worker's executions/s (docs/time-to-bug.md); a --fuzzer-arg=--amplify=N
+// given by the user comes later on the command line and wins.
+inline constexpr int kWorkerAmplify = 8;
+
 // SIGINT, SIGTERM and SIGHUP seen so far: the first stops the workers and
 // writes the report, the second stops at once.
 extern volatile sig_atomic_t g_signals;
@@ -154,6 +161,9 @@ class Campaign {
   Options opt_;
   RunConfig worker_;                      // --strategy and --steps the workers run with
   std::vector<std::string> worker_flags_;  // given to every worker before --fuzzer-arg
+  // Native workers' -seed, plus their slice number: the user's -seed from
+  // --fuzzer-arg, else the clock at the start.
+  uint64_t worker_seed_ = 0;
   State st_;
   fs::path dir_, crash_dir_, incoming_dir_, report_dir_;
   DirLock lock_;  // held from prepare() to the end: the directory has one owner

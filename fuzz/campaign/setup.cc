@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -100,6 +101,9 @@ int Campaign::prepare() {
     return usage(err);
   st_.fuzzer = opt_.fuzzer;
   st_.fuzzer_args = opt_.fuzzer_args;
+  worker_seed_ = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  for (const auto& a : opt_.fuzzer_args)
+    if (a.rfind("-seed=", 0) == 0) worker_seed_ = std::strtoull(a.c_str() + 6, nullptr, 10);
   if (::access(opt_.fuzzer.c_str(), X_OK) != 0)
     return usage(fmt::format("{}: not an executable fuzzer ({}); build it with `cmake --build "
                              "--preset fuzz --target pinfuzz_fuzzer` or pass --fuzzer PATH",

@@ -92,6 +92,15 @@ bool Campaign::start_worker(size_t index) {
     return launch(std::move(w), argv, fmt::format("distilling the corpus of {} ({} inputs)",
                                                   c.design, inputs));
   }
+  // Slices rotate through --search-mix. Why the default, random then
+  // libfuzzer then pct: measured on the catalog (docs/time-to-bug.md) and
+  // on mutants of the model (docs/mutation.md), the in-process searches find
+  // more per second than libFuzzer, whose instrumented runs and per-input
+  // work cost 2-3x: so they get two slices in three, the first one, and
+  // mutate the corpus libFuzzer grows; libFuzzer's coverage guidance keeps a
+  // slice to grow that corpus (the regression corpus comes from it).
+  const std::string& kind = opt_.search_mix[c.slices % opt_.search_mix.size()];
+  const bool native = kind != "libfuzzer";
   std::vector<std::string> argv = {
       opt_.fuzzer,
       "--design=" + c.design,
@@ -106,13 +115,23 @@ bool Campaign::start_worker(size_t index) {
       // No NEW_FUNC lines: printing them starts an llvm-symbolizer (60 MB)
       // beside every worker that reaches a new function.
       "-print_funcs=0",
+      fmt::format("--amplify={}", kWorkerAmplify),
   };
+  if (native) {
+    argv.push_back("--search=" + kind);
+    // A native worker's own seed: the user's -seed (if any) moves it, and
+    // each slice searches anew.
+    argv.push_back(fmt::format("-seed={}", worker_seed_ + c.slices));
+  }
   for (const auto& a : worker_flags_) argv.push_back(a);
-  for (const auto& a : opt_.fuzzer_args) argv.push_back(a);
+  for (const auto& a : opt_.fuzzer_args)
+    if (!native || a.rfind("-seed=", 0) != 0) argv.push_back(a);
   argv.push_back(corpus.string());
   argv.push_back((dir_ / "seeds").string());
   ++c.slices;
-  return launch(std::move(w), argv, "worker for " + c.design);
+  return launch(std::move(w), argv,
+                fmt::format("worker for {} ({})", c.design,
+                            native ? "native " + kind + " search" : std::string("libFuzzer")));
 }
 
 bool Campaign::launch(std::unique_ptr<Worker> w, const std::vector<std::string>& argv,
@@ -238,6 +257,9 @@ void Campaign::handle_line(Worker& w, const std::string& line) {
     if (!c.first_seconds) c.first_seconds = secs, c.first_execs = execs;
     if (c.expected && w.violation == c.expected && !c.expected_seconds)
       c.expected_seconds = secs, c.expected_execs = execs;
+    // Now, not at the next periodic save: a first finding is what a reader
+    // of campaign.json (bench/time_to_bug) waits for.
+    if (auto e = save(); !e.empty()) return fatal(e);
   } else if (!w.violation && std::regex_search(line, m, kToolError)) {
     if (w.tool_error.empty()) w.tool_error = line;
   }

@@ -181,6 +181,12 @@ void add_campaign_commands(CLI::App& app, Action& action) {
                 "holds this many inputs, and twice as many as after the last distillation")
       ->capture_default_str()
       ->check(positive_count());
+  c->add_option("--search-mix", opt.search_mix,
+                "What a design's successive slices run, in rotation: random or pct (the "
+                "in-process search, pinfuzz_fuzzer --search, mutating the design's corpus) or "
+                "libfuzzer (coverage-guided, --amplify=8 schedules per input)")
+      ->delimiter(',')
+      ->capture_default_str();
   c->add_option("--fuzzer-arg", opt.fuzzer_args,
                 "Extra argument for every worker, e.g. --fuzzer-arg=-use_value_profile=1 "
                 "or --fuzzer-arg=--strategy=pct; repeatable. --resume reuses the campaign's "
@@ -192,6 +198,10 @@ void add_campaign_commands(CLI::App& app, Action& action) {
     action = [] {
       if (all && !opt.designs.empty()) {
         error("campaign: --all-designs and --design exclude each other");
+        return kExitBadInput;
+      }
+      if (std::string e = campaign::check_search_mix(opt.search_mix); !e.empty()) {
+        error("campaign: --search-mix: " + e);
         return kExitBadInput;
       }
       if (!duration.empty()) {
