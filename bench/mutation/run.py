@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -37,8 +38,8 @@ def sh(cmd, cwd, log):
         return subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT).returncode
 
 
-def prepare(work, log):
-    """A clean copy of HEAD in work/src, configured and built (release preset)."""
+def prepare(work, log, preset):
+    """A clean copy of HEAD in work/src, configured and built (`preset`)."""
     src = os.path.join(work, "src")
     if os.path.isdir(src):
         shutil.rmtree(src)
@@ -46,16 +47,68 @@ def prepare(work, log):
     archive = subprocess.run(["git", "-C", REPO, "archive", "HEAD"], check=True,
                              stdout=subprocess.PIPE).stdout
     subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
-    if sh(["cmake", "--preset", "release"], src, log) != 0:
+    if sh(["cmake", "--preset", preset], src, log) != 0:
         sys.exit(f"mutation: configuring {src} failed; see {log}")
-    if sh(["cmake", "--build", "build/release", "--target", "pinfuzz"], src, log) != 0:
+    if build(src, preset, log) != 0:
         sys.exit(f"mutation: building {src} failed; see {log}")
     return src
 
 
-def run_method(src, method, seed, budget, design):
+def build(src, preset, log):
+    """Builds pinfuzz, and pinfuzz_fuzzer where the preset has it."""
+    targets = ["pinfuzz"] + (["pinfuzz_fuzzer"] if preset == "campaign" else [])
+    return sh(["cmake", "--build", f"build/{preset}", "--target"] + targets, src, log)
+
+
+def run_campaign(src, seed, budget, design):
+    """`pinfuzz campaign` on the design, one job, no seed corpus, for the
+    budget; stopped (SIGINT, as a user would) as soon as campaign.json shows
+    a violation. Time and executions are the campaign's fuzzing time and
+    runs until its first violation (its workers count from their first
+    execution). Known kernel limitations are listed apart by the campaign,
+    never as findings."""
+    exe = os.path.join(src, "build/campaign/fuzz/pinfuzz")
+    fuzzer = os.path.join(src, "build/campaign/fuzz/targets/pinfuzz_fuzzer")
+    d = os.path.join(os.path.dirname(src), f"campaign-{seed}")
+    shutil.rmtree(d, ignore_errors=True)
+    cmd = [exe, "campaign", "--dir", d, "--design", design, "-j", "1", "--duration",
+           f"{int(budget) + 5}s", "--no-seeds", "-q", "--fuzzer", fuzzer,
+           f"--fuzzer-arg=-seed={seed}"]
+    out = open(os.path.join(os.path.dirname(src), "campaign.log"), "w")
+    p = subprocess.Popen(cmd, cwd=src, stdout=out, stderr=subprocess.STDOUT)
+    start = time.monotonic()
+    state, stopped = {}, False
+    while p.poll() is None:
+        time.sleep(0.1)
+        try:
+            state = json.load(open(os.path.join(d, "campaign.json")))
+        except (OSError, ValueError):
+            continue
+        c = next((c for c in state.get("configs", []) if c["design"] == design), {})
+        if not stopped and (c.get("first_seconds") is not None
+                            or time.monotonic() - start > budget + 60):
+            p.send_signal(signal.SIGINT)
+            stopped = True
+    try:
+        state = json.load(open(os.path.join(d, "campaign.json")))
+    except (OSError, ValueError):
+        return False, float(budget), 0, f"exit {p.returncode}: no campaign.json (see campaign.log)"
+    c = next((c for c in state.get("configs", []) if c["design"] == design), {})
+    if p.returncode not in (0, 1):
+        return False, float(budget), 0, f"campaign exit {p.returncode} (see campaign.log)"
+    if c.get("first_seconds") is None or c["first_seconds"] > budget:
+        return False, float(budget), c.get("execs", 0), ""
+    f = min(state.get("findings", []), key=lambda f: f.get("first_seen", 0), default={})
+    what = f"{f.get('kind', 'violation')} in {f.get('fn', '?')}()" if f else "violation"
+    shutil.rmtree(d, ignore_errors=True)
+    return True, float(c["first_seconds"]), int(c.get("first_execs") or 0), what
+
+
+def run_method(src, method, seed, budget, design, preset):
     """One search: (killed, seconds, executions, violation text)."""
-    exe = os.path.join(src, "build/release/fuzz/pinfuzz")
+    if method == "campaign":
+        return run_campaign(src, seed, budget, design)
+    exe = os.path.join(src, f"build/{preset}/fuzz/pinfuzz")
     cmd = [exe, "find", "--design", design, "--strategy", method, "--seed", str(seed),
            "--seconds", str(budget), "-q"]
     start = time.monotonic()
@@ -74,30 +127,36 @@ def run_method(src, method, seed, budget, design):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--methods", default="pct,random", help="comma-separated: pct, random")
+    ap.add_argument("--methods", default="pct,random",
+                    help="comma-separated: pct, random, campaign (pinfuzz campaign, one job; "
+                    "then every method runs the campaign preset's build)")
     ap.add_argument("--budget", type=float, default=60, help="seconds per mutant and method")
     ap.add_argument("--seeds", type=int, default=1, help="seeds per mutant and method (median)")
     ap.add_argument("--design", default="folio_pincount", help="the correct design to run")
-    ap.add_argument("--only", action="append", default=[], help="only these mutant ids")
+    ap.add_argument("--only", action="append", default=[],
+                    help="only these mutant ids (repeat it, or give ID,ID,...)")
     ap.add_argument("--work", default="/tmp/pinfuzz-mutation", help="scratch directory")
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--markdown", help="write the results as a markdown table here")
     a = ap.parse_args()
     methods = [m for m in a.methods.split(",") if m]
     for m in methods:
-        if m not in ("pct", "random"):
-            sys.exit(f"mutation: unknown method '{m}' (pct, random)")
+        if m not in ("pct", "random", "campaign"):
+            sys.exit(f"mutation: unknown method '{m}' (pct, random, campaign)")
+    preset = "campaign" if "campaign" in methods else "release"
     known = {m["id"] for m in MUTANTS}
+    a.only = [o for arg in a.only for o in arg.split(",") if o]
     for o in a.only:
         if o not in known:
             sys.exit(f"mutation: no mutant '{o}' in bench/mutation/mutants.py")
     os.makedirs(a.work, exist_ok=True)
     log = os.path.join(a.work, "build.log")
     open(log, "w").close()
-    src = prepare(a.work, log)
+    src = prepare(a.work, log, preset)
 
     rows = []
-    baseline = {m: [run_method(src, m, s, a.budget, a.design) for s in range(1, a.seeds + 1)]
+    baseline = {m: [run_method(src, m, s, a.budget, a.design, preset)
+                    for s in range(1, a.seeds + 1)]
                 for m in methods}
     for m, trials in baseline.items():
         for killed, _, _, what in trials:
@@ -118,13 +177,14 @@ def main():
             continue
         open(path, "w").write(text.replace(mut["old"], mut["new"]))
         try:
-            if sh(["cmake", "--build", "build/release", "--target", "pinfuzz"], src, log) != 0:
+            if build(src, preset, log) != 0:
                 rows.append(dict(id=mut["id"], breaks=mut["breaks"], status="no_compile"))
                 print(f"{mut['id']}: does not compile", flush=True)
                 continue
             row = dict(id=mut["id"], breaks=mut["breaks"], status="ran", methods={})
             for m in methods:
-                trials = [run_method(src, m, s, a.budget, a.design) for s in range(1, a.seeds + 1)]
+                trials = [run_method(src, m, s, a.budget, a.design, preset)
+                          for s in range(1, a.seeds + 1)]
                 kills = [t for t in trials if t[0]]
                 times = sorted(t[1] if t[0] else a.budget for t in trials)
                 row["methods"][m] = dict(
@@ -139,8 +199,8 @@ def main():
             rows.append(row)
         finally:
             open(path, "w").write(text)
-    # Rebuild the unmutated binary, so the scratch copy is left as it was.
-    sh(["cmake", "--build", "build/release", "--target", "pinfuzz"], src, log)
+    # Rebuild the unmutated binaries, so the scratch copy is left as it was.
+    build(src, preset, log)
 
     ran = [r for r in rows if r["status"] == "ran" and r["id"] not in EQUIVALENT]
     score = {m: sum(r["methods"][m]["killed"] for r in ran) for m in methods}
