@@ -27,6 +27,7 @@ void add_run_commands(CLI::App& app, Action& action);       // repro, run
 void add_corpus_commands(CLI::App& app, Action& action);    // minimize, find, regress
 void add_stress_commands(CLI::App& app, Action& action);    // stress
 void add_campaign_commands(CLI::App& app, Action& action);  // campaign, report, promote
+void add_verify_commands(CLI::App& app, Action& action);    // verify
 
 // --design, --strategy and --steps on `cmd`, validated into `config` when
 // parsed (a bad value is a usage error that lists the valid ones).

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   add_corpus_commands(app, action);
   add_stress_commands(app, action);
   add_campaign_commands(app, action);
+  add_verify_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -272,7 +272,12 @@ Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
   {
     sync::ScopedHook hook(this);
     running_ = true;
-    switch_to(decide(Reason::kStart));
+    uint32_t first = decide(Reason::kStart);
+    if (first == kEndRun) {
+      begin_stop(Status::kStopped);
+      first = unwind_next();  // each thread starts, sees the stop and leaves
+    }
+    switch_to(first);
     running_ = false;  // every thread has left
   }
 
@@ -411,14 +416,21 @@ uint32_t Scheduler::Impl::decide(Reason reason) {
   Decision d{std::span<const uint8_t>(runnable_.data(), nrunnable_),
              reason == Reason::kStart ? kNoThread : cur_, steps_, reason};
   const uint32_t t = strategy_->pick(d);
-  if (t >= n_ || slots_[t].state != ThreadState::kRunnable)
+  if (t >= n_ || slots_[t].state != ThreadState::kRunnable) [[unlikely]] {
+    if (t == kEndRun) return t;  // the caller ends the run
     die("the strategy picked a thread that is not runnable");
+  }
   return t;
 }
 
 uint32_t Scheduler::Impl::next_after_exit() {
   if (!stopping_) {
-    if (runnable_count() > 0) return decide(Reason::kFinished);
+    if (runnable_count() > 0) {
+      const uint32_t t = decide(Reason::kFinished);
+      if (t != kEndRun) return t;
+      begin_stop(Status::kStopped);
+      return unwind_next();
+    }
     for (uint32_t t = 0; t < n_; ++t)
       if (slots_[t].state == ThreadState::kParked) {
         begin_stop(Status::kDeadlock);
@@ -497,6 +509,10 @@ void Scheduler::Impl::on_access(sync::Site site, const void* obj,
   } else {
     const uint32_t next = decide(Reason::kAccess);
     if (next != cur_) {
+      if (next == kEndRun) {
+        begin_stop(Status::kStopped);
+        return unwind_point();
+      }
       ++preemptions_;
       switch_to(next);
       covered_ = false;  // the decision that resumed us was for this access
@@ -538,7 +554,13 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
     if (std::uncaught_exceptions() == 0) throw StopRun{};
     return park_while_unwinding(obj);
   }
-  switch_to(decide(Reason::kParked));
+  const uint32_t next = decide(Reason::kParked);
+  if (next == kEndRun) {
+    begin_stop(Status::kStopped);  // unparks everyone, this thread too
+    if (std::uncaught_exceptions() == 0) throw StopRun{};
+    return park_while_unwinding(obj);
+  }
+  switch_to(next);
   // Woken and picked: the caller re-checks its condition; that access was
   // decided already (covered_).
   if (stopping_ && std::uncaught_exceptions() == 0) throw StopRun{};

@@ -8,8 +8,8 @@
 //   every body returns                       -> kCompleted
 //   every unfinished thread parked in block() -> kDeadlock
 //   more than Options::step_budget steps      -> kHang
-//   request_stop(), or a body throws          -> kStopped (a throw is then
-//                                               rethrown from run())
+//   request_stop(), the strategy's kEndRun,   -> kStopped (a throw is then
+//   or a body throws                             rethrown from run())
 // Unless it completed, each unfinished thread is then unwound: its next
 // scheduling point throws an internal exception, so RAII destructors run
 // (scheduling points inside them return normally and do not switch).

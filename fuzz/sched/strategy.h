@@ -18,6 +18,8 @@ namespace pf::sched {
 
 inline constexpr uint32_t kMaxThreads = 8;
 inline constexpr uint32_t kNoThread = 0xffffffffu;
+// What pick() returns to end the run now (see Strategy::pick()).
+inline constexpr uint32_t kEndRun = 0xfffffffeu;
 
 // Why the scheduler asks. Every decision is for one step: the thread picked
 // executes the next shared access (at kAccess, picking the current thread
@@ -44,7 +46,10 @@ class Strategy {
   // Start of a run with `threads` model threads: resets all per-run state
   // (seeded strategies restart their generator from the seed).
   virtual void begin_run(uint32_t threads) = 0;
-  // Must return an element of d.runnable; the scheduler aborts otherwise.
+  // Must return an element of d.runnable, or kEndRun: the run ends here with
+  // Status::kStopped, every thread unwound as after request_stop() (a
+  // search that has seen all it needs of this run: pinfuzz verify's sleep
+  // sets). The scheduler aborts on anything else.
   virtual uint32_t pick(const Decision& d) = 0;
   virtual void end_run(uint64_t steps) { (void)steps; }
   // Seeded strategies: the seed of the next run. Others ignore it.
