@@ -4,11 +4,14 @@
 # `bash -eux $SRC/build.sh` from $SRC/pinfuzz, with CC, CXX, CFLAGS, CXXFLAGS
 # (its sanitizer and coverage flags, and -stdlib=libc++), LIB_FUZZING_ENGINE,
 # SANITIZER, FUZZING_ENGINE, ARCHITECTURE, SRC, WORK and OUT set.
-# It leaves in $OUT:
-#   pinfuzz_fuzzer                   the target, linked with $LIB_FUZZING_ENGINE
-#   pinfuzz_fuzzer_seed_corpus.zip   corpus/seeds/*.txt in byte form, one entry each
-#   pinfuzz_fuzzer.dict              corpus/pinfuzz.dict
-#   pinfuzz_fuzzer.options           .clusterfuzzlite/pinfuzz_fuzzer.options
+# It leaves in $OUT, for pinfuzz_fuzzer and for every name `pinfuzz designs
+# --targets` lists (pinfuzz_fuzzer_<row> per catalog row, _<design> per
+# correct design: a copy of the target that reads its design from its name):
+#   NAME                   the target, linked with $LIB_FUZZING_ENGINE
+#   NAME_seed_corpus.zip   corpus/seeds/*.txt in byte form, one entry each
+#   NAME.dict              corpus/pinfuzz.dict
+#   NAME.options           .clusterfuzzlite/pinfuzz_fuzzer.options (its dict
+#                          line names NAME.dict)
 # Everything else goes to $WORK; nothing is written into the source tree.
 # tests/cli/ossfuzz_build.sh runs this script the same way, outside Docker.
 
@@ -54,3 +57,14 @@ rm -rf "$seeds" && mkdir -p "$seeds"
 (cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$build/fuzz/pinfuzz" encode "$src"/corpus/seeds/*.txt -o "$seeds")
 rm -f "$OUT/pinfuzz_fuzzer_seed_corpus.zip"
 zip -j -q "$OUT/pinfuzz_fuzzer_seed_corpus.zip" "$seeds"/*
+
+# One target per design: the same binary under each name (a hard link where
+# $OUT allows one, else a copy), with its own seed corpus, dictionary and
+# options, as OSS-Fuzz pairs them by name.
+targets=$(cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$build/fuzz/pinfuzz" designs --targets)
+for name in $targets; do
+  ln -f "$OUT/pinfuzz_fuzzer" "$OUT/$name" 2>/dev/null || cp "$OUT/pinfuzz_fuzzer" "$OUT/$name"
+  cp "$OUT/pinfuzz_fuzzer_seed_corpus.zip" "$OUT/${name}_seed_corpus.zip"
+  cp "$OUT/pinfuzz_fuzzer.dict" "$OUT/$name.dict"
+  sed "s/^dict = pinfuzz_fuzzer.dict$/dict = $name.dict/" "$OUT/pinfuzz_fuzzer.options" >"$OUT/$name.options"
+done

@@ -77,8 +77,20 @@ int cmd_selfcheck(bool verbose) {
 }  // namespace
 
 void add_model_commands(CLI::App& app, Action& action) {
-  app.add_subcommand("designs", "List pin-tracking designs and knobs, with their history")
-      ->callback([&action] { action = cmd_designs; });
+  static bool targets = false;
+  auto* designs =
+      app.add_subcommand("designs", "List pin-tracking designs and knobs, with their history");
+  designs->add_flag("--targets", targets,
+                    "Only the fuzz target names an OSS-Fuzz build leaves, one per line: "
+                    "pinfuzz_fuzzer_<row> per catalog row, pinfuzz_fuzzer_<design> per "
+                    "correct design (each binary reads its design from its name)");
+  designs->callback([&action] {
+    action = [] {
+      if (!targets) return cmd_designs();
+      for (const FuzzTarget& t : fuzz_targets()) fmt::print("{}\n", t.name);
+      return kExitClean;
+    };
+  });
   auto* selfcheck = app.add_subcommand(
       "selfcheck",
       "Run the model's catalog of known flaws (sequentially) under every design and print a "

@@ -35,4 +35,21 @@ const BugConfig* find_bug(std::string_view name) {
   return nullptr;
 }
 
+std::vector<FuzzTarget> fuzz_targets() {
+  std::vector<FuzzTarget> out;
+  for (const BugConfig& b : kBugs)
+    out.push_back({std::string(kTargetPrefix) + std::string(b.name), b.buggy_design()});
+  for (const std::string& d : design_names(DesignSet::kCorrect))
+    out.push_back({std::string(kTargetPrefix) + d, must_parse(d)});
+  return out;
+}
+
+std::optional<Design> target_design(std::string_view name) {
+  if (size_t slash = name.rfind('/'); slash != std::string_view::npos)
+    name.remove_prefix(slash + 1);
+  for (FuzzTarget& t : fuzz_targets())
+    if (t.name == name) return t.design;
+  return std::nullopt;
+}
+
 }  // namespace pf

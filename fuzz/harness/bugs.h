@@ -6,7 +6,9 @@
 
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/design.h"
 #include "model/violation.h"
@@ -27,5 +29,19 @@ struct BugConfig {
 
 std::span<const BugConfig> bug_catalog();
 const BugConfig* find_bug(std::string_view name);
+
+// The fuzz targets an OSS-Fuzz / ClusterFuzzLite build leaves, one per
+// catalog row (its buggy design) and one per correct design, each named
+// kTargetPrefix + the row's or the design's name: pinfuzz_fuzzer reads its
+// design from its own name (.clusterfuzzlite/build.sh, docs/oss-fuzz.md).
+inline constexpr std::string_view kTargetPrefix = "pinfuzz_fuzzer_";
+struct FuzzTarget {
+  std::string name;  // "pinfuzz_fuzzer_no_gup_fast_recheck"
+  Design design;
+};
+std::vector<FuzzTarget> fuzz_targets();
+// The design of a target named `name` (a path's last part is read), or
+// nullopt if it is no such target.
+std::optional<Design> target_design(std::string_view name);
 
 }  // namespace pf

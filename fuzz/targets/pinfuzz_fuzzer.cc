@@ -31,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "fuzz/harness/bugs.h"
 #include "fuzz/harness/config.h"
 #include "fuzz/harness/coverage.h"
 #include "fuzz/harness/minimize.h"
@@ -286,6 +287,20 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     if (a.rfind("--", 0) == 0)
       die(fmt::format("unknown flag '{}' (pinfuzz flags: {})", a, flag_list()));
   }
+  // An OSS-Fuzz / ClusterFuzzLite build leaves one copy of this binary per
+  // design, named after it (fuzz/harness/bugs.h, fuzz_targets()): there no
+  // flag can be given, so the name is the --design. A flag still wins.
+  const std::string_view self = (*argv)[0];
+  const bool named = !g_flags.run.design &&
+                     self.substr(self.rfind('/') + 1).rfind(kTargetPrefix, 0) == 0;
+  if (named) {
+    g_flags.run.design = target_design(self);
+    if (!g_flags.run.design)
+      die(fmt::format("{}: the name says pinfuzz_fuzzer_<design>, but names no catalog row or "
+                      "correct design (pinfuzz designs --targets lists them); rename it or give "
+                      "--design",
+                      self));
+  }
   // config.h says why this default; --strategy=any reads each input's own.
   if (!g_flags.run.given(RunFlag::strategy)) g_flags.run.strategy = kFuzzerDefaultStrategy;
   g_known.path = g_flags.known;
@@ -296,8 +311,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   const std::string design = run.design ? run.design->name()
                                         : fmt::format("(from input, else {})",
                                                       tracking_name(kDefaultTracking));
-  std::fprintf(stderr, "pinfuzz_fuzzer: design=%s strategy=%s steps=%llu format=%d%s\n",
-               design.c_str(),
+  std::fprintf(stderr, "pinfuzz_fuzzer: design=%s%s strategy=%s steps=%llu format=%d%s\n",
+               design.c_str(), named ? " (from its name)" : "",
                run.strategy ? schedule_kind_name(*run.strategy) : "any (from input)",
                static_cast<unsigned long long>(run.step_budget), kFormatVersion,
                use_counters_given ? "" : " (-use_counters=0 added)");

@@ -14,7 +14,8 @@
 #            parse_options.py reads it, gives -dict and -max_len; a run of
 #            -runs=2000 -seed=1 over the unzipped seeds, with base-runner's
 #            ASAN_OPTIONS and FUZZER_ARGS, loads the whole dictionary and ends
-#            clean.
+#            clean; the same for one target per design (`pinfuzz designs
+#            --targets`), each starting under the design its name gives.
 # Usage: ossfuzz_build.sh SOURCE_DIR. Exit 0 when every check passes.
 set -euo pipefail
 
@@ -127,4 +128,42 @@ grep -q "max_len is not provided" "$log" && fail "the options file's -max_len di
 grep -q "INFO: *$nseeds files found in $corpus" "$log" || fail "libFuzzer did not read the $nseeds seeds"
 grep -qE "INITED .*corp: [1-9]" "$log" || fail "no seed was a scenario the target kept"
 grep -q "^Done 2000 runs" "$log" || fail "the run did not finish its 2000 runs"
+
+# One target per design, each reading its design from its name: every name
+# `pinfuzz designs --targets` lists has its four files, and a short run of
+# each starts under its own design. A correct design's must end clean; a
+# catalog row's may stop at its bug, which must then be a buggy design's.
+targets=$(cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$WORK/pinfuzz-build/fuzz/pinfuzz" designs --targets)
+[ "$(echo "$targets" | wc -w)" -ge 2 ] || fail "pinfuzz designs --targets listed: $targets"
+for name in $targets; do
+  for f in "$name" "${name}_seed_corpus.zip" "$name.dict" "$name.options"; do
+    [ -s "$OUT/$f" ] || fail "\$OUT/$f is missing or empty"
+  done
+  grep -q "^dict = $name.dict$" "$OUT/$name.options" || fail "$name.options does not name $name.dict"
+  set +e
+  (cd "$OUT" && unset OUT && ./"$name" $FUZZER_ARGS -runs=300 -seed=1 -artifact_prefix="$tmp/$name-" \
+    -dict="$name.dict" -max_len=4096 "$corpus" </dev/null) >"$log" 2>&1
+  rc=$?
+  set -e
+  grep -q "^pinfuzz_fuzzer: design=.* (from its name)" "$log" || {
+    tail -n 5 "$log"
+    fail "$name did not take its design from its name"
+  }
+  design=$(sed -n 's/^pinfuzz_fuzzer: design=\([^ ]*\) (from its name).*/\1/p' "$log")
+  if [ "$rc" -ne 0 ]; then
+    grep -q "^pinfuzz: VIOLATION .* design=$design " "$log" || {
+      tail -n 20 "$log"
+      fail "$name exited with $rc without a violation of its design"
+    }
+    case $design in *=*) ;; *) fail "$name: the correct design $design violated" ;; esac
+  fi
+  step "$name: design=$design, exit $rc"
+done
+cp "$OUT/pinfuzz_fuzzer" "$tmp/pinfuzz_fuzzer_no_such_design"
+set +e
+"$tmp/pinfuzz_fuzzer_no_such_design" -runs=1 >"$log" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "names no catalog row or correct design" "$log" ||
+  fail "a target named after no design: exit $rc, $(head -c 300 "$log")"
 step "ok"
