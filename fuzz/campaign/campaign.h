@@ -16,9 +16,12 @@
 //   report/              report.json, report.html, violations/<id>.html
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "fuzz/scenario/scenario.h"
 
 namespace pf::campaign {
 
@@ -60,6 +63,21 @@ int run(const Options& opt);
 // `pinfuzz report DIR`: rewrites DIR's report from campaign.json and
 // crashes/. Exit code as above (1 if it lists violations).
 int regenerate_report(const std::string& dir, const std::string& report_dir);
+
+// `pinfuzz import DIR SOURCE...`: crash files from elsewhere (a ClusterFuzz
+// testcase directory, files or directories) triaged into the campaign in
+// DIR as its workers' are, then its report rewritten. A file's design comes
+// from --design, else from the pinfuzz_fuzzer_<design> in its name. Takes
+// DIR's lock. Exit 2 if a file could not be used (each named), else 1 if
+// the report lists violations, else 0.
+struct ImportOptions {
+  std::string dir;
+  std::vector<std::string> sources;
+  std::string design;                     // "" = from each file's name
+  std::optional<ScheduleKind> strategy;   // how the fuzzer read schedules (its --strategy)
+  uint64_t step_budget = 0;               // 0 = the default
+};
+int import_crashes(const ImportOptions& opt);
 
 // The designs `--all-designs` means: every catalog row's buggy design, then
 // the correct designs.

@@ -259,6 +259,44 @@ void add_campaign_commands(CLI::App& app, Action& action) {
       return cmd_promote(promote_dir, promote_ids, promote_to, promote_name, promote_fixed);
     };
   });
+
+  static campaign::ImportOptions import_opt;
+  static std::string import_strategy, import_steps;
+  auto* im = app.add_subcommand(
+      "import",
+      "Triage crash files from elsewhere (a ClusterFuzz or ClusterFuzzLite testcase directory, "
+      "another machine's libFuzzer run) into a campaign as its workers' are: replayed, "
+      "bucketed, the first of each bucket minimized into DIR/crashes/<id>/, the rest counted; "
+      "then its report is rewritten. A file's design is --design, else the "
+      "pinfuzz_fuzzer_<design> in its name (ClusterFuzz names testcases after their target). "
+      "The files are only read. Takes DIR's lock. Exit 2 if a file could not be used (each "
+      "named), else 1 if the report lists violations, else 0");
+  im->add_option("DIR", import_opt.dir, "Campaign directory")->required();
+  im->add_option("SOURCE", import_opt.sources, "Crash files, or directories of them")->required();
+  im->add_option("--design", import_opt.design,
+                 "Design every file ran under, NAME[,knob=value...] (default: from each name)");
+  im->add_option("--strategy", import_strategy,
+                 "How the fuzzer read the schedule bytes, as its --strategy (default random, "
+                 "pinfuzz_fuzzer's own default)");
+  im->add_option("--steps", import_steps, "The fuzzer's --steps, if it was given one");
+  im->callback([&action] {
+    action = [] {
+      import_opt.strategy = kFuzzerDefaultStrategy;
+      if (!import_strategy.empty()) {
+        if (auto e = parse_strategy_value(import_strategy, &import_opt.strategy); !e.empty()) {
+          error("import: " + e);
+          return kExitBadInput;
+        }
+      }
+      if (!import_steps.empty()) {
+        if (auto e = parse_steps_value(import_steps, &import_opt.step_budget); !e.empty()) {
+          error("import: " + e);
+          return kExitBadInput;
+        }
+      }
+      return campaign::import_crashes(import_opt);
+    };
+  });
 }
 
 }  // namespace pf::cli

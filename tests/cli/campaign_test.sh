@@ -11,6 +11,10 @@
 #   errors       bad input: clear message, exit 2
 #   distill      a corpus past --distill-at is merged into a smaller one that
 #                replaces it, between slices, and fuzzing goes on
+#   import       ClusterFuzz-named crash files are triaged into a campaign
+#                (new bucket minimized into crashes/, a duplicate counted),
+#                the report lists it; a file whose design cannot be told is
+#                named, exit 2; the imported files are left as they were
 #   lock         a running campaign owns its --dir: a second campaign or
 #                --resume is refused naming its pid, report works beside it,
 #                and SIGKILL releases the lock (a --resume then runs)
@@ -40,6 +44,39 @@ fake_campaign() {
 }
 
 case $case in
+import)
+  d=$work/c
+  fake_campaign clean "$d" --duration 3s
+  check "the campaign to import into exists (exit $rc)" test -s "$d/campaign.json"
+  cf=$work/testcases
+  mkdir -p "$cf"
+  reg=$here/../../corpus/regressions/no_gup_fast_recheck
+  "$pinfuzz" encode "$reg"/*.txt -o "$cf/clusterfuzz-testcase-minimized-pinfuzz_fuzzer_no_gup_fast_recheck-5712" >/dev/null
+  cp "$cf/clusterfuzz-testcase-minimized-pinfuzz_fuzzer_no_gup_fast_recheck-5712" \
+     "$cf/clusterfuzz-testcase-pinfuzz_fuzzer_no_gup_fast_recheck-5713"
+  before=$(md5sum "$cf"/* | sort)
+  "$pinfuzz" import "$d" "$cf" --strategy any >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/out" "$work/err"
+  check "exit 1: the report lists a violation (got $rc)" [ $rc -eq 1 ]
+  check "the first file is a new finding" grep -q '5712: new: crashes/' "$work/out"
+  check "the second is counted in the same bucket" grep -q '5713: known: crashes/' "$work/out"
+  id=$(ids_in "$work/out" | head -1)
+  check "crashes/$id/ holds the minimized scenario" test -s "$d/crashes/$id/scenario.txt"
+  check "the report lists it" grep -q "$id" "$d/report/report.html"
+  check "the imported files are untouched" [ "$(md5sum "$cf"/* | sort)" = "$before" ]
+  echo junk >"$work/crash-1234"
+  "$pinfuzz" import "$d" "$work/crash-1234" >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/err"
+  check "a file whose design its name does not give: exit 2 (got $rc)" [ $rc -eq 2 ]
+  check "and it is named, with the way out" grep -q 'crash-1234: its name holds no pinfuzz_fuzzer_<design>.*--design' "$work/err"
+  "$pinfuzz" import "$d" "$work/crash-1234" --design folio_pincount >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/err"
+  check "with --design, a file that is no scenario: exit 2 (got $rc)" [ $rc -eq 2 ]
+  check "named with the reason" grep -q 'crash-1234: ' "$work/err"
+  ;;
 smoke)
   d=$work/c
   "$pinfuzz" campaign --dir "$d" --design get_only --design folio_pincount --duration 25s -j 2 \

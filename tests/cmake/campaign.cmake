@@ -4,7 +4,7 @@
 # drive the real pinfuzz_fuzzer (libFuzzer) run in the fuzz preset.
 set(_campaign_sh ${PROJECT_SOURCE_DIR}/tests/cli/campaign_test.sh)
 set(_campaign_tests "")
-foreach(case errors workers lock)
+foreach(case errors workers lock import)
   add_test(NAME pinfuzz_campaign_${case} COMMAND ${_campaign_sh} $<TARGET_FILE:pinfuzz> ${case})
   list(APPEND _campaign_tests pinfuzz_campaign_${case})
 endforeach()
