@@ -71,6 +71,13 @@ TriageInput Campaign::triage_input(const Config& c, std::string path) const {
   in.design = c.design;
   in.slug = c.slug;
   in.strategy = worker_.strategy;
+  // A native worker's schedules are of its --search kind, whatever the
+  // campaign's --strategy: its files carry the kind in their name
+  // (<kind>-crash-<sha1>, workers.cc), so they decode as they ran, now and
+  // at a --resume.
+  const std::string name = fs::path(in.path).filename().string();
+  for (ScheduleKind k : {ScheduleKind::kRandom, ScheduleKind::kPct})
+    if (name.rfind(std::string(schedule_kind_name(k)) + "-", 0) == 0) in.strategy = k;
   in.step_budget = worker_.step_budget;
   in.seen_at = t();
   return in;

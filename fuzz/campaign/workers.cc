@@ -107,7 +107,9 @@ bool Campaign::start_worker(size_t index) {
       "--stats=1",
       "--known=" + (dir_ / "known.txt").string(),
       "--keep-going",
-      "-artifact_prefix=" + (incoming_dir_ / c.slug).string() + "/",
+      // A native worker's files are named after its schedule kind
+      // (triage_input() decodes them by it).
+      "-artifact_prefix=" + (incoming_dir_ / c.slug).string() + "/" + (native ? kind + "-" : ""),
       fmt::format("-max_total_time={}", static_cast<long>(std::ceil(w->slice))),
       "-dict=" + (dir_ / "pinfuzz.dict").string(),
       "-timeout=30",

@@ -15,6 +15,9 @@
 #                (new bucket minimized into crashes/, a duplicate counted),
 #                the report lists it; a file whose design cannot be told is
 #                named, exit 2; the imported files are left as they were
+#   native-pct   a campaign of native PCT slices alone finds a catalog row's
+#                bug and triages it (its schedules are PCT whatever the
+#                campaign's --strategy: the file name says so)
 #   lock         a running campaign owns its --dir: a second campaign or
 #                --resume is refused naming its pid, report works beside it,
 #                and SIGKILL releases the lock (a --resume then runs)
@@ -44,6 +47,18 @@ fake_campaign() {
 }
 
 case $case in
+native-pct)
+  d=$work/c
+  "$pinfuzz" campaign --dir "$d" --design folio_pincount,no_gup_fast_recheck=on --search-mix pct \
+    --duration 15s -j 1 --fuzzer "$fuzzer" --plain --no-seeds >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/out"
+  check "exit 1: violations found (got $rc)" [ $rc -eq 1 ]
+  check "a new violation was announced" grep -q '^new violation #1 ' "$work/out"
+  check "its worker was a native PCT search" grep -q 'native pct search' "$d/logs/no_gup_fast_recheck.log"
+  check "nothing was unreproducible" bash -c "! grep -qi unreproducible '$work/out' '$work/err'"
+  check "the finding was published" bash -c "ls -d '$d'/crashes/no_gup_fast_recheck-* >/dev/null"
+  ;;
 import)
   d=$work/c
   fake_campaign clean "$d" --duration 3s
