@@ -135,6 +135,9 @@ grep -q "^Done 2000 runs" "$log" || fail "the run did not finish its 2000 runs"
 # catalog row's may stop at its bug, which must then be a buggy design's.
 targets=$(cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$WORK/pinfuzz-build/fuzz/pinfuzz" designs --targets)
 [ "$(echo "$targets" | wc -w)" -ge 2 ] || fail "pinfuzz designs --targets listed: $targets"
+correct=$(cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$WORK/pinfuzz-build/fuzz/pinfuzz" designs |
+  awk '$2 == "correct" { print $1 }' | tr '\n' ' ')
+[ -n "$correct" ] || fail "pinfuzz designs lists no correct design"
 for name in $targets; do
   for f in "$name" "${name}_seed_corpus.zip" "$name.dict" "$name.options"; do
     [ -s "$OUT/$f" ] || fail "\$OUT/$f is missing or empty"
@@ -155,7 +158,7 @@ for name in $targets; do
       tail -n 20 "$log"
       fail "$name exited with $rc without a violation of its design"
     }
-    case $design in *=*) ;; *) fail "$name: the correct design $design violated" ;; esac
+    case " $correct " in *" ${name#pinfuzz_fuzzer_} "*) fail "$name: the correct design $design violated" ;; esac
   fi
   step "$name: design=$design, exit $rc"
 done
