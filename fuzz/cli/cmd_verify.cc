@@ -22,6 +22,7 @@ constexpr int kExitBudget = 3;
 struct VerifyArgs {
   std::string file;
   std::optional<Design> design;
+  std::optional<ViolationKind> expect;
   uint64_t step_budget = kDefaultStepBudget;
   uint32_t preemptions = 0;
   uint64_t max_schedules = UINT64_MAX;
@@ -129,6 +130,7 @@ int cmd_verify(const VerifyArgs& a) {
   opt.max_preemptions = a.preemptions;
   opt.max_runs = a.max_schedules;
   opt.step_budget = a.step_budget;
+  opt.expect = a.expect;
   const bool reduce = !a.no_reduction;
   const char* label = reduce ? "" : " (no reduction)";
   opt.progress = [&label](const VerifyProgress& p) {
@@ -170,9 +172,16 @@ int cmd_verify(const VerifyArgs& a) {
     print_bounds(r);
   }
   print_limitations(r, d);
+  if (r.other_kinds) {
+    fmt::print("other violations (not {}, passed by --expect):", violation_name(*a.expect));
+    for (int k = 0; k < kNumViolationKinds; ++k)
+      if (r.other_kinds & (1u << k)) fmt::print(" {}", violation_name(static_cast<ViolationKind>(k)));
+    fmt::print(", in {}\n", count(r.other_schedules, "schedule", "schedules"));
+  }
   switch (r.outcome) {
     case VerifyOutcome::kClean:
-      fmt::print("no violation with <= {} ({})\n",
+      fmt::print("no {} with <= {} ({})\n",
+                 a.expect ? fmt::format("{} violation", violation_name(*a.expect)) : "violation",
                  count(a.preemptions, "preemption", "preemptions"),
                  count(r.schedules(), "schedule", "schedules"));
       return kExitClean;
@@ -219,6 +228,13 @@ void add_verify_commands(CLI::App& app, Action& action) {
          "Design to run under, NAME[,knob=value...] (see `pinfuzz designs`); replaces the "
          "scenario's own")
       ->envname("PINFUZZ_DESIGN");
+  cmd->add_option_function<std::string>(
+      "--expect",
+      [](const std::string& v) {
+        if (auto e = parse_expect_value(v, &args.expect); !e.empty())
+          throw CLI::ValidationError(e);
+      },
+      "Stop only at a violation of this kind; others are counted and passed (as with find)");
   cmd->add_option_function<std::string>(
          "--steps",
          [](const std::string& v) {

@@ -345,7 +345,10 @@ VerifyResult verify(const Scenario& s, const Design& design, const VerifyOptions
         const uint32_t pre = ex.preemptions();
         const bool fresh = pre == b;
         vb.new_schedules += fresh;
-        if (r.violation) {
+        if (r.violation && o.expect && !r.saw(*o.expect)) {
+          out.other_kinds |= r.kinds;
+          out.other_schedules += fresh;
+        } else if (r.violation) {
           out.outcome = VerifyOutcome::kViolation;
           out.preemptions = pre;
           out.counterexample = as_input(ex.points());

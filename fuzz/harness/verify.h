@@ -41,6 +41,10 @@ struct VerifyOptions {
   // short), over every bound; the search stops there, kBudgetExhausted.
   uint64_t max_runs = UINT64_MAX;
   bool reduction = true;  // false: every schedule, no sleep sets
+  // Stop only at a violation of this kind (one that also saw it: kinds);
+  // others are counted in other_kinds and the search goes on, as
+  // `pinfuzz find --expect` does.
+  std::optional<ViolationKind> expect;
   uint64_t step_budget = kDefaultStepBudget;
   // Called about every `progress_seconds` of a long search (wall clock:
   // what it reports is deterministic, when it is called is not).
@@ -76,6 +80,10 @@ struct VerifyResult {
   uint64_t schedules() const;       // distinct schedules run to their end: sum of new
   uint64_t limitation_schedules() const;
   uint32_t limitation_kinds = 0;    // 1 << kind
+  // With VerifyOptions::expect: violations of other kinds passed on the
+  // way (1 << kind), and the schedules that showed them.
+  uint32_t other_kinds = 0;
+  uint64_t other_schedules = 0;
   // The first limitation met, as a replayable scenario (schedule input).
   std::optional<Violation> first_limitation;
   Scenario limitation_scenario;

@@ -30,6 +30,35 @@ foreach(seed ${_verify_seeds})
   endforeach()
 endforeach()
 
+# Every catalog row's regression scenario: iterative bounding reaches the
+# row's expected violation (--expect: other kinds are passed, as
+# devmap_base_one meets use_after_free first) at the smallest bound that has
+# it, which is at most what its minimized schedule used. All 22 take ~3 s
+# in the dev build; the largest is no_gup_fast_pmd_recheck, 1417 schedules
+# at bound 2.
+file(GLOB _verify_regressions CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/corpus/regressions/*/*.txt)
+foreach(entry ${_verify_regressions})
+  get_filename_component(_row ${entry} DIRECTORY)
+  get_filename_component(_row ${_row} NAME)
+  get_filename_component(_kind ${entry} NAME_WE)
+  string(REGEX REPLACE "-[0-9a-f]+$" "" _kind ${_kind})
+  set(_test pinfuzz_verify_regression_${_row})
+  add_test(NAME ${_test}
+           COMMAND ${_verify_expect} 1 "^found at bound [0-3] after" --
+                   $<TARGET_FILE:pinfuzz> verify ${entry} -k 3 --expect ${_kind} -q
+                   --max-schedules 200000)
+  list(APPEND _verify_tests ${_test})
+endforeach()
+
+# --expect passes other kinds and says so: devmap_base_one's scenario shows
+# use_after_free at bound 1 before its page_free_count at bound 2.
+file(GLOB _verify_devmap ${PROJECT_SOURCE_DIR}/corpus/regressions/devmap_base_one/*.txt)
+add_test(NAME pinfuzz_verify_expect_passes_others
+         COMMAND ${_verify_expect} 1
+                 "other violations \\(not page_free_count, passed by --expect\\): use_after_free" --
+                 $<TARGET_FILE:pinfuzz> verify ${_verify_devmap} -k 2 --expect page_free_count -q)
+list(APPEND _verify_tests pinfuzz_verify_expect_passes_others)
+
 # A catalog bug: found at the bound its regression schedule needs (one
 # preemption), written out with -o, and `pinfuzz repro` replays the written
 # scenario to the same violation line.
