@@ -91,7 +91,7 @@ def stat_of(pid):
 
 
 def worker_kind(pid):
-    """'native' for a --search=random|pct worker, else 'libfuzzer'."""
+    """'native' for a --search=random|pct|mix worker, else 'libfuzzer'."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             args = f.read().split(b"\0")

@@ -1,10 +1,12 @@
 // time_to_bug: for each configuration of the bug catalog (fuzz/harness/
 // bugs.def), the executions and wall time until the search first reaches
-// the expected violation, by three searches that know nothing of the bug:
+// the expected violation, by searches that know nothing of the bug:
 //   libfuzzer  pinfuzz_fuzzer --design=D --expect=K from an empty corpus
 //              (a child process, one core, its own -seed)
 //   pct        random scenarios under seeded PCT schedules (fuzz/harness/search)
 //   random     random scenarios under seeded uniform-random schedules
+//   mix        one run per scenario, a PCT schedule one time in four, else
+//              a random one (SearchStrategy::kMix)
 //   stress     random scenarios on free-running std::threads with seeded
 //              chaos (fuzz/harness/stress.h), capped at 60 s: not one core,
 //              each round runs the scenario's threads at once
@@ -217,7 +219,7 @@ Trial run_campaign(const std::string& pinfuzz, const std::string& fuzzer, const 
   return t;
 }
 
-Trial run_search(const BugConfig& bug, ScheduleKind kind, uint64_t seed, double cap) {
+Trial run_search(const BugConfig& bug, SearchStrategy kind, uint64_t seed, double cap) {
   SearchResult r = search(bug.buggy_design(), kind, seed, bug.expected,
                           SearchBudget{UINT64_MAX, cap});
   return Trial{r.found, r.runs, r.seconds, static_cast<int64_t>(r.limitation_runs),
@@ -364,7 +366,7 @@ int main(int argc, char** argv) {
   std::string work = (fs::temp_directory_path() / "pinfuzz-ttb").string();
   std::string pinfuzz;
   app.add_option("--methods", methods_arg,
-                 "Comma-separated: libfuzzer, campaign, pct, random, stress")
+                 "Comma-separated: libfuzzer, campaign, pct, random, mix, stress")
       ->capture_default_str();
   app.add_option("--seeds", seeds, "Seeds per (bug, method); the median is reported")
       ->capture_default_str()->check(CLI::Range(1, 101));
@@ -398,7 +400,9 @@ int main(int argc, char** argv) {
       "empty corpus, campaign is `pinfuzz campaign` on the one design with one job and no\n"
       "seed corpus (its slices rotate --search-mix: the native random search, libFuzzer\n"
       "with --amplify=8, the native PCT search; with -seed=S its first slice runs the\n"
-      "random column's seed-S search, so the two differ by the campaign's own cost), PCT and random run random scenarios (fuzz/harness/search.h), stress\n"
+      "random column's seed-S search, so the two differ by the campaign's own cost). PCT,\n"
+      "random and mix run random scenarios (fuzz/harness/search.h; mix: one run per\n"
+      "scenario, PCT one time in four, else random), stress\n"
       "runs random scenarios on real threads with chaos (fuzz/harness/stress.h), each run\n"
       "capped at 60 s or less; its executions are rounds, each running every thread of the\n"
       "scenario at once.\n\n";
@@ -432,9 +436,10 @@ int main(int argc, char** argv) {
   for (size_t pos = 0; pos <= methods_arg.size();) {
     size_t comma = methods_arg.find(',', pos);
     std::string m = methods_arg.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (m != "libfuzzer" && m != "campaign" && m != "pct" && m != "random" && m != "stress") {
+    if (m != "libfuzzer" && m != "campaign" && m != "stress" && !parse_search_strategy(m)) {
       fmt::print(stderr,
-                 "time_to_bug: unknown method '{}' (libfuzzer, campaign, pct, random, stress)\n", m);
+                 "time_to_bug: unknown method '{}' (libfuzzer, campaign, pct, random, mix, "
+                 "stress)\n", m);
       return 2;
     }
     methods.push_back(m);
@@ -472,8 +477,8 @@ int main(int argc, char** argv) {
         Trial t = m == "libfuzzer" ? run_libfuzzer(fuzzer, fuzzer_args, bug, static_cast<uint64_t>(s), cap, work)
                   : m == "campaign"
                       ? run_campaign(pinfuzz, fuzzer, fuzzer_args, bug, static_cast<uint64_t>(s), cap, work)
-                  : m == "pct"     ? run_search(bug, ScheduleKind::kPct, static_cast<uint64_t>(s), cap)
-                  : m == "random"  ? run_search(bug, ScheduleKind::kRandom, static_cast<uint64_t>(s), cap)
+                  : parse_search_strategy(m)
+                      ? run_search(bug, *parse_search_strategy(m), static_cast<uint64_t>(s), cap)
                                    : run_free_threads(bug, static_cast<uint64_t>(s), cap);
         cell.trials.push_back(t);
         fmt::print(stderr, "  {:<24} {:<9} seed {}: {} after {} execs, {:.2f} s\n", bug.name, m, s,

@@ -15,6 +15,7 @@
 
 #include "fuzz/harness/coverage.h"
 #include "fuzz/harness/run.h"
+#include "fuzz/harness/search.h"
 #include "fuzz/scenario/scenario.h"
 
 namespace pf {
@@ -111,6 +112,37 @@ TEST(Determinism, RecordingATraceDoesNotChangeTheRun) {
     EXPECT_EQ(full.objects.size(), full.trace.size()) << name;
     EXPECT_TRUE(fast.trace.empty()) << name;
   }
+}
+
+// Every run of a search (schedule kind and trace hash), in order.
+std::vector<std::pair<ScheduleKind, uint64_t>> search_runs(SearchStrategy strategy, uint64_t seed,
+                                                           uint64_t runs) {
+  std::vector<std::pair<ScheduleKind, uint64_t>> out;
+  SearchHooks hooks;
+  hooks.on_run = [&out](const Scenario& s, const RunResult& r) {
+    out.emplace_back(s.schedule.kind, r.trace_hash);
+  };
+  hooks.on_violation = [](const Scenario&, const RunResult&) { return false; };
+  search(Design{}, strategy, seed, std::nullopt, SearchBudget{runs, 600}, kDefaultStepBudget,
+         &hooks);
+  return out;
+}
+
+// mix draws both kinds of schedule, one run per scenario, and a seed
+// explores the same runs every time.
+TEST(Determinism, MixSearchRunsBothKindsTheSameWayEveryTime) {
+  const auto a = search_runs(SearchStrategy::kMix, 7, 400);
+  const auto b = search_runs(SearchStrategy::kMix, 7, 400);
+  ASSERT_EQ(a.size(), 400u);
+  EXPECT_EQ(a, b);
+  const auto pct = std::count_if(a.begin(), a.end(),
+                                 [](const auto& r) { return r.first == ScheduleKind::kPct; });
+  const auto random = std::count_if(a.begin(), a.end(),
+                                    [](const auto& r) { return r.first == ScheduleKind::kRandom; });
+  EXPECT_EQ(pct + random, 400);
+  EXPECT_GT(pct, 60);      // one in four: ~100
+  EXPECT_GT(random, 240);  // ~300
+  EXPECT_NE(search_runs(SearchStrategy::kMix, 8, 400), a);
 }
 
 TEST(Determinism, SeedScenariosRunCleanUnderTheCorrectDesigns) {

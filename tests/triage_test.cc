@@ -37,7 +37,7 @@ TEST_F(Triage, ReplaysACrashFileAsItsWorkerDecodedIt) {
   // A crash under a random schedule whose bytes, read as their own (input)
   // kind, run clean: the case where decoding differently loses the crash.
   for (uint64_t seed = 1; seed < 50; ++seed) {
-    SearchResult found = search(d, ScheduleKind::kRandom, seed, std::nullopt,
+    SearchResult found = search(d, SearchStrategy::kRandom, seed, std::nullopt,
                                 SearchBudget{200000, 30});
     ASSERT_TRUE(found.found) << "seed " << seed;
     const std::vector<uint8_t> bytes = crash_bytes(found.scenario);

@@ -128,10 +128,10 @@ int run(const Options& opt) {
 }
 
 std::string check_search_mix(const std::vector<std::string>& mix) {
-  if (mix.empty()) return "want at least one of random, pct, libfuzzer";
+  if (mix.empty()) return "want at least one of random, pct, mix, libfuzzer";
   for (const auto& m : mix)
-    if (m != "random" && m != "pct" && m != "libfuzzer")
-      return fmt::format("'{}': want random, pct or libfuzzer", m);
+    if (m != "libfuzzer" && !parse_search_strategy(m))
+      return fmt::format("'{}': want random, pct, mix or libfuzzer", m);
   return "";
 }
 

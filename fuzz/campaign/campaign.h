@@ -46,14 +46,14 @@ struct Options {
   // every slice reloads the whole directory, and libFuzzer only ever adds.
   size_t distill_at = 20000;
   // What a design's successive slices run, in rotation: "libfuzzer"
-  // (coverage-guided, --amplify schedules per input) or "random"/"pct"
+  // (coverage-guided, --amplify schedules per input) or "random"/"pct"/"mix"
   // (pinfuzz_fuzzer --search: the in-process search, mutating the design's
   // corpus). workers.cc says why this default.
   std::vector<std::string> search_mix = {"random", "libfuzzer", "pct"};
 };
 
-// "" if every entry of a --search-mix is random, pct or libfuzzer; else
-// the error.
+// "" if every entry of a --search-mix is random, pct, mix or libfuzzer;
+// else the error.
 std::string check_search_mix(const std::vector<std::string>& mix);
 
 // Runs until the duration is over or SIGINT/SIGTERM. Returns the exit code:

@@ -74,10 +74,13 @@ TriageInput Campaign::triage_input(const Config& c, std::string path) const {
   // A native worker's schedules are of its --search kind, whatever the
   // campaign's --strategy: its files carry the kind in their name
   // (<kind>-crash-<sha1>, workers.cc), so they decode as they ran, now and
-  // at a --resume.
+  // at a --resume. A mix worker's runs are of either kind: its files are
+  // read by the kind byte they hold.
   const std::string name = fs::path(in.path).filename().string();
   for (ScheduleKind k : {ScheduleKind::kRandom, ScheduleKind::kPct})
     if (name.rfind(std::string(schedule_kind_name(k)) + "-", 0) == 0) in.strategy = k;
+  if (name.rfind(std::string(search_strategy_name(SearchStrategy::kMix)) + "-", 0) == 0)
+    in.strategy = std::nullopt;
   in.step_budget = worker_.step_budget;
   in.seen_at = t();
   return in;

@@ -182,9 +182,10 @@ void add_campaign_commands(CLI::App& app, Action& action) {
       ->capture_default_str()
       ->check(positive_count());
   c->add_option("--search-mix", opt.search_mix,
-                "What a design's successive slices run, in rotation: random or pct (the "
-                "in-process search, pinfuzz_fuzzer --search, mutating the design's corpus) or "
-                "libfuzzer (coverage-guided, --amplify=8 schedules per input)")
+                "What a design's successive slices run, in rotation: random, pct or mix (the "
+                "in-process search, pinfuzz_fuzzer --search, mutating the design's corpus; mix: "
+                "a PCT schedule one time in four, else a random one) or libfuzzer "
+                "(coverage-guided, --amplify=8 schedules per input)")
       ->delimiter(',')
       ->capture_default_str();
   c->add_option("--fuzzer-arg", opt.fuzzer_args,

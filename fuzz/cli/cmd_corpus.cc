@@ -79,8 +79,8 @@ int cmd_minimize(const std::string& file, const std::string& out, const RunConfi
   return kExitViolation;
 }
 
-int cmd_find(const std::string& bug_name, const RunConfig& config, uint64_t seed, double seconds,
-             uint64_t runs, const std::string& promote, bool quiet) {
+int cmd_find(const std::string& bug_name, const RunConfig& config, SearchStrategy strategy,
+             uint64_t seed, double seconds, uint64_t runs, const std::string& promote, bool quiet) {
   const BugConfig* bug = nullptr;
   if (!bug_name.empty() && !(bug = find_bug(bug_name))) {
     std::string names;
@@ -92,18 +92,13 @@ int cmd_find(const std::string& bug_name, const RunConfig& config, uint64_t seed
     error("--promote needs --bug: a regression entry belongs to a catalog row");
     return kExitBadInput;
   }
-  const ScheduleKind kind = config.strategy.value_or(ScheduleKind::kPct);
-  if (kind == ScheduleKind::kInput) {
-    error("--strategy input: find searches with seeded schedules (pct or random)");
-    return kExitBadInput;
-  }
   const Design design = bug ? bug->buggy_design() : config.fallback_design();
   const std::optional<ViolationKind> expect =
       bug ? std::optional(bug->expected) : config.expect;
   fmt::print("searching for {} under {}, {} schedules, seed {}, up to {} s\n",
              expect ? violation_name(*expect) : "any violation", design.name(),
-             schedule_kind_name(kind), seed, seconds);
-  SearchResult r = search(design, kind, seed, expect, SearchBudget{runs, seconds},
+             search_strategy_name(strategy), seed, seconds);
+  SearchResult r = search(design, strategy, seed, expect, SearchBudget{runs, seconds},
                           config.step_budget);
   if (!r.found) {
     fmt::print("not found after {} executions in {:.1f} s\n", r.runs, r.seconds);
@@ -116,7 +111,7 @@ int cmd_find(const std::string& bug_name, const RunConfig& config, uint64_t seed
   print_minimized(m, r.scenario, quiet);
   if (!promote.empty()) {
     std::string found_by = fmt::format("pinfuzz find --bug {} --strategy {} --seed {}", bug->name,
-                                       schedule_kind_name(kind), seed);
+                                       search_strategy_name(strategy), seed);
     std::string path = write_regression(promote, *bug, m.scenario, m.run, found_by);
     if (path.rfind("error: ", 0) == 0) {
       error(path.substr(7));
@@ -162,6 +157,7 @@ void add_corpus_commands(CLI::App& app, Action& action) {
   static std::string file, out, bug, promote, dir;
   static bool quiet = false, update = false;
   static uint64_t seed = 1;
+  static SearchStrategy strategy = SearchStrategy::kPct;
   static double seconds = 60;
   static uint64_t runs = UINT64_MAX;
 
@@ -206,8 +202,24 @@ void add_corpus_commands(CLI::App& app, Action& action) {
                    "(e.g. corpus/regressions)");
   find->add_flag("-q,--quiet", quiet, "No scenario or timeline, just the result");
   add_config_options(*find, config);
-  find->callback(
-      [&action] { action = [] { return cmd_find(bug, config, seed, seconds, runs, promote, quiet); }; });
+  // find draws its own schedules: --strategy names the search
+  // (fuzz/harness/search.h), not how to read a file's schedule.
+  find->remove_option(find->get_option("--strategy"));
+  find->add_option_function<std::string>(
+         "--strategy",
+         [](const std::string& v) {
+           const std::optional<SearchStrategy> s = parse_search_strategy(v);
+           if (!s)
+             throw CLI::ValidationError(fmt::format(
+                 "--strategy {}: want pct, random or mix (find draws its own schedules)", v));
+           strategy = *s;
+         },
+         "Schedules to search with: pct (the default), random, or mix (one run per scenario, "
+         "a PCT schedule one time in four, else a random one)")
+      ->envname("PINFUZZ_STRATEGY");
+  find->callback([&action] {
+    action = [] { return cmd_find(bug, config, strategy, seed, seconds, runs, promote, quiet); };
+  });
 
   auto* reg = app.add_subcommand(
       "regress",

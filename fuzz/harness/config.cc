@@ -87,10 +87,9 @@ std::string parse_stats_value(std::string_view v, double* out) {
   return "";
 }
 
-std::string parse_search_value(std::string_view v, std::optional<ScheduleKind>* out) {
-  if (v == "random") *out = ScheduleKind::kRandom;
-  else if (v == "pct") *out = ScheduleKind::kPct;
-  else return fmt::format("--search={}: want random or pct", v);
+std::string parse_search_value(std::string_view v, std::optional<SearchStrategy>* out) {
+  *out = parse_search_strategy(v);
+  if (!*out) return fmt::format("--search={}: want random, pct or mix", v);
   return "";
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fuzz/harness/program.h"
+#include "fuzz/harness/search.h"
 #include "fuzz/scenario/scenario.h"
 #include "model/design.h"
 

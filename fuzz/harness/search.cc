@@ -6,6 +6,30 @@
 
 namespace pf {
 
+const char* search_strategy_name(SearchStrategy s) {
+  switch (s) {
+    case SearchStrategy::kRandom: return "random";
+    case SearchStrategy::kPct: return "pct";
+    case SearchStrategy::kMix: return "mix";
+  }
+  return "?";
+}
+
+std::optional<SearchStrategy> parse_search_strategy(std::string_view name) {
+  for (SearchStrategy s : {SearchStrategy::kRandom, SearchStrategy::kPct, SearchStrategy::kMix})
+    if (name == search_strategy_name(s)) return s;
+  return std::nullopt;
+}
+
+std::optional<ScheduleKind> schedule_kind_of(SearchStrategy s) {
+  switch (s) {
+    case SearchStrategy::kRandom: return ScheduleKind::kRandom;
+    case SearchStrategy::kPct: return ScheduleKind::kPct;
+    case SearchStrategy::kMix: break;
+  }
+  return std::nullopt;
+}
+
 std::vector<Schedule> follow_up_schedules(ScheduleKind strategy, sched::SplitMix64& rng,
                                           uint64_t steps, size_t n) {
   std::vector<Schedule> out;
@@ -33,7 +57,7 @@ std::vector<Schedule> amplified_schedules(const Schedule& own, uint64_t steps, s
   return follow_up_schedules(own.kind, rng, steps, n);
 }
 
-SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
+SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed,
                     std::optional<ViolationKind> expect, const SearchBudget& budget,
                     uint64_t step_budget, const SearchHooks* hooks) {
   using Clock = std::chrono::steady_clock;
@@ -70,18 +94,25 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
     // Half from random bytes through the decoder (anything goes), half from
     // the structured generator (ops that agree on the world's pages); with
     // a corpus, a third of each and a third mutated from it.
+    // mix: one run per scenario, PCT one time in four (search.h says
+    // why). Drawn only under mix, so that random and pct seeds draw what
+    // they always drew.
+    const std::optional<ScheduleKind> pure = schedule_kind_of(strategy);
+    const ScheduleKind kind = pure                ? *pure
+                              : rng.below(4) == 0 ? ScheduleKind::kPct
+                                                  : ScheduleKind::kRandom;
     std::optional<Scenario> made;
     if (has_corpus && rng.below(3) == 0) {
       made = hooks->corpus[rng.below(hooks->corpus.size())];
       for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(*made, rng);
     } else if (rng.below(2)) {
-      made = random_scenario(rng, strategy);
+      made = random_scenario(rng, kind);
     } else {
       bytes.resize(8 + rng.below(200));
       for (auto& b : bytes) b = static_cast<uint8_t>(rng.next());
       bytes[0] = kFormatVersion;
       bytes[1] = bytes[2] = 0;  // no design text: the bytes are all program
-      made = decode_bytes(bytes, DecodeOptions{.ignore_design = true, .strategy = strategy}).scenario;
+      made = decode_bytes(bytes, DecodeOptions{.ignore_design = true, .strategy = kind}).scenario;
     }
     if (!made) continue;
     Scenario& s = *made;
@@ -90,17 +121,23 @@ SearchResult search(const Design& design, ScheduleKind strategy, uint64_t seed,
     // preemption (an execution like any other).
     RunResult r;
     std::vector<Schedule> schedules;
-    if (strategy == ScheduleKind::kPct) {
+    if (!pure) {
+      // mix: no measuring run; PCT's k is the length of the previous run.
+      schedules = follow_up_schedules(kind, rng, steps_estimate, 1);
+      if (kind == ScheduleKind::kPct) schedules[0].depth = rng.below(2) ? 2 : 3;
+      else schedules[0].one_in = static_cast<uint8_t>(1u << rng.below(8));  // 1 .. 128
+    } else if (kind == ScheduleKind::kPct) {
       s.schedule = Schedule{};
       if (run(s, &r)) break;
       steps_estimate = std::max<uint64_t>(r.steps, 1);
-      schedules = follow_up_schedules(strategy, rng, steps_estimate, 3);
+      schedules = follow_up_schedules(kind, rng, steps_estimate, 3);
     } else {
-      schedules = follow_up_schedules(strategy, rng, steps_estimate, 1);
+      schedules = follow_up_schedules(kind, rng, steps_estimate, 1);
     }
     for (const Schedule& sc : schedules) {
       s.schedule = sc;
       if (run(s, &r)) break;
+      if (!pure) steps_estimate = std::max<uint64_t>(r.steps, 1);
     }
     if (out.found) break;
   }

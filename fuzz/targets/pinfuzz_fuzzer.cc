@@ -451,7 +451,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fprintf(stderr,
                "pinfuzz_fuzzer: native search (no libFuzzer): design=%s search=%s seed=%llu "
                "corpus=%zu inputs steps=%llu\n",
-               fallback.name().c_str(), schedule_kind_name(*g_flags.search),
+               fallback.name().c_str(), search_strategy_name(*g_flags.search),
                static_cast<unsigned long long>(seed), hooks.corpus.size(),
                static_cast<unsigned long long>(g_flags.run.step_budget));
   g_start = std::chrono::steady_clock::now();

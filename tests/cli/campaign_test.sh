@@ -18,6 +18,8 @@
 #   native-pct   a campaign of native PCT slices alone finds a catalog row's
 #                bug and triages it (its schedules are PCT whatever the
 #                campaign's --strategy: the file name says so)
+#   native-mix   the same with mix slices, whose files hold runs of either
+#                kind and are read by the kind byte they carry
 #   lock         a running campaign owns its --dir: a second campaign or
 #                --resume is refused naming its pid, report works beside it,
 #                and SIGKILL releases the lock (a --resume then runs)
@@ -47,15 +49,16 @@ fake_campaign() {
 }
 
 case $case in
-native-pct)
+native-pct|native-mix)
+  kind=${case#native-}
   d=$work/c
-  "$pinfuzz" campaign --dir "$d" --design folio_pincount,no_gup_fast_recheck=on --search-mix pct \
+  "$pinfuzz" campaign --dir "$d" --design folio_pincount,no_gup_fast_recheck=on --search-mix $kind \
     --duration 15s -j 1 --fuzzer "$fuzzer" --plain --no-seeds >"$work/out" 2>"$work/err"
   rc=$?
   cat "$work/out"
   check "exit 1: violations found (got $rc)" [ $rc -eq 1 ]
   check "a new violation was announced" grep -q '^new violation #1 ' "$work/out"
-  check "its worker was a native PCT search" grep -q 'native pct search' "$d/logs/no_gup_fast_recheck.log"
+  check "its worker was a native $kind search" grep -q "native $kind search" "$d/logs/no_gup_fast_recheck.log"
   check "nothing was unreproducible" bash -c "! grep -qi unreproducible '$work/out' '$work/err'"
   check "the finding was published" bash -c "ls -d '$d'/crashes/no_gup_fast_recheck-* >/dev/null"
   ;;
