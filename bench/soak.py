@@ -217,7 +217,16 @@ def verdict(rows, settle, campaign_json):
     # judge a pool of like workers (it follows the mix here).
     out["tree_rss_at_settle_mb"] = after[0]["rss_mb"]
     out["tree_rss_max_after_settle_mb"] = max(r["rss_mb"] for r in after)
-    rate = {k: mean([r["exec_per_cpu"] for r in after if r["rotation"] == k]) for k in full}
+    # A rotation's rate is its executions over its CPU seconds (first to
+    # last sample), not a mean of per-sample rates: a worker's CPU time
+    # moves to the campaign's only when it is reaped, so one sample can see
+    # millions of executions in a fraction of a CPU second and the next
+    # one none.
+    def rate_of(k):
+        rs = [r for r in after if r["rotation"] == k]
+        cpu = rs[-1]["cpu_s"] - rs[0]["cpu_s"]
+        return (rs[-1]["execs"] - rs[0]["execs"]) / cpu if cpu > 0 else 0.0
+    rate = {k: rate_of(k) for k in full}
     out["exec_per_cpu_by_rotation"] = {str(k): round(v, 1) for k, v in rate.items()}
     out["exec_per_cpu_ratio"] = rate[full[-1]] / rate[first] if rate[first] else None
     ok &= out["exec_per_cpu_ratio"] is not None and out["exec_per_cpu_ratio"] >= 0.80
@@ -237,6 +246,23 @@ def verdict(rows, settle, campaign_json):
     return out, bool(ok)
 
 
+def judge(out_dir, cdir, settle):
+    """The verdict of an earlier soak, from its samples.csv."""
+    try:
+        with open(os.path.join(out_dir, "samples.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        print(f"soak: {e}", file=sys.stderr)
+        return 2
+    for r in rows:
+        for k, v in r.items():
+            r[k] = None if v == "" else float(v)
+    summary, ok = verdict(rows, settle, os.path.join(cdir, "campaign.json"))
+    write_atomic(os.path.join(out_dir, "summary.json"), json.dumps(summary, indent=1) + "\n")
+    print(json.dumps(summary, indent=1))
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -250,6 +276,8 @@ def main():
     ap.add_argument("--search-mix", default="random,libfuzzer,pct",
                     help="the campaign's --search-mix")
     ap.add_argument("--out", required=True, help="directory for samples and the campaign")
+    ap.add_argument("--judge", action="store_true",
+                    help="run nothing: judge --out's samples.csv and campaign again")
     args = ap.parse_args()
     if args.hours <= 0 or args.jobs <= 0 or args.interval <= 0 or args.slice < 1:
         ap.error("--hours, --jobs and --interval must be positive, --slice at least 1")
@@ -260,8 +288,10 @@ def main():
         print(f"soak: {args.pinfuzz}: not an executable (build the campaign preset first)",
               file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
     cdir = os.path.join(args.out, "campaign")
+    if args.judge:
+        return judge(args.out, cdir, args.settle)
+    os.makedirs(args.out, exist_ok=True)
     cmd = [args.pinfuzz, "campaign", "--all-designs", "-j", str(args.jobs),
            "--duration", f"{int(args.hours * 3600)}s", "--slice", f"{args.slice:g}s",
            "--search-mix", args.search_mix, "--dir", cdir, "--plain"]
