@@ -128,7 +128,8 @@ def run_method(src, method, seed, budget, design, preset):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--methods", default="pct,random",
-                    help="comma-separated: pct, random, campaign (pinfuzz campaign, one job; "
+                    help="comma-separated: pct, random, mix (pinfuzz find --strategy), campaign "
+                    "(pinfuzz campaign, one job; "
                     "then every method runs the campaign preset's build)")
     ap.add_argument("--budget", type=float, default=60, help="seconds per mutant and method")
     ap.add_argument("--seeds", type=int, default=1, help="seeds per mutant and method (median)")
@@ -141,8 +142,8 @@ def main():
     a = ap.parse_args()
     methods = [m for m in a.methods.split(",") if m]
     for m in methods:
-        if m not in ("pct", "random", "campaign"):
-            sys.exit(f"mutation: unknown method '{m}' (pct, random, campaign)")
+        if m not in ("pct", "random", "mix", "campaign"):
+            sys.exit(f"mutation: unknown method '{m}' (pct, random, mix, campaign)")
     preset = "campaign" if "campaign" in methods else "release"
     known = {m["id"] for m in MUTANTS}
     a.only = [o for arg in a.only for o in arg.split(",") if o]
