@@ -214,13 +214,30 @@ void add_default_flag(int* argc, char*** argv, const char* flag) {
   std::exit(2);
 }
 
+// libFuzzer's name for a crash input: -artifact_prefix, crash-<sha1>.
+std::string crash_path(std::span<const uint8_t> input) {
+  return g_artifact_prefix + "crash-" + sha1_hex(input);
+}
+
+// Where this process saves a crash that stops it: -exact_artifact_path if
+// given, else crash_path().
+std::string artifact_path(std::span<const uint8_t> input) {
+  return g_exact_artifact.empty() ? crash_path(input) : g_exact_artifact;
+}
+
+// Writes a crash input atomically (no half-written file for a campaign to
+// triage); exit 2 naming the file if it cannot.
+void write_crash(const std::string& path, std::span<const uint8_t> input, const char* what = "") {
+  std::string err = write_file_atomic(
+      path, std::string_view(reinterpret_cast<const char*>(input.data()), input.size()));
+  if (!err.empty()) die(what + err);
+}
+
 // Prints the violation and writes its text form.
 void report(const Scenario& scenario, const Design& design, const RunResult& r,
             const std::optional<Signature>& sig, std::span<const uint8_t> input) {
   const Violation& v = *r.violation;
-  std::string artifact = g_exact_artifact.empty()
-                             ? g_artifact_prefix + "crash-" + sha1_hex(input)
-                             : g_exact_artifact;
+  std::string artifact = artifact_path(input);
   std::fprintf(stderr, "\n%s\n", violation_line(v, design.name()).c_str());
   if (sig)
     std::fprintf(stderr, "pinfuzz: signature %s\n", signature_line(design.name(), *sig).c_str());
@@ -257,10 +274,8 @@ void save_and_go_on(const Scenario& scenario, const Design& design, const RunRes
                     const std::optional<Signature>& sig, const std::string& line,
                     std::span<const uint8_t> input) {
   report(scenario, design, r, sig, input);
-  const std::string artifact = g_artifact_prefix + "crash-" + sha1_hex(input);
-  std::string err = write_file_atomic(
-      artifact, std::string_view(reinterpret_cast<const char*>(input.data()), input.size()));
-  if (!err.empty()) die("--keep-going: " + err);
+  const std::string artifact = crash_path(input);
+  write_crash(artifact, input, "--keep-going: ");
   if (!line.empty()) g_known.found.insert(line);
   std::fprintf(stderr, "pinfuzz: saved %s\n", artifact.c_str());
 }
@@ -389,10 +404,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!derived_bytes.empty()) {
     // libFuzzer is about to save the input itself, which replays only
     // here (with this --amplify); save the derived one beside it.
-    const std::string artifact = g_artifact_prefix + "crash-" + sha1_hex(crash);
-    std::string err = write_file_atomic(
-        artifact, std::string_view(reinterpret_cast<const char*>(crash.data()), crash.size()));
-    if (!err.empty()) die(err);
+    const std::string artifact = crash_path(crash);
+    write_crash(artifact, crash);
     std::fprintf(stderr,
                  "pinfuzz: found under a schedule derived by --amplify=%u; saved with it as %s "
                  "(libFuzzer's crash file of this input replays only under pinfuzz_fuzzer "
@@ -470,12 +483,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       save_and_go_on(s, design, r, sig, line, bytes);
       return false;
     }
-    const std::string artifact = g_exact_artifact.empty()
-                                     ? g_artifact_prefix + "crash-" + sha1_hex(bytes)
-                                     : g_exact_artifact;
-    std::string err = write_file_atomic(
-        artifact, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    if (!err.empty()) die(err);
+    write_crash(artifact_path(bytes), bytes);
     report(s, design, r, sig, bytes);
     return true;
   };
