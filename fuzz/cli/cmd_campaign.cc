@@ -142,9 +142,9 @@ void add_campaign_commands(CLI::App& app, Action& action) {
       "writes the report; --resume continues after Ctrl-C, SIGKILL or a power cut. DIR has one "
       "owner: a second campaign or --resume on it exits 2 naming the holder's pid "
       "(DIR/campaign.lock; the lock dies with its holder); report and promote only read it. "
-      "exec/s does not decay over hours; worker memory grows with what libFuzzer's tables "
-      "have seen until each design has had a slice, then stays bounded (soak figures in "
-      "docs/triage.md). Exit 1 if it "
+      "exec/s does not decay over hours, and memory does not grow: a libFuzzer worker holds "
+      "about 35 MiB (its feature tables), a native one about 7 MiB, the campaign about 11 MiB "
+      "(2-hour soak figures in docs/triage.md). Exit 1 if it "
       "found violations, 0 if none, 2 on bad input or a disk error");
   c->add_option("--dir", opt.dir, "Campaign directory (state, corpora, crashes, logs, report)")
       ->capture_default_str();
