@@ -137,23 +137,35 @@ def count_files(path):
 
 
 def svg_plot(rows, path):
-    """Two stacked line charts (RSS, exec/s) against minutes; no deps."""
+    """Stacked line charts against minutes (no deps): RSS (the tree, the
+    campaign process, the largest worker of each kind) and exec/s; dashed
+    lines where a rotation of the search mix begins."""
     w, h, pad = 900, 260, 50
     mins = [r["t"] / 60 for r in rows]
-    series = [("RSS (MiB)", [r["rss_mb"] for r in rows], "#c0392b"),
-              ("exec per CPU-second", [r["exec_per_cpu"] for r in rows], "#2471a3"),
-              ("exec per wall second", [r["exec_per_s"] for r in rows], "#7f8c8d")]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{3 * h}" '
+    panels = [("RSS (MiB)", [("tree", "rss_mb", "#c0392b"),
+                             ("campaign", "rss_campaign_mb", "#7d3c98"),
+                             ("largest libFuzzer worker", "rss_libfuzzer_max_mb", "#d68910"),
+                             ("largest native worker", "rss_native_max_mb", "#229954")]),
+              ("exec per CPU-second", [("", "exec_per_cpu", "#2471a3")]),
+              ("exec per wall second", [("", "exec_per_s", "#7f8c8d")])]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{len(panels) * h}" '
              'font-family="sans-serif" font-size="12">']
     tmax = max(mins) or 1
-    for i, (label, ys, color) in enumerate(series):
+    x_of = lambda x: pad + (x / tmax) * (w - 2 * pad)  # noqa: E731
+    starts = [m for m, prev, r in zip(mins[1:], rows, rows[1:])
+              if r.get("rotation") is not None and prev.get("rotation") is not None
+              and r["rotation"] != prev["rotation"]]
+    for i, (label, series) in enumerate(panels):
         y0 = i * h
-        ymax = max(ys) * 1.1 or 1
-        pts = " ".join(f"{pad + (x / tmax) * (w - 2 * pad):.1f},"
-                       f"{y0 + h - pad - (y / ymax) * (h - 2 * pad):.1f}"
-                       for x, y in zip(mins, ys))
-        parts.append(f'<text x="{pad}" y="{y0 + 20}">{label} (max {max(ys):.0f}) '
-                     f'over {tmax:.0f} minutes</text>')
+        vals = [r[k] or 0 for _, k, _ in series for r in rows]
+        # exec/s: a sample can see a worker's executions before its CPU time
+        # (soak.py's verdict says why); the scale stops at the 99th percentile.
+        top = sorted(vals)[int(0.99 * (len(vals) - 1))] if i else max(vals)
+        ymax = top * 1.1 or 1
+        y_of = lambda y: y0 + h - pad - (min(y, ymax) / ymax) * (h - 2 * pad)  # noqa: E731
+        parts.append(f'<text x="{pad}" y="{y0 + 20}">{label} over {tmax:.0f} minutes'
+                     + "".join(f' <tspan fill="{c}">&#9632; {name}</tspan>'
+                               for name, _, c in series if name) + '</text>')
         parts.append(f'<line x1="{pad}" y1="{y0 + h - pad}" x2="{w - pad}" y2="{y0 + h - pad}" '
                      'stroke="#000"/>')
         parts.append(f'<line x1="{pad}" y1="{y0 + pad}" x2="{pad}" y2="{y0 + h - pad}" '
@@ -161,7 +173,13 @@ def svg_plot(rows, path):
         parts.append(f'<text x="{pad - 45}" y="{y0 + pad + 4}">{ymax:.0f}</text>')
         parts.append(f'<text x="{pad - 15}" y="{y0 + h - pad + 4}">0</text>')
         parts.append(f'<text x="{w - pad - 20}" y="{y0 + h - pad + 16}">{tmax:.0f} min</text>')
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{pts}"/>')
+        for m in starts:
+            parts.append(f'<line x1="{x_of(m):.1f}" y1="{y0 + pad}" x2="{x_of(m):.1f}" '
+                         f'y2="{y0 + h - pad}" stroke="#aaa" stroke-dasharray="4 3"/>')
+        for _, key, color in series:
+            pts = " ".join(f"{x_of(x):.1f},{y_of(r[key] or 0):.1f}" for x, r in zip(mins, rows))
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" '
+                         f'points="{pts}"/>')
     parts.append("</svg>")
     write_atomic(path, "\n".join(parts) + "\n")
 
@@ -257,6 +275,8 @@ def judge(out_dir, cdir, settle):
     for r in rows:
         for k, v in r.items():
             r[k] = None if v == "" else float(v)
+    if rows:
+        svg_plot(rows, os.path.join(out_dir, "soak.svg"))
     summary, ok = verdict(rows, settle, os.path.join(cdir, "campaign.json"))
     write_atomic(os.path.join(out_dir, "summary.json"), json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
