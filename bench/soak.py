@@ -275,6 +275,8 @@ def judge(out_dir, cdir, settle):
     for r in rows:
         for k, v in r.items():
             r[k] = None if v == "" else float(v)
+        if r["rotation"] is not None:
+            r["rotation"] = int(r["rotation"])
     if rows:
         svg_plot(rows, os.path.join(out_dir, "soak.svg"))
     summary, ok = verdict(rows, settle, os.path.join(cdir, "campaign.json"))
