@@ -71,17 +71,10 @@ const FuzzTarget* target_in_name(const std::vector<FuzzTarget>& targets, const s
 
 int import_crashes(const ImportOptions& opt) {
   const fs::path dir(opt.dir);
-  const fs::path state_path = dir / "campaign.json";
-  std::optional<std::string> text = read_file(state_path);
-  if (!text) {
-    fmt::print(stderr, "pinfuzz import: {}: cannot read (not a campaign directory?)\n",
-               state_path.string());
-    return 2;
-  }
   std::string err;
-  auto st = from_json(*text, &err);
+  auto st = load_state(dir, &err);
   if (!st) {
-    fmt::print(stderr, "pinfuzz import: {}: {}\n", state_path.string(), err);
+    fmt::print(stderr, "pinfuzz import: {}\n", err);
     return 2;
   }
   DirLock lock;

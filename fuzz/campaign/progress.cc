@@ -131,17 +131,10 @@ void Campaign::fatal(const std::string& s) {
 }  // namespace detail
 
 int regenerate_report(const std::string& dir, const std::string& report_dir) {
-  const fs::path state_path = fs::path(dir) / "campaign.json";
-  std::optional<std::string> text = read_file(state_path);
-  if (!text) {
-    fmt::print(stderr, "pinfuzz report: {}: cannot read (not a campaign directory?)\n",
-               state_path.string());
-    return 2;
-  }
   std::string err;
-  auto s = from_json(*text, &err);
+  auto s = load_state(dir, &err);
   if (!s) {
-    fmt::print(stderr, "pinfuzz report: {}: {}\n", state_path.string(), err);
+    fmt::print(stderr, "pinfuzz report: {}\n", err);
     return 2;
   }
   std::vector<std::string> problems;

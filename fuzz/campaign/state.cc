@@ -75,6 +75,19 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
+std::optional<State> load_state(const std::filesystem::path& dir, std::string* error) {
+  const std::filesystem::path path = dir / "campaign.json";
+  std::optional<std::string> text = read_file(path);
+  if (!text) {
+    *error = path.string() + ": cannot read (not a campaign directory?)";
+    return std::nullopt;
+  }
+  std::string err;
+  std::optional<State> s = from_json(*text, &err);
+  if (!s) *error = path.string() + ": " + err;
+  return s;
+}
+
 nlohmann::ordered_json finding_json(const Finding& f) {
   return {{"id", f.id},
           {"line", f.line},

@@ -115,6 +115,11 @@ std::optional<State> from_json(const std::string& text, std::string* error);
 // The whole file (binary), or nullopt when it cannot be opened.
 std::optional<std::string> read_file(const std::filesystem::path& path);
 
+// <dir>/campaign.json, read and parsed (report, import). nullopt with
+// *error naming the file: "<path>: cannot read (not a campaign
+// directory?)" or "<path>: <what is wrong with it>".
+std::optional<State> load_state(const std::filesystem::path& dir, std::string* error);
+
 // "90s", "2m", "1h30m", "1.5h", "500ms", "3600" (seconds). nullopt on bad input.
 std::optional<double> parse_duration(const std::string& text);
 std::string format_duration(double seconds);  // "1:02:03", "02:03"
