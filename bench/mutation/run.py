@@ -54,6 +54,24 @@ def prepare(work, log, preset):
     return src
 
 
+def parse_only(args, tool):
+    """--only ID,ID ... (repeatable) as a list of known mutant ids; exits on an unknown one."""
+    only = [o for arg in args for o in arg.split(",") if o]
+    known = {m["id"] for m in MUTANTS}
+    for o in only:
+        if o not in known:
+            sys.exit(f"{tool}: no mutant '{o}' in bench/mutation/mutants.py")
+    return only
+
+
+def new_log(work):
+    """An empty build log in `work` (created if need be)."""
+    os.makedirs(work, exist_ok=True)
+    log = os.path.join(work, "build.log")
+    open(log, "w").close()
+    return log
+
+
 def build(src, preset, log):
     """Builds pinfuzz, and pinfuzz_fuzzer where the preset has it."""
     targets = ["pinfuzz"] + (["pinfuzz_fuzzer"] if preset == "campaign" else [])
@@ -145,14 +163,8 @@ def main():
         if m not in ("pct", "random", "mix", "campaign"):
             sys.exit(f"mutation: unknown method '{m}' (pct, random, mix, campaign)")
     preset = "campaign" if "campaign" in methods else "release"
-    known = {m["id"] for m in MUTANTS}
-    a.only = [o for arg in a.only for o in arg.split(",") if o]
-    for o in a.only:
-        if o not in known:
-            sys.exit(f"mutation: no mutant '{o}' in bench/mutation/mutants.py")
-    os.makedirs(a.work, exist_ok=True)
-    log = os.path.join(a.work, "build.log")
-    open(log, "w").close()
+    a.only = parse_only(a.only, "mutation")
+    log = new_log(a.work)
     src = prepare(a.work, log, preset)
 
     rows = []

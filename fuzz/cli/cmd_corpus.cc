@@ -208,6 +208,10 @@ void add_corpus_commands(CLI::App& app, Action& action) {
   find->add_option_function<std::string>(
          "--strategy",
          [](const std::string& v) {
+           // "any" is run's and repro's default (read the schedule as the
+           // scenario says): an environment exporting it for them means
+           // find's own default here.
+           if (v == "any") return;
            const std::optional<SearchStrategy> s = parse_search_strategy(v);
            if (!s)
              throw CLI::ValidationError(fmt::format(
@@ -215,7 +219,7 @@ void add_corpus_commands(CLI::App& app, Action& action) {
            strategy = *s;
          },
          "Schedules to search with: pct (the default), random, or mix (one run per scenario, "
-         "a PCT schedule one time in four, else a random one)")
+         "a PCT schedule one time in four, else a random one); any: the default")
       ->envname("PINFUZZ_STRATEGY");
   find->callback([&action] {
     action = [] { return cmd_find(bug, config, strategy, seed, seconds, runs, promote, quiet); };

@@ -57,6 +57,22 @@ std::vector<Schedule> amplified_schedules(const Schedule& own, uint64_t steps, s
   return follow_up_schedules(own.kind, rng, steps, n);
 }
 
+std::optional<Scenario> draw_scenario(sched::SplitMix64& rng, ScheduleKind kind,
+                                      const std::vector<Scenario>* corpus,
+                                      std::vector<uint8_t>& scratch) {
+  if (corpus && !corpus->empty() && rng.below(3) == 0) {
+    Scenario made = (*corpus)[rng.below(corpus->size())];
+    for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(made, rng);
+    return made;
+  }
+  if (rng.below(2)) return random_scenario(rng, kind);
+  scratch.resize(8 + rng.below(200));
+  for (auto& b : scratch) b = static_cast<uint8_t>(rng.next());
+  scratch[0] = kFormatVersion;
+  scratch[1] = scratch[2] = 0;  // no design text: the bytes are all program
+  return decode_bytes(scratch, DecodeOptions{.ignore_design = true, .strategy = kind}).scenario;
+}
+
 SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed,
                     std::optional<ViolationKind> expect, const SearchBudget& budget,
                     uint64_t step_budget, const SearchHooks* hooks) {
@@ -91,9 +107,6 @@ SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed
     if ((out.runs & 63) == 0 &&
         std::chrono::duration<double>(Clock::now() - start).count() > budget.max_seconds)
       break;
-    // Half from random bytes through the decoder (anything goes), half from
-    // the structured generator (ops that agree on the world's pages); with
-    // a corpus, a third of each and a third mutated from it.
     // mix: one run per scenario, PCT one time in four (search.h says
     // why). Drawn only under mix, so that random and pct seeds draw what
     // they always drew.
@@ -101,19 +114,8 @@ SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed
     const ScheduleKind kind = pure                ? *pure
                               : rng.below(4) == 0 ? ScheduleKind::kPct
                                                   : ScheduleKind::kRandom;
-    std::optional<Scenario> made;
-    if (has_corpus && rng.below(3) == 0) {
-      made = hooks->corpus[rng.below(hooks->corpus.size())];
-      for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(*made, rng);
-    } else if (rng.below(2)) {
-      made = random_scenario(rng, kind);
-    } else {
-      bytes.resize(8 + rng.below(200));
-      for (auto& b : bytes) b = static_cast<uint8_t>(rng.next());
-      bytes[0] = kFormatVersion;
-      bytes[1] = bytes[2] = 0;  // no design text: the bytes are all program
-      made = decode_bytes(bytes, DecodeOptions{.ignore_design = true, .strategy = kind}).scenario;
-    }
+    std::optional<Scenario> made =
+        draw_scenario(rng, kind, has_corpus ? &hooks->corpus : nullptr, bytes);
     if (!made) continue;
     Scenario& s = *made;
     s.design = design;

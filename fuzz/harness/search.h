@@ -68,6 +68,15 @@ struct SearchResult {
 std::vector<Schedule> follow_up_schedules(ScheduleKind strategy, sched::SplitMix64& rng,
                                           uint64_t steps, size_t n);
 
+// One scenario as a search draws it: half from random bytes through the
+// decoder (anything goes), half from the structured generator (ops that
+// agree on the world's pages); with a corpus, a third of each and a third
+// mutated from it. nullopt when the bytes decode to nothing. `scratch`
+// keeps its buffer across calls.
+std::optional<Scenario> draw_scenario(sched::SplitMix64& rng, ScheduleKind kind,
+                                      const std::vector<Scenario>* corpus,
+                                      std::vector<uint8_t>& scratch);
+
 // pinfuzz_fuzzer --amplify=N: the N-1 schedules an input runs under after
 // its own (which took `steps` steps). Drawn by follow_up_schedules() from a
 // generator seeded by the input's schedule, so one input is one list of
