@@ -14,7 +14,7 @@
 // executions per hit (1/p), and hits. The method columns are what the
 // search strategies draw from these arms: random = random/1..32 uniformly;
 // pct = none, pct/2, pct/2, pct/3 for each scenario; mix = pct/2 or pct/3
-// one time in four, else random/1..128 (its k is the previous run's length,
+// one time in three, else random/1..32 (its k is the previous run's length,
 // here the scenario's own).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
       if (arm_list[a].name == "pct/2" || arm_list[a].name == "pct/3") pct_pair += p[a] / 2;
     const double p_random = mean_random(32);
     const double p_pct = r.pct_method_hits / n / 4;  // four runs per scenario
-    const double p_mix = pct_pair / 4 + mean_random(128) * 3 / 4;
+    const double p_mix = pct_pair / 3 + mean_random(32) * 2 / 3;
     std::string line = fmt::format("| `{}` | {} |", bug.name, r.scenarios);
     if (validate > 0) {
       for (SearchStrategy st : {SearchStrategy::kRandom, SearchStrategy::kPct, SearchStrategy::kMix}) {

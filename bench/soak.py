@@ -295,7 +295,7 @@ def main():
     ap.add_argument("--interval", type=float, default=30.0, help="seconds between samples")
     ap.add_argument("--settle", type=float, default=600.0, help="seconds before the baseline")
     ap.add_argument("--slice", type=float, default=60.0, help="the campaign's --slice, seconds")
-    ap.add_argument("--search-mix", default="random,libfuzzer,pct",
+    ap.add_argument("--search-mix", default="mix,libfuzzer,mix",
                     help="the campaign's --search-mix")
     ap.add_argument("--out", required=True, help="directory for samples and the campaign")
     ap.add_argument("--judge", action="store_true",

@@ -5,7 +5,7 @@
 //              (a child process, one core, its own -seed)
 //   pct        random scenarios under seeded PCT schedules (fuzz/harness/search)
 //   random     random scenarios under seeded uniform-random schedules
-//   mix        one run per scenario, a PCT schedule one time in four, else
+//   mix        one run per scenario, a PCT schedule one time in three, else
 //              a random one (SearchStrategy::kMix)
 //   stress     random scenarios on free-running std::threads with seeded
 //              chaos (fuzz/harness/stress.h), capped at 60 s: not one core,
@@ -398,11 +398,11 @@ int main(int argc, char** argv) {
       "(since 2026-12-06; earlier libfuzzer cells include about 0.2 s of it). No\n"
       "search is given a scenario or schedule that knows the bug: libFuzzer starts from an\n"
       "empty corpus, campaign is `pinfuzz campaign` on the one design with one job and no\n"
-      "seed corpus (its slices rotate --search-mix: the native random search, libFuzzer\n"
-      "with --amplify=8, the native PCT search; with -seed=S its first slice runs the\n"
-      "random column's seed-S search, so the two differ by the campaign's own cost). PCT,\n"
+      "seed corpus (its slices rotate --search-mix: the native mix search, libFuzzer\n"
+      "with --amplify=8, mix again; with -seed=S its first slice runs the mix column's\n"
+      "seed-S search, so the two differ by the campaign's own cost). PCT,\n"
       "random and mix run random scenarios (fuzz/harness/search.h; mix: one run per\n"
-      "scenario, PCT one time in four, else random), stress\n"
+      "scenario, PCT one time in three, else random), stress\n"
       "runs random scenarios on real threads with chaos (fuzz/harness/stress.h), each run\n"
       "capped at 60 s or less; its executions are rounds, each running every thread of the\n"
       "scenario at once.\n\n";

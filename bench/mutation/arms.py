@@ -45,9 +45,15 @@ def main():
                   src, log) != 0:
                 print(f"{mut['id']}: does not compile; see {log}", flush=True)
                 continue
-            out = subprocess.run([exe, "--design", a.design, "--seconds", str(a.seconds),
-                                  "--min-hits", "40"], stdout=subprocess.PIPE, text=True,
-                                 check=True).stdout.splitlines()
+            run = subprocess.run([exe, "--design", a.design, "--seconds", str(a.seconds),
+                                  "--min-hits", "40"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            out = run.stdout.splitlines()
+            if run.returncode != 0 or len(out) < 3:
+                # A mutant may break what the model itself asserts.
+                last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+                print(f"{mut['id']}: schedule_arms exited {run.returncode}: {last}", flush=True)
+                continue
             if not header:
                 print("\n".join(out[:2]))
                 header = True

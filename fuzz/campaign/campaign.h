@@ -49,7 +49,7 @@ struct Options {
   // (coverage-guided, --amplify schedules per input) or "random"/"pct"/"mix"
   // (pinfuzz_fuzzer --search: the in-process search, mutating the design's
   // corpus). workers.cc says why this default.
-  std::vector<std::string> search_mix = {"random", "libfuzzer", "pct"};
+  std::vector<std::string> search_mix = {"mix", "libfuzzer", "mix"};
 };
 
 // "" if every entry of a --search-mix is random, pct, mix or libfuzzer;

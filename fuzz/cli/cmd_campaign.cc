@@ -184,7 +184,7 @@ void add_campaign_commands(CLI::App& app, Action& action) {
   c->add_option("--search-mix", opt.search_mix,
                 "What a design's successive slices run, in rotation: random, pct or mix (the "
                 "in-process search, pinfuzz_fuzzer --search, mutating the design's corpus; mix: "
-                "a PCT schedule one time in four, else a random one) or libfuzzer "
+                "a PCT schedule one time in three, else a random one) or libfuzzer "
                 "(coverage-guided, --amplify=8 schedules per input)")
       ->delimiter(',')
       ->capture_default_str();

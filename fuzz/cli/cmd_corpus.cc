@@ -219,7 +219,7 @@ void add_corpus_commands(CLI::App& app, Action& action) {
            strategy = *s;
          },
          "Schedules to search with: pct (the default), random, or mix (one run per scenario, "
-         "a PCT schedule one time in four, else a random one); any: the default")
+         "a PCT schedule one time in three, else a random one); any: the default")
       ->envname("PINFUZZ_STRATEGY");
   find->callback([&action] {
     action = [] { return cmd_find(bug, config, strategy, seed, seconds, runs, promote, quiet); };

@@ -107,12 +107,12 @@ SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed
     if ((out.runs & 63) == 0 &&
         std::chrono::duration<double>(Clock::now() - start).count() > budget.max_seconds)
       break;
-    // mix: one run per scenario, PCT one time in four (search.h says
+    // mix: one run per scenario, PCT one time in three (search.h says
     // why). Drawn only under mix, so that random and pct seeds draw what
     // they always drew.
     const std::optional<ScheduleKind> pure = schedule_kind_of(strategy);
     const ScheduleKind kind = pure                ? *pure
-                              : rng.below(4) == 0 ? ScheduleKind::kPct
+                              : rng.below(3) == 0 ? ScheduleKind::kPct
                                                   : ScheduleKind::kRandom;
     std::optional<Scenario> made =
         draw_scenario(rng, kind, has_corpus ? &hooks->corpus : nullptr, bytes);
@@ -127,7 +127,6 @@ SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed
       // mix: no measuring run; PCT's k is the length of the previous run.
       schedules = follow_up_schedules(kind, rng, steps_estimate, 1);
       if (kind == ScheduleKind::kPct) schedules[0].depth = rng.below(2) ? 2 : 3;
-      else schedules[0].one_in = static_cast<uint8_t>(1u << rng.below(8));  // 1 .. 128
     } else if (kind == ScheduleKind::kPct) {
       s.schedule = Schedule{};
       if (run(s, &r)) break;
