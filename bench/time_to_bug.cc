@@ -132,12 +132,11 @@ std::vector<std::string> split_args(const std::string& text) {
   return out;
 }
 
-// `pinfuzz campaign` on the row's buggy design alone: one job, no seed
-// corpus, libFuzzer -seed=<seed>. Its campaign.json is polled (the campaign
-// saves it as soon as a worker reports a finding) for the fuzzing seconds
-// and executions until the first violation of the expected kind (as the
-// campaign counts them: its workers' time from their first execution, over
-// slices); then the campaign is stopped with SIGINT, as a user would.
+// `pinfuzz campaign --stop-at-first` on the row's buggy design alone: one
+// job, no seed corpus, libFuzzer -seed=<seed>. The campaign ends itself at
+// the first violation of the kind the row expects; its campaign.json then
+// holds the fuzzing seconds and executions until it (as the campaign counts
+// them: its workers' time from their first execution, over slices).
 Trial run_campaign(const std::string& pinfuzz, const std::string& fuzzer, const std::string& extra,
                    const BugConfig& bug, uint64_t seed, double cap, const fs::path& work) {
   const fs::path dir = work / fmt::format("campaign-{}-{}", bug.name, seed);
@@ -154,6 +153,7 @@ Trial run_campaign(const std::string& pinfuzz, const std::string& fuzzer, const 
                                    "--duration",
                                    fmt::format("{}s", static_cast<long>(std::ceil(cap)) + 5),
                                    "--no-seeds",
+                                   "--stop-at-first",
                                    "-q",
                                    "--fuzzer",
                                    fuzzer,
@@ -195,16 +195,15 @@ Trial run_campaign(const std::string& pinfuzz, const std::string& fuzzer, const 
     }
   };
   int status = 0;
+  // Its --duration ends it after the cap; SIGINT (as a user would) only if
+  // it overruns that by far.
   for (bool stopped = false;;) {
     if (::waitpid(pid, &status, WNOHANG) == pid) break;
-    if (!stopped) {
-      read_state();
-      const double wall =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (t.found || wall > cap + 30) {
-        ::kill(pid, SIGINT);
-        stopped = true;
-      }
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!stopped && wall > cap + 30) {
+      ::kill(pid, SIGINT);
+      stopped = true;
     }
     ::usleep(50'000);
   }
@@ -397,8 +396,8 @@ int main(int argc, char** argv) {
       "libfuzzer and campaign count from their worker's first execution, not its start-up\n"
       "(since 2026-12-06; earlier libfuzzer cells include about 0.2 s of it). No\n"
       "search is given a scenario or schedule that knows the bug: libFuzzer starts from an\n"
-      "empty corpus, campaign is `pinfuzz campaign` on the one design with one job and no\n"
-      "seed corpus (its slices rotate --search-mix: the native mix search, libFuzzer\n"
+      "empty corpus, campaign is `pinfuzz campaign --stop-at-first` on the one design with one\n"
+      "job and no seed corpus (its slices rotate --search-mix: the native mix search, libFuzzer\n"
       "with --amplify=8, mix again; with -seed=S its first slice runs the mix column's\n"
       "seed-S search, so the two differ by the campaign's own cost). PCT,\n"
       "random and mix run random scenarios (fuzz/harness/search.h; mix: one run per\n"

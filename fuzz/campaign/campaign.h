@@ -50,6 +50,10 @@ struct Options {
   // (pinfuzz_fuzzer --search: the in-process search, mutating the design's
   // corpus). workers.cc says why this default.
   std::vector<std::string> search_mix = {"mix", "libfuzzer", "mix"};
+  // End the campaign (as Ctrl-C does: triage, report) at its first
+  // violation; for a catalog design, at the first of the kind its row
+  // expects. Not kept across --resume.
+  bool stop_at_first = false;
 };
 
 // "" if every entry of a --search-mix is random, pct, mix or libfuzzer;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 
@@ -101,9 +102,19 @@ int Campaign::prepare() {
     return usage(err);
   st_.fuzzer = opt_.fuzzer;
   st_.fuzzer_args = opt_.fuzzer_args;
+  // A native worker's seed: the user's -seed=N moves it (workers.cc), the
+  // clock otherwise. Checked here: libFuzzer would only refuse it in a
+  // worker, after the campaign started.
   worker_seed_ = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  for (const auto& a : opt_.fuzzer_args)
-    if (a.rfind("-seed=", 0) == 0) worker_seed_ = std::strtoull(a.c_str() + 6, nullptr, 10);
+  for (const auto& a : opt_.fuzzer_args) {
+    if (a.rfind("-seed=", 0) != 0) continue;
+    const std::string_view v = std::string_view(a).substr(6);
+    uint64_t seed = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+    if (ec != std::errc{} || end != v.data() + v.size() || v.empty())
+      return usage(fmt::format("--fuzzer-arg={}: want -seed=N, N a non-negative integer", a));
+    worker_seed_ = seed;
+  }
   if (::access(opt_.fuzzer.c_str(), X_OK) != 0)
     return usage(fmt::format("{}: not an executable fuzzer ({}); build it with `cmake --build "
                              "--preset fuzz --target pinfuzz_fuzzer` or pass --fuzzer PATH",

@@ -255,8 +255,14 @@ void Campaign::handle_line(Worker& w, const std::string& line) {
   } else if (auto v = parse_violation_line(line)) {
     w.violation = v->violation.kind;
   } else if (std::regex_search(line, m, kSavedLine)) {
+    // --stop-at-first stops here, not at the "found after" line before it:
+    // the crash file is written between the two, and a worker stopped
+    // earlier would take it along.
+    const bool stop =
+        opt_.stop_at_first && !stopping_ && (!c.expected || w.violation == c.expected);
     triager_->push(triage_input(c, m[1].str()));  // --keep-going: now; the worker runs on
     w.violation.reset();  // handled: a later exit status is the worker's own
+    if (stop) begin_stop(fmt::format("--stop-at-first: {} violated", c.design));
   } else if (std::regex_search(line, m, kFoundLine)) {
     const double secs = c.seconds + std::stod(m[2]);
     const uint64_t execs = c.execs + std::stoull(m[1]);

@@ -192,6 +192,9 @@ void add_campaign_commands(CLI::App& app, Action& action) {
                 "Extra argument for every worker, e.g. --fuzzer-arg=-use_value_profile=1 "
                 "or --fuzzer-arg=--strategy=pct; repeatable. --resume reuses the campaign's "
                 "unless given, and refuses another --strategy or --steps");
+  c->add_flag("--stop-at-first", opt.stop_at_first,
+              "End the campaign (as Ctrl-C does: triage, report, exit 1) at its first "
+              "violation; for a catalog design, at the first of the kind its row expects");
   c->add_option("--report", opt.report_dir, "Report directory (default DIR/report)");
   c->add_flag("--plain", plain, "Log lines every 10 s instead of one refreshed progress line");
   c->add_flag("-q,--quiet", opt.quiet, "No progress; findings and the summary only");

@@ -20,6 +20,8 @@
 #                campaign's --strategy: the file name says so)
 #   native-mix   the same with mix slices, whose files hold runs of either
 #                kind and are read by the kind byte they carry
+#   stop-at-first --stop-at-first ends a campaign at the catalog row's first
+#                violation of the expected kind, with the report written
 #   lock         a running campaign owns its --dir: a second campaign or
 #                --resume is refused naming its pid, report works beside it,
 #                and SIGKILL releases the lock (a --resume then runs)
@@ -68,6 +70,21 @@ native-pct|native-mix)
   check "its worker was a native $kind search" grep -q "native $kind search" "$d/logs/no_gup_fast_recheck.log"
   check "nothing was unreproducible" bash -c "! grep -qi unreproducible '$work/out' '$work/err'"
   check "the finding was published" bash -c "ls -d '$d'/crashes/no_gup_fast_recheck-* >/dev/null"
+  ;;
+stop-at-first)
+  d=$work/c
+  "$pinfuzz" campaign --dir "$d" --design folio_pincount,no_gup_fast_recheck=on --search-mix mix \
+    --fuzzer-arg=-seed=1 --stop-at-first --duration 120s -j 1 --fuzzer "$fuzzer" --plain \
+    --no-seeds >"$work/out" 2>"$work/err"
+  rc=$?
+  cat "$work/out" "$work/err"
+  check "exit 1: a violation found (got $rc)" [ $rc -eq 1 ]
+  check "it says why it stopped" grep -q -- '--stop-at-first: folio_pincount,no_gup_fast_recheck=on violated' "$work/err"
+  check "the expected kind was found" python3 -c "import json,sys; c=json.load(open('$d/campaign.json'))['configs'][0]; sys.exit(c['expected_seconds'] is None)"
+  check "it ended before its --duration" python3 -c "import json,sys; sys.exit(json.load(open('$d/campaign.json'))['elapsed'] >= 120)"
+  check "the report was written" test -s "$d/report/report.html"
+  check "with the finding triaged into crashes/" \
+    bash -c "ls -d '$d'/crashes/no_gup_fast_recheck-*/scenario.txt >/dev/null"
   ;;
 import)
   d=$work/c
@@ -283,6 +300,8 @@ errors)
   regex='--jobs: -3: want a whole number of at least 1' expect campaign --dir "$work/h" -j -3
   regex='--hang: 0: want a positive number of seconds' expect campaign --dir "$work/h" --hang 0
   regex='--duration -5s: want' expect campaign --dir "$work/h" --duration -5s
+  regex='--fuzzer-arg=-seed=x1: want -seed=N' expect campaign --dir "$work/h" --fuzzer /bin/true \
+    --fuzzer-arg=-seed=x1
   regex='--distill-at: 0: want a whole number' expect campaign --dir "$work/h" --distill-at 0
   regex='--seconds: -1: want a positive number of seconds' expect find --bug page_flag --seconds -1
   regex='--seconds: 0: want a positive number of seconds' expect find --bug page_flag --seconds 0

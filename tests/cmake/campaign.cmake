@@ -9,7 +9,7 @@ foreach(case errors workers lock import)
   list(APPEND _campaign_tests pinfuzz_campaign_${case})
 endforeach()
 if(TARGET pinfuzz_fuzzer)
-  foreach(case smoke kill-resume interrupt distill native-pct native-mix)
+  foreach(case smoke kill-resume interrupt distill native-pct native-mix stop-at-first)
     add_test(NAME pinfuzz_campaign_${case}
              COMMAND ${_campaign_sh} $<TARGET_FILE:pinfuzz> ${case}
                      $<TARGET_FILE:pinfuzz_fuzzer>)
