@@ -102,7 +102,8 @@ bool Campaign::start_worker(size_t index) {
   // rather than random and pct in turn: which of the two a bug needs differs
   // by up to 20x either way and nothing says which beforehand, so a slice of
   // the wrong one is nearly wasted, where mix is within 1.6x of the better
-  // one on every catalog row and mutant measured (docs/search.md).
+  // one on every catalog row and mutant that docs/search.md could rank (one
+  // rare mutant, fork_swap_no_dup, still goes to pct: docs/mutation.md).
   const std::string& kind = opt_.search_mix[c.slices % opt_.search_mix.size()];
   const bool native = kind != "libfuzzer";
   std::vector<std::string> argv = {

@@ -23,14 +23,16 @@ namespace pf {
 //   mix     one run per scenario: one time in three a PCT schedule (depth
 //           2 or 3, k the length of the previous run, no measuring run),
 //           otherwise random's (a switch probability of 1/1 .. 1/32).
-//           random and pct find different bugs first, by up to 20x either
+//           random and pct find different bugs first, by up to 50x either
 //           way, and nothing seen before a bug is found says which one it
 //           needs. bench/schedule_arms measured every kind of schedule on
-//           the same scenarios (docs/search.md): for 8 catalog rows and 8
-//           mutants, this mix is within 1.6x of the better of random and pct
-//           (worst: a PCT-only mutant, 1.58x; catalog rows <= 1.47x), where
-//           the earlier 1-in-4 mix with random up to 1/128 was up to 2.2x
-//           off and either alone up to 20x. A campaign's default (campaign.h).
+//           the same scenarios (docs/search.md): on 8 catalog rows and the 6
+//           mutants it could rank, this mix is within 1.6x of the better of
+//           random and pct (worst: a PCT-only mutant, 1.58x; catalog rows
+//           <= 1.47x), where the earlier 1-in-4 mix with random up to 1/128
+//           was up to 2.2x off, random alone up to 5.9x and pct alone 53x.
+//           One rarer mutant still goes to pct (docs/mutation.md). A
+//           campaign's default (campaign.h).
 enum class SearchStrategy : uint8_t { kRandom, kPct, kMix };
 const char* search_strategy_name(SearchStrategy s);  // "random", "pct", "mix"
 std::optional<SearchStrategy> parse_search_strategy(std::string_view name);
