@@ -20,13 +20,13 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "fuzz/harness/bugs.h"
 #include "fuzz/harness/search.h"
+#include "fuzz/scenario/scenario.h"
 
 namespace pf {
 namespace {
@@ -112,7 +112,9 @@ RowResult measure(const Design& design, std::optional<ViolationKind> expected,
 }
 
 // The strategies themselves, as search() runs them, past every hit: hits
-// over `runs` executions (a check on the method columns' arithmetic).
+// over `runs` executions. A check on the random column's arithmetic only:
+// pct's hits within one scenario are counted each, where its column counts
+// the scenario once (a search stops at the first).
 uint64_t strategy_hits(const Design& design, std::optional<ViolationKind> expected,
                        SearchStrategy strategy, uint64_t seed, uint64_t runs) {
   uint64_t hits = 0;
@@ -140,8 +142,9 @@ int main(int argc, char** argv) {
   std::string json_path;
   uint64_t validate = 0;
   app.add_option("--validate", validate,
-                 "Also run each strategy by search() for this many executions and print its "
-                 "hits (stderr)");
+                 "Also run each strategy by search() for this many executions, past every hit, "
+                 "and print its hits (stderr); pct's count every hitting run of a scenario, so "
+                 "only random's compares with its column");
   std::string design_text;
   app.add_option("--bug", bugs, "Only these catalog rows (default: all)");
   app.add_option("--design", design_text,
@@ -155,12 +158,6 @@ int main(int argc, char** argv) {
 
   const std::vector<Arm> arm_list = arms();
   nlohmann::json rows = nlohmann::json::array();
-  std::string header = "| bug | scenarios |";
-  for (const Arm& a : arm_list) header += fmt::format(" {} |", a.name);
-  header += " random | pct | mix |";
-  std::string sep = "|";
-  for (size_t i = 0; i < arm_list.size() + 5; ++i) sep += "---|";
-  fmt::print("{}\n{}\n", header, sep);
   // The rows: catalog rows (their buggy design, their expected kind), or
   // with --design one row of any violation under that design.
   struct Row {
@@ -182,6 +179,12 @@ int main(int argc, char** argv) {
     if (!bugs.empty() && std::find(bugs.begin(), bugs.end(), bug.name) == bugs.end()) continue;
     todo.push_back({std::string(bug.name), bug.buggy_design(), bug.expected});
   }
+  std::string header = "| bug | scenarios |";
+  for (const Arm& a : arm_list) header += fmt::format(" {} |", a.name);
+  header += " random | pct | mix |";
+  std::string sep = "|";
+  for (size_t i = 0; i < arm_list.size() + 5; ++i) sep += "---|";
+  fmt::print("{}\n{}\n", header, sep);
   for (const Row& bug : todo) {
     const RowResult r = measure(bug.design, bug.expected, arm_list, seed, seconds, min_hits);
     const double n = static_cast<double>(r.scenarios);
@@ -222,10 +225,10 @@ int main(int argc, char** argv) {
     rows.push_back(row);
   }
   if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << nlohmann::json{{"seed", seed}, {"rows", rows}}.dump(2) << "\n";
-    if (!out) {
-      fmt::print(stderr, "schedule_arms: cannot write {}\n", json_path);
+    const std::string err = write_file_atomic(
+        json_path, nlohmann::json{{"seed", seed}, {"rows", rows}}.dump(2) + "\n");
+    if (!err.empty()) {
+      fmt::print(stderr, "schedule_arms: {}\n", err);
       return 1;
     }
   }
