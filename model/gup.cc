@@ -114,22 +114,43 @@ bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
 // ------------------------------------------------------------ slow path
 
 // Ghost: which file index a handle is about and that index's truncate
-// generation, sampled before the PTE is read, so that a truncation racing
-// the grab counts as one "since the grab".
-static void note_file_index(World& w, const Vma& vma, Held* h) {
+// generation, and the (mm, vpn)'s MADV_DONTNEED generation, sampled before
+// the PTE is read, so that a truncation or zap racing the grab counts as one
+// "since the grab". Only shared mappings name an index: what a private
+// mapping's COW copy holds never goes to the file.
+static void note_file_index(World& w, int mm, int vpn, const Vma& vma, Held* h) {
+  h->zap_gen = w.ghost.zap_gen[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].load();
   if (vma.kind != VmaKind::kFile) return;
   h->index = static_cast<int8_t>(vma.pgoff);
   h->trunc_gen = w.ghost.trunc_gen[static_cast<size_t>(vma.pgoff)].load();
 }
 
+// mm/gup.c: can_follow_write_pte(): may a FOLL_WRITE lookup use this
+// read-only PTE? Only FOLL_FORCE in a COW mapping without VM_WRITE, and
+// only once COW is broken: "we broke COW and could map the page writable if
+// we have an exclusive anonymous page" (5535be309971, v6.0).
+static bool can_follow_write_pte(World& w, Pte pte, const Vma& vma, GupFlags f) {
+  if (pte.writable) return true;
+  if (!f.force) return false;          // "Maybe FOLL_FORCE is set to override it?"
+  if (!vma.cow()) return false;        // "no effect on shared mappings"
+  if (!vma.readonly) return false;     // VM_WRITE: "just need to take a write fault"
+  const Page& p = w.page(pte.pfn);
+  const uint32_t head_flags = w.page(p.head).flags.load(std::memory_order_acquire);
+  return (head_flags & PG_anon) && (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive);
+}
+
 // One page of __get_user_pages(): follow_page_pte() under the PTL, faulting
 // (handle_mm_fault) and retrying when the PTE does not allow the access.
-static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out) {
-  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, Held* out) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
   const Vma vma = m.vma(vpn);  // under mmap_lock (gup_slow)
   if (vma.kind == VmaKind::kNone) return -kEFAULT;
+  // check_vma_flags(): a write without VM_WRITE needs FOLL_FORCE and a COW
+  // mapping ("Anon pages in shared mappings are surprising: now just
+  // reject it").
+  if (f.write && vma.readonly && (!f.force || !vma.cow())) return -kEFAULT;
   Held file_note;
-  note_file_index(w, vma, &file_note);
+  note_file_index(w, mm, vpn, vma, &file_note);
   // mm/gup.c: check_vma_flags(): "if ((gup_flags & FOLL_LONGTERM) &&
   // vma_is_fsdax(vma)) return -EOPNOTSUPP;" (6.x, ColinIanKing/linux-next);
   // writable_file_mapping_allowed() (v6.5) refuses FOLL_LONGTERM|FOLL_WRITE
@@ -145,15 +166,28 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
     bool unshare = false;
     if (pte.present && how == GupHow::kPin && !f.write && unshares_ro_pins(w)) {
       // mm/internal.h: gup_must_unshare(): R/O pins of anon pages that are
-      // not exclusive must unshare first (FAULT_FLAG_UNSHARE, v5.19).
+      // not exclusive must unshare first (FAULT_FLAG_UNSHARE, v5.19); of a
+      // page-cache page, only a long-term pin in a COW mapping ("we only
+      // care about writable private ("COW") mappings where we have to
+      // break COW early").
       uint32_t fl = w.page(w.page(pte.pfn).head).flags.load(std::memory_order_acquire);
-      unshare = (fl & PG_anon) && !(w.page(pte.pfn).flags.load() & PG_anon_exclusive);
+      unshare = (fl & PG_anon) ? !(w.page(pte.pfn).flags.load() & PG_anon_exclusive)
+                               : pte.pfn != w.zero_pfn && f.longterm &&
+                                     vma.kind == VmaKind::kFilePrivate;
     }
-    bool fault = !pte.present || (f.write && !pte.writable);
+    bool fault = !pte.present || (f.write && !can_follow_write_pte(w, pte, vma, f));
     if (fault || unshare) {
       m.ptl.unlock();
-      int r = handle_mm_fault(w, &t, t.mm, vpn, f.write, unshare);
+      int r = handle_mm_fault(w, &t, mm, vpn, f.write, unshare);
       if (r < 0) return r;
+      // dirty_cow, the faultin_page() of v2.6.13..v4.8: "The VM_FAULT_WRITE
+      // bit tells us that do_wp_page has broken COW when necessary, even if
+      // maybe_mkwrite decided not to set pte_write. We can thus safely do
+      // subsequent page lookups as if they were reads": FOLL_WRITE dropped
+      // (fixed by 19be0eaffa3a, CVE-2016-5195). The next lookup then takes
+      // whatever the PTE maps by then - after a racing MADV_DONTNEED and a
+      // read fault, the page cache's page.
+      if (w.design.dirty_cow && r == kVmFaultWrite && vma.readonly) f.write = false;
       continue;
     }
     Pfn pfn = pte.pfn;
@@ -176,13 +210,19 @@ static int gup_one(World& w, Task& t, int vpn, GupHow how, GupFlags f, Held* out
     if (devmap) put_dev_pagemap(w, &t, pfn);
     m.ptl.unlock();
     if (r < 0) return r;
-    *out = Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(vpn), how, true};
+    *out = Held{pfn, p.head, static_cast<int8_t>(mm), static_cast<int8_t>(vpn), how, true};
     out->write = f.write;
     out->index = file_note.index;
     out->trunc_gen = file_note.trunc_gen;
+    out->zap_gen = file_note.zap_gen;
+    out->file_cow = vma.kind == VmaKind::kFilePrivate && !(w.page(p.head).flags.peek() & PG_anon);
     return 1;
   }
   return -kEFAULT;
+}
+
+int get_user_page_remote(World& w, Task& t, int mm, int vpn, GupFlags f, Held* out) {
+  return gup_one(w, t, mm, vpn, GupHow::kGet, f, out);
 }
 
 // Records the grabbed pages as held and does the post-grab bookkeeping.
@@ -222,7 +262,7 @@ static int gup_slow(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     int n = 0, err = 0;
     m.mmap_lock.down_read();
     for (int i = 0; i < nr && vpn + i < kMaxVpn && n < kMaxHeld; ++i) {
-      int r = gup_one(w, t, vpn + i, how, f, &got[static_cast<size_t>(n)]);
+      int r = gup_one(w, t, t.mm, vpn + i, how, f, &got[static_cast<size_t>(n)]);
       if (r < 0) {
         err = r;
         break;
@@ -290,7 +330,7 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     // gup_fast_folio_allowed(): no FOLL_LONGTERM|FOLL_WRITE on file mappings.
     if (f.longterm && f.write && kind == VmaKind::kFile) break;
     Held file_note;
-    note_file_index(w, vma, &file_note);
+    note_file_index(w, t.mm, i, vma, &file_note);
     // gup_fast_pmd_range(): pmdp_get_lockless(); a cleared PMD (collapse in
     // progress) sends us to the slow path. The PTE is then read through the
     // table this PMD value points to - detached by now, perhaps.
@@ -335,18 +375,26 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     // after the grab and the recheck, so it sees PageAnonExclusive as the
     // unmap side left it (swap-out may have cleared it and mapped the same
     // folio again with a PTE the recheck cannot tell apart). The slow path
-    // unshares.
-    if (how == GupHow::kPin && !f.write && unshares_ro_pins(w) &&
-        (p.flags.load(std::memory_order_acquire) & (PG_anon | PG_anon_exclusive)) == PG_anon) {
-      gup_put_folio(w, &t, p.head, how);
-      if (devmap) put_dev_pagemap(w, &t, pfn);
-      break;
+    // unshares. A page-cache page under a R/O long-term pin: "We really
+    // need the vma ..." (GUP-fast has none), so the slow path decides.
+    if (how == GupHow::kPin && !f.write && unshares_ro_pins(w)) {
+      const uint32_t pf = p.flags.load(std::memory_order_acquire);
+      const bool must = (pf & PG_anon) ? !(pf & PG_anon_exclusive)
+                                       : !pte.writable && f.longterm && pfn != w.zero_pfn;
+      if (must) {
+        gup_put_folio(w, &t, p.head, how);
+        if (devmap) put_dev_pagemap(w, &t, pfn);
+        break;
+      }
     }
     if (devmap) put_dev_pagemap(w, &t, pfn);
     got[static_cast<size_t>(n)] =
         Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
     got[static_cast<size_t>(n)].index = file_note.index;
     got[static_cast<size_t>(n)].trunc_gen = file_note.trunc_gen;
+    got[static_cast<size_t>(n)].zap_gen = file_note.zap_gen;
+    got[static_cast<size_t>(n)].file_cow =
+        kind == VmaKind::kFilePrivate && !(w.page(p.head).flags.peek() & PG_anon);
     got[static_cast<size_t>(n++)].write = f.write;
   }
   if (how == GupHow::kPin && !w.design.no_fork_wp_seq && n > 0 &&

@@ -28,6 +28,10 @@ inline constexpr int kLongtermRounds = 3; // LONGTERM migrate-and-retry rounds
 int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how);
 // mm/gup.c: try_grab_folio_fast(): try_get_folio(+1), then the pin part.
 bool try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how);
+// mm/gup.c: get_user_page_vma_remote(): one page of `mm` with FOLL_GET, the
+// caller holding that mm's mmap_lock for read; 1 (the page in *out, not
+// recorded as held) or -errno. Release with gup_put_folio(kGet).
+int get_user_page_remote(World& w, Task& t, int mm, int vpn, GupFlags f, Held* out);
 // mm/gup.c: gup_put_folio(). Releases one GET or PIN of the folio.
 void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how);
 // mm/gup.c / mm/page_alloc.c: folio_is_longterm_pinnable()

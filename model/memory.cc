@@ -84,6 +84,10 @@ bool held_by_other_mm(World& w, Pfn pfn, int mm) {
   return other_mm_handle(w, pfn, mm, /*pins_only=*/false).has_value();
 }
 
+static bool zapped_since(const World& w, const Held& h) {
+  return w.ghost.zap_gen[static_cast<size_t>(h.mm)][static_cast<size_t>(h.vpn)].load() != h.zap_gen;
+}
+
 void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
   // tools/testing/selftests/mm/cow.c: a pin keeps observing the page the
   // process reads and writes through its page table.
@@ -94,6 +98,11 @@ void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
   if (h.index >= 0 &&
       w.ghost.trunc_gen[static_cast<size_t>(h.index)].load() != h.trunc_gen)
     return;
+  // mm/madvise.c: MADV_DONTNEED throws the page away whether or not it is
+  // pinned; the next touch maps a new one. The caller asked for that. And a
+  // page-cache page of a private mapping is copied away by the next write
+  // (Held::file_cow).
+  if (h.file_cow || zapped_since(w, h)) return;
   Mm& m = w.mm[static_cast<size_t>(h.mm)];
   if (!m.live.load() || m.vma_unlocked(h.vpn).kind == VmaKind::kNone) return;
   Pte pte = Pte::unpack(m.pte(h.vpn).peek());
@@ -124,6 +133,7 @@ static void check_get_coherent(World& w, const Task* t, const Held& h, const cha
   if (h.how != GupHow::kGet || !h.exclusive) return;
   const uint32_t seq = w.ghost.fork_seq[static_cast<size_t>(h.mm)].load();
   if (seq != h.fork_seq || (seq & 1)) return;  // forked since, or during the GUP
+  if (zapped_since(w, h)) return;               // MADV_DONTNEED since the GUP
   Mm& m = w.mm[static_cast<size_t>(h.mm)];
   if (!m.live.load() || m.vma_unlocked(h.vpn).kind != VmaKind::kAnon) return;
   Pte pte = Pte::unpack(m.pte(h.vpn).peek());
@@ -227,7 +237,12 @@ static Pte present(Pfn pfn, bool writable, bool dirty) {
 // reference goes after the TLB flush (tlb_finish_mmu). Returns whether it
 // zapped a page mapping.
 // `why` names the zap for the oracles (Ghost::replaced_by).
-static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const char* why) {
+// `dontneed`: MADV_DONTNEED's zap, which the ghost counts (Ghost::zap_gen)
+// in the same step as the PTE clear: a GUP that read the PTE before it sees
+// the count change, and no check in between sees the PTE gone and the count
+// not.
+static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const char* why,
+                    bool dontneed = false) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
@@ -236,6 +251,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
     return false;
   }
   m.pte(vpn).store(kPteNone, std::memory_order_release);
+  if (dontneed) w.ghost.zap_gen[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].fetch_add(1);
   if (pte.present || pte.device_private) w.ghost.note_replaced(mm, pte.pfn, why);
   if (pte.swap) {
     // zap_nonpresent_ptes() -> free_swap_and_cache_nr()
@@ -270,7 +286,9 @@ void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
     if (!m.live.load()) continue;
     for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
       const Vma vma = m.vma_unlocked(vpn);  // the i_mmap tree's view
-      if (vma.kind != VmaKind::kFile || vma.pgoff < first || vma.pgoff >= first + nr) continue;
+      // Private mappings too: their PTEs that still map the cache's page
+      // (zap_one() zaps only PTEs mapping this folio, never a COW copy).
+      if (!vma.file() || vma.pgoff < first || vma.pgoff >= first + nr) continue;
       zap_one(w, t, mm, vpn, static_cast<Pfn>(head + (vma.pgoff - first)), "file_unmap");
     }
   }
@@ -350,6 +368,7 @@ static bool page_mkwrite(World& w, const Task* t, Pfn head) {
   if (!(p.flags.load(std::memory_order_acquire) & PG_private)) {
     folio_ref_add(w, t, head, 1);
     p.flags.fetch_or(PG_private, std::memory_order_release);
+    w.ghost.get_dirtied[static_cast<size_t>(p.index.peek())].store(0);
   }
   folio_mark_dirty(w, t, head);
   return true;
@@ -364,9 +383,13 @@ static bool page_mkwrite(World& w, const Task* t, Pfn head) {
 // where it read `orig` and decided to copy (do_wp_page() does); otherwise it
 // is taken here, if the PTE is still `orig`.
 // A copy made for a write is a COW; one for a read is FAULT_FLAG_UNSHARE's.
-static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool writable,
+static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool write,
                         bool ref_held = false) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
+  // "entry = maybe_mkwrite(pte_mkdirty(entry), vma)" for a write; an
+  // unshare maps the copy read-only and clean. Without VM_WRITE (a
+  // FOLL_FORCE write) the copy is dirty but stays read-only.
+  const bool writable = write && !m.vma(vpn).readonly;
   auto& slot = m.pte(vpn);
   const Pfn old = orig.pfn;
   const bool zero = old == w.zero_pfn;  // the zero page is never freed
@@ -386,7 +409,7 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
   m.ptl.lock();
   bool same = slot.load(std::memory_order_acquire) == orig.pack();  // pte_same()
   if (same) {
-    slot.store(present(np, writable, writable).pack(), std::memory_order_release);
+    slot.store(present(np, writable, write).pack(), std::memory_order_release);
     // A write fault's COW and a FOLL_PIN read's unshare are one operation
     // to the pinner: wp_page_copy() put another page where its page was.
     w.ghost.note_replaced(mm, old, "cow");
@@ -399,7 +422,8 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
     folio_put(w, t, w.page(old).head);  // the old mapping's reference
   }
   if (!zero) folio_put(w, t, w.page(old).head);  // ours
-  return 0;
+  // "return (folio_copied && !unshare) ? VM_FAULT_WRITE : 0"
+  return same && write ? kVmFaultWrite : 0;
 }
 
 // ------------------------------------------------------------ faults
@@ -527,7 +551,9 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
     m.ptl.lock();
     bool same = m.pte(vpn).load() == orig.pack();
     if (same) {
-      m.pte(vpn).store(present(np, true, write).pack());
+      // "if ((vma->vm_flags & VM_WRITE) ...) pte = pte_mkwrite(pte, vma)"
+      const bool vm_write = !m.vma(vpn).readonly;
+      m.pte(vpn).store(present(np, vm_write, vm_write && write).pack());
       swap_free(w, slot);
     }
     m.ptl.unlock();
@@ -569,35 +595,97 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
       exclusive_entry || w.width.value(p.refcount.load(std::memory_order_acquire)) == 1;
   if (exclusive) p.flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
   p.mapcount.fetch_add(1, std::memory_order_relaxed);  // folio_add_anon_rmap_ptes()
-  m.pte(vpn).store(present(folio, exclusive, exclusive && write).pack(),
+  // Writable only with VM_WRITE: a FOLL_FORCE write fault of a PROT_READ
+  // mapping leaves it read-only (and clean), and GUP follows it as an
+  // exclusive anon page (can_follow_write_pte()).
+  const bool mkwrite = exclusive && !m.vma(vpn).readonly;
+  m.pte(vpn).store(present(folio, mkwrite, mkwrite && write).pack(),
                    std::memory_order_release);
-  m.ptl.unlock();
+  // "folio_unlock(folio)" comes before "pte_unmap_unlock()": our reference
+  // is now the mapping's, and once the PTL is dropped a MADV_DONTNEED (under
+  // mmap_lock for read, like this fault) may zap the PTE and free the folio.
   folio_unlock(w, folio);
-  return 0;  // our reference is the mapping's; a write to a shared one retries into do_wp_page()
+  m.ptl.unlock();
+  return 0;  // a write to a shared one retries into do_wp_page()
+}
+
+// filemap_fault() -> lock_folio_maybe_drop_mmap(), then "Did it get
+// truncated?": a folio truncate is removing must not be mapped. Locks the
+// folio; if it left the file or index `pgoff` meanwhile, unlocks it, drops
+// the caller's reference and returns false (the fault retries).
+static bool lock_still_cached(World& w, const Task* t, Pfn head, int pgoff) {
+  folio_lock(w, head);
+  Page& h = w.page(head);
+  if (h.mapping.load(std::memory_order_acquire) == kBufferedFile &&
+      h.index.load(std::memory_order_relaxed) == pgoff)
+    return true;
+  folio_unlock(w, head);
+  folio_put(w, t, head);
+  return false;
+}
+
+// mm/memory.c: do_cow_fault(): a write fault on a none PTE of a private file
+// mapping. The cow page is allocated first (vmf->cow_page), the page-cache
+// folio found and locked (__do_fault()), copied (copy_user_highpage()), and
+// the copy mapped by finish_fault(): "entry = maybe_mkwrite(pte_mkdirty(entry),
+// vma)", so without VM_WRITE (a FOLL_FORCE write) dirty and read-only.
+// Unlike do_wp_page()'s COW it reports no VM_FAULT_WRITE (the 4.x code
+// returned __do_fault()'s flags), which matters to the pre-19be0eaffa3a
+// retry loop (dirty_cow).
+static int do_cow_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  Pfn np = w.alloc_page();
+  if (np == kNoPfn) return -kENOMEM;
+  Pfn pfn = filemap_get_folio(w, t, vma.pgoff);
+  if (pfn == kNoPfn) {
+    folio_put(w, t, np);
+    return -kENOMEM;
+  }
+  Pfn head = w.page(pfn).head;
+  if (!lock_still_cached(w, t, head, vma.pgoff)) {
+    folio_put(w, t, np);
+    return 0;  // retry
+  }
+  copy_highpage(w, t, np, pfn);
+  init_anon(w, np, vpn);
+  m.ptl.lock();
+  const bool still_none = m.pte(vpn).load() == kPteNone;
+  if (still_none) m.pte(vpn).store(present(np, !vma.readonly, true).pack());
+  m.ptl.unlock();
+  folio_unlock(w, head);
+  folio_put(w, t, head);               // __do_fault()'s reference
+  if (!still_none) folio_put(w, t, np);  // raced: our copy goes
+  return 0;
 }
 
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   const Vma vma = m.vma(vpn);  // find_vma(), under mmap_lock
   if (vma.kind == VmaKind::kNone) return -kEFAULT;
+  // sanitize_fault_flags(): a write fault without VM_WRITE comes only from
+  // FOLL_FORCE, and "FOLL_FORCE only applies to COW mappings".
+  if (write && vma.readonly && !vma.cow()) return -kEFAULT;
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   m.ptl.unlock();
 
   if (pte.none()) {
     if (vma.kind == VmaKind::kAnon) {
-      // do_anonymous_page(): a new zeroed exclusive page.
+      // do_anonymous_page(): a new zeroed exclusive page; "if
+      // (vma->vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry))".
       Pfn np = w.alloc_page();
       if (np == kNoPfn) return -kENOMEM;
       init_anon(w, np, vpn);
       m.ptl.lock();
       bool still_none = m.pte(vpn).load() == kPteNone;
-      if (still_none) m.pte(vpn).store(present(np, true, write).pack());
+      if (still_none) m.pte(vpn).store(present(np, !vma.readonly, write && !vma.readonly).pack());
       m.ptl.unlock();
       if (!still_none) folio_put(w, t, np);
       return 0;
     }
-    if (vma.kind != VmaKind::kFile) return -kEFAULT;  // dax / p2pdma: no refault model
+    if (!vma.file()) return -kEFAULT;  // dax / p2pdma: no refault model
+    // do_cow_fault(): a write fault of a private file mapping.
+    if (vma.kind == VmaKind::kFilePrivate && write) return do_cow_fault(w, t, mm, vpn, vma);
     // do_read_fault() / do_shared_fault(): filemap_fault + finish_fault.
     Pfn pfn = filemap_get_folio(w, t, vma.pgoff);
     if (pfn == kNoPfn) return -kENOMEM;
@@ -608,17 +696,8 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
         folio_put(w, t, head);
         return 0;  // truncated: retry
       }
-    } else {
-      // filemap_fault() -> lock_folio_maybe_drop_mmap(), then "Did it get
-      // truncated?": a folio truncate is removing must not be mapped.
-      folio_lock(w, head);
-      Page& h = w.page(head);
-      if (h.mapping.load(std::memory_order_acquire) != kBufferedFile ||
-          h.index.load(std::memory_order_relaxed) != vma.pgoff) {
-        folio_unlock(w, head);
-        folio_put(w, t, head);
-        return 0;  // retry
-      }
+    } else if (!lock_still_cached(w, t, head, vma.pgoff)) {
+      return 0;  // retry
     }
     m.ptl.lock();
     bool still_none = m.pte(vpn).load() == kPteNone;
@@ -647,6 +726,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   if (!write && !unshare) return 0;  // present: nothing to do
   Pfn pfn = pte.pfn;
   Pfn head = w.page(pfn).head;
+  // do_wp_page(): "if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))"
   if (vma.kind == VmaKind::kFile) {
     // do_wp_page() takes its reference under the PTL, where the PTE still
     // maps the folio (no speculative get on a pfn that may have been
@@ -667,8 +747,8 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     folio_put(w, t, head);
     return 0;
   }
-  if (vma.kind != VmaKind::kAnon) return -kEFAULT;
-  if (pfn == w.zero_pfn) return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/true);
+  if (!vma.cow()) return -kEFAULT;
+  if (pfn == w.zero_pfn) return wp_page_copy(w, t, mm, vpn, pte, /*write=*/true);
   // do_wp_page(), under the PTL: an exclusive page is reused; otherwise
   // wp_can_reuse_anon_folio() reuses it only if it can take the folio lock
   // and then sees the only reference (refcount, not mapcount: the
@@ -677,11 +757,17 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   Page& p = w.page(head);
   m.ptl.lock();
   const bool same = m.pte(vpn).load(std::memory_order_acquire) == pte.pack();
-  bool exclusive = same && (w.page(pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive);
+  // "if (folio && folio_test_anon(folio) ...)": a page-cache page of a
+  // private mapping is never reused, always copied. Decided here, under the
+  // PTL with the PTE unchanged: outside it, the pfn may have been freed and
+  // reused as an anon page with a bit-identical PTE. (PageAnon is stable
+  // while the PTE maps the page: read with peek(), not a scheduling point.)
+  const bool anon = same && (w.page(head).flags.peek() & PG_anon);
+  bool exclusive = anon && (w.page(pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive);
   // A device-coherent anon folio is reused the same way (mm/memory.c
   // wp_can_reuse_anon_folio(): not being on the LRU only costs it an
   // lru_add_drain()); its count sits on the ZONE_DEVICE idle base.
-  if (same && !exclusive && p.order == 0 && folio_trylock(w, head)) {
+  if (anon && !exclusive && p.order == 0 && folio_trylock(w, head)) {
     // cow_reuse_by_mapcount: the rule before 09854ba94c6a (v5.9): reuse
     // when this is the only mapping, whoever else holds a reference.
     const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
@@ -698,16 +784,18 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     }
     folio_unlock(w, head);
   }
-  if (exclusive && write)  // wp_page_reuse()
-    m.pte(vpn).store(present(pfn, true, true).pack(), std::memory_order_release);
+  // wp_page_reuse(): "entry = maybe_mkwrite(pte_mkdirty(entry), vma)":
+  // without VM_WRITE (FOLL_FORCE) the PTE is dirtied but stays read-only.
+  if (exclusive && write)
+    m.pte(vpn).store(present(pfn, !vma.readonly, true).pack(), std::memory_order_release);
   // Copying: the reference on the old folio is taken here, under the same
   // PTL as the decision, so it can be neither freed nor reused before the
   // copy rechecks pte_same() (a recycled pfn gives a bit-identical PTE).
   const bool copy = same && !exclusive;
   if (copy) folio_ref_add(w, t, head, 1);  // folio_get()
   m.ptl.unlock();
-  if (!copy) return 0;  // raced (retry), or reused
-  return wp_page_copy(w, t, mm, vpn, pte, /*writable=*/write, /*ref_held=*/true);
+  if (!copy) return exclusive && write ? kVmFaultWrite : 0;  // reused, or raced (retry)
+  return wp_page_copy(w, t, mm, vpn, pte, /*write=*/write, /*ref_held=*/true);
 }
 
 // ------------------------------------------------------------ fork
@@ -811,7 +899,10 @@ int fork_mm(World& w, Task& t) {
     const Vma vma = src.vma(vpn);
     dst.set_vma(vpn, vma);  // the child runs only from `ready` on
     // vma_needs_copy(): shared file/dax/p2pdma mappings are refaulted lazily.
-    if (vma.kind != VmaKind::kAnon) continue;
+    // A private file mapping is copied as if it had an anon_vma (it does
+    // once a COW happened): its anon pages are shared like any anon page,
+    // and its page-cache pages are mapped read-only in both.
+    if (!vma.cow()) continue;
     // copy_pte_range(): a page that must be copied needs a preallocated
     // folio; copy_present_page() returns -EAGAIN without one, and the loop
     // drops both PTLs, allocates (folio_prealloc()) and goes `again`,
@@ -860,6 +951,48 @@ void munmap_vpn(World& w, Task& t, int vpn) {
 
 // ------------------------------------------------------------ CPU, DMA
 
+// The ghost's expectation for the disk: a store into a shared file mapping's
+// page (or something newer) must reach the file by the final sync.
+static void note_file_store(World& w, Pfn pfn, const Vma& vma, uint32_t v) {
+  const Page& h = w.page(w.page(pfn).head);
+  if (h.mapping.peek() < 0 || vma.kind != VmaKind::kFile) return;
+  auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index.peek())];
+  int64_t cur = e.load();
+  while (cur < v && !e.compare_exchange_weak(cur, v)) {
+  }
+}
+
+// The ro_file_written oracle, at a store into `pfn` through (mm, vpn) and
+// its VMA: a page-cache page may be written only through a shared mapping
+// with VM_WRITE; a private ("COW") mapping's store lands in an anon page of
+// its own (CVE-2016-5195: a FOLL_FORCE write reached the page cache of a
+// file the process could only read). `others`: also require that no other
+// mm maps the page (a store through the kernel's mapping of a page GUP
+// returned, which no PTE of another mm may share).
+static void check_private_store(World& w, const Task& t, int mm, int vpn, const Vma& vma, Pfn pfn,
+                                const char* fn, bool others) {
+  const Page& h = w.page(w.page(pfn).head);
+  if (h.mapping.peek() == kBufferedFile && (vma.kind != VmaKind::kFile || vma.readonly)) {
+    w.report(ViolationKind::ro_file_written, pfn, &t, fn,
+             fmt::format("wrote the page cache's page of file index {} (pfn {}) through mm {} vpn "
+                         "{}, a {} mapping",
+                         h.index.peek(), pfn, mm, vpn,
+                         vma.kind == VmaKind::kFile ? "read-only shared" : "private"),
+             "page_cache_through_private_mapping");
+    return;
+  }
+  if (!others || !vma.cow() || !(h.flags.peek() & PG_anon)) return;
+  for (const Mapping& at : mappings_of(w, pfn))
+    if (at.mm != mm) {
+      w.report(ViolationKind::ro_file_written, pfn, &t, fn,
+               fmt::format("wrote pfn {} through mm {} vpn {}'s private mapping while mm {} vpn {} "
+                           "maps it too",
+                           pfn, mm, vpn, at.mm, at.vpn),
+               "shared_anon_through_private_mapping");
+      return;
+    }
+}
+
 static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
   // Only an mm a process runs in: a child under construction is not
   // reachable until its fork returns.
@@ -867,7 +1000,10 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.mmap_lock.down_read();
   int64_t result = -kEFAULT;
-  for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
+  // arch fault handlers' access_error(): a store to a mapping without
+  // VM_WRITE is SIGSEGV, whatever the PTE.
+  const int attempts = write && m.vma(vpn).readonly ? 0 : kFaultRetries;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
     m.ptl.lock();
     uint64_t raw = m.pte(vpn).load(std::memory_order_acquire);
     Pte pte = Pte::unpack(raw);
@@ -890,13 +1026,9 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
         pte.dirty = true;  // the MMU sets the dirty bit
         m.pte(vpn).store(pte.pack(), std::memory_order_relaxed);
       }
-      Page& h = w.page(p.head);
-      if (h.mapping.peek() >= 0 && m.vma(vpn).kind == VmaKind::kFile) {
-        auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index.peek())];
-        int64_t cur = e.load();
-        while (cur < v && !e.compare_exchange_weak(cur, v)) {
-        }
-      }
+      const Vma vma = m.vma(vpn);
+      check_private_store(w, t, mm, vpn, vma, pte.pfn, "user_write", /*others=*/false);
+      note_file_store(w, pte.pfn, vma, v);
       result = v;
     } else {
       result = p.data.load(std::memory_order_relaxed);
@@ -910,6 +1042,101 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
 
 int64_t user_write(World& w, Task& t, int mm, int vpn) { return user_access(w, t, mm, vpn, true); }
 int64_t user_read(World& w, Task& t, int mm, int vpn) { return user_access(w, t, mm, vpn, false); }
+
+// ------------------------------------------------------------ FOLL_FORCE, madvise, mprotect
+
+int64_t access_remote_vm_write(World& w, Task& t, int mm, int vpn) {
+  if (mm < 0 || mm >= kMaxMm || !w.mm[static_cast<size_t>(mm)].ready.load()) return -kEFAULT;
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  // __access_remote_vm(): mmap_read_lock_killable(), held across the GUP,
+  // the copy and the put: no fork or mprotect of that mm meanwhile.
+  m.mmap_lock.down_read();
+  GupFlags f;
+  f.write = true;
+  f.force = true;  // mem_rw(): FOLL_FORCE | FOLL_WRITE
+  Held h;
+  const int r = get_user_page_remote(w, t, mm, vpn, f, &h);
+  if (r < 0) {
+    m.mmap_lock.up_read();
+    return r;
+  }
+  ghost_grabbed(w, h);
+  if (w.ghost.freed[static_cast<size_t>(h.pfn)].load())
+    w.report(ViolationKind::use_after_free, h.pfn, &t, "access_remote_vm",
+             "wrote into a freed page");
+  // copy_to_user_page(): the store goes through the kernel's mapping of
+  // the page GUP returned, not through the process's PTE.
+  const uint32_t v =
+      w.page(h.pfn).data.store_from([&] { return next_data_value(w); }, std::memory_order_relaxed);
+  const Vma vma = m.vma(vpn);
+  check_private_store(w, t, mm, vpn, vma, h.pfn, "access_remote_vm", /*others=*/true);
+  note_file_store(w, h.pfn, vma, v);
+  t.dirtying_foll_get = true;
+  set_page_dirty_lock(w, &t, h.head);
+  t.dirtying_foll_get = false;
+  ghost_released(w, h);
+  gup_put_folio(w, &t, h.head, GupHow::kGet);  // put_page()
+  m.mmap_lock.up_read();
+  return v;
+}
+
+int madvise_dontneed(World& w, Task& t, int vpn) {
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  // madvise_need_mmap_write(): MADV_DONTNEED needs mmap_lock only for
+  // read, so it races faults and GUP (the Dirty COW race).
+  m.mmap_lock.down_read();
+  const Vma vma = m.vma(vpn);
+  int r = 0;
+  if (vma.kind == VmaKind::kNone) {
+    r = -kENOMEM;  // madvise(): an unmapped range
+  } else if (vma.kind == VmaKind::kP2pdma) {
+    r = -kEINVAL;  // madvise_dontneed_free_valid_vma(): not a VM_PFNMAP mapping
+  } else {
+    // zap_page_range_single() -> zap_pte_range(): the page goes, pinned or
+    // not; the next touch faults a new one in (anon) or maps the page
+    // cache's again (file).
+    zap_one(w, &t, t.mm, vpn, kNoPfn, "madvise_dontneed", /*dontneed=*/true);
+  }
+  m.mmap_lock.up_read();
+  return r;
+}
+
+int mprotect_vpn(World& w, Task& t, int vpn, bool write) {
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  m.mmap_lock.down_write();  // do_mprotect_pkey(): mmap_write_lock_killable()
+  Vma vma = m.vma(vpn);
+  if (vma.kind == VmaKind::kNone) {
+    m.mmap_lock.up_write();
+    return -kENOMEM;
+  }
+  // mprotect_fixup(): VM_WRITE set or cleared (VM_MAYWRITE is always set
+  // in the model).
+  vma.readonly = !write;
+  m.set_vma(vpn, vma);
+  // change_pte_range(), under the PTL: ptep_modify_prot_start/commit().
+  m.ptl.lock();
+  auto& slot = m.pte(vpn);
+  Pte pte = Pte::unpack(slot.load(std::memory_order_acquire));
+  if (!write && pte.writable) {
+    // Write-protect whatever the entry is (a present PTE keeps its dirty
+    // bit; a writable migration or device-private entry becomes readable).
+    pte.writable = false;
+    slot.store(pte.pack(), std::memory_order_release);
+  } else if (write && pte.present && !pte.writable && vma.cow() && pte.pfn != w.zero_pfn &&
+             (w.page(w.page(pte.pfn).head).flags.load(std::memory_order_acquire) & PG_anon) &&
+             (w.page(pte.pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive)) {
+    // MM_CP_TRY_CHANGE_WRITABLE: can_change_pte_writable(): in a private
+    // mapping only an exclusive anon page is made writable at once;
+    // everything else takes a write fault.
+    pte.writable = true;
+    slot.store(pte.pack(), std::memory_order_release);
+  }
+  m.ptl.unlock();
+  // flush_tlb_range(): the model has no TLB; a CPU access always walks the
+  // page table under the PTL (docs/model.md).
+  m.mmap_lock.up_write();
+  return 0;
+}
 
 int64_t dma_write(World& w, Task& t, int slot) {
   if (slot < 0 || slot >= kMaxHeld || !t.held[static_cast<size_t>(slot)].live) {

@@ -26,7 +26,12 @@ struct GupFlags {
   bool write = false;     // FOLL_WRITE
   bool longterm = false;  // FOLL_LONGTERM
   bool p2pdma = false;    // FOLL_PCI_P2PDMA
+  bool force = false;     // FOLL_FORCE (ptrace, /proc/pid/mem)
 };
+
+// handle_mm_fault()'s VM_FAULT_WRITE: do_wp_page() broke COW (copied) or
+// reused the page for a write. Returned instead of 0; errors are negative.
+inline constexpr int kVmFaultWrite = 1;
 
 // ------------------------------------------------------------ mm/gup.c
 
@@ -117,7 +122,8 @@ int migrate_vpn(World& w, Task& t, int vpn);
 
 // ------------------------------------------------- mm/memory.c, fork
 
-// handle_mm_fault(): the caller holds mmap_lock for read.
+// handle_mm_fault(): the caller holds mmap_lock for read. 0, kVmFaultWrite
+// or -errno.
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare);
 // fork(): copy_page_range() of task.mm into a new mm; returns its id or -errno.
 int fork_mm(World& w, Task& t);
@@ -132,6 +138,19 @@ void munmap_vpn(World& w, Task& t, int vpn);
 int64_t user_write(World& w, Task& t, int mm, int vpn);
 // A CPU load through the page table; -errno if it cannot be mapped.
 int64_t user_read(World& w, Task& t, int mm, int vpn);
+// mm/memory.c: __access_remote_vm() writing one value into mm's vpn, as a
+// write to /proc/pid/mem or ptrace(PTRACE_POKEDATA) does: under mmap_lock
+// for read, get_user_page_vma_remote() with FOLL_FORCE|FOLL_WRITE,
+// copy_to_user_page(), set_page_dirty_lock(), put_page(). Returns the value
+// written or -errno.
+int64_t access_remote_vm_write(World& w, Task& t, int mm, int vpn);
+// mm/madvise.c: madvise(MADV_DONTNEED) of one page of task.mm:
+// zap_page_range_single() under mmap_lock held for read. 0 or -errno.
+int madvise_dontneed(World& w, Task& t, int vpn);
+// mm/mprotect.c: mprotect() of one page of task.mm to PROT_READ (write =
+// false) or PROT_READ|PROT_WRITE, under mmap_lock for write:
+// change_pte_range(). 0 or -errno.
+int mprotect_vpn(World& w, Task& t, int vpn, bool write);
 
 // --------------------------------------------------- mm/truncate.c
 

@@ -75,6 +75,12 @@ static void folio_free(World& w, const Task* t, Pfn head) {
              fmt::format("folio freed with {} pin(s) outstanding",
                          w.ghost.pins[static_cast<size_t>(head)].load()));
   }
+  // mm/page_alloc.c: free_pages_prepare() -> bad_page() ("BAD page state"):
+  // PG_locked is in PAGE_FLAGS_CHECK_AT_FREE. Someone still holds the lock
+  // of a folio whose last reference is gone: they will unlock a free page.
+  if (p.flags.peek() & PG_locked)
+    w.report(ViolationKind::use_after_free, head, t, "free_pages_prepare",
+             "a locked folio was freed (bad_page(): its lock holder has no reference)");
   // lruvec_del_folio(); the page leaves the LRU and loses its identity.
   p.flags.fetch_and(~(PG_lru | PG_dirty | PG_anon | PG_anon_exclusive | PG_private |
                       PG_dma_pinned | PG_dma_pinned_was_lru),
@@ -162,8 +168,15 @@ bool folio_mark_dirty(World& w, const Task* t, Pfn head) {
     // then block_dirty_folio(). Writeback of such a page is the 2018 crash.
     uint32_t flags = p.flags.load(std::memory_order_acquire);
     if (!(flags & PG_private)) {
-      w.report(ViolationKind::dirty_without_buffers, head, t, "ext4_dirty_folio",
-               "set_page_dirty() on a file page whose buffers were released");
+      if (t && t->dirtying_foll_get) {
+        w.ghost.get_dirtied[static_cast<size_t>(p.index.peek())].store(1);
+        w.report(ViolationKind::get_dirty_without_buffers, head, t, "ext4_dirty_folio",
+                 "a FOLL_GET user's set_page_dirty_lock() on a file page whose buffers "
+                 "reclaim released");
+      } else {
+        w.report(ViolationKind::dirty_without_buffers, head, t, "ext4_dirty_folio",
+                 "set_page_dirty() on a file page whose buffers were released");
+      }
     }
   }
   // noop_dirty_folio / block_dirty_folio: TestSetPageDirty

@@ -34,6 +34,7 @@ void truncate_index(World& w, Task& t, int index) {
   f.disk[static_cast<size_t>(index)].store(0, std::memory_order_release);
   w.ghost.expected_disk[static_cast<size_t>(index)].store(-1);
   w.ghost.trunc_gen[static_cast<size_t>(index)].fetch_add(1);
+  w.ghost.get_dirtied[static_cast<size_t>(index)].store(0);
   f.invalidate_lock.up_write();
 }
 

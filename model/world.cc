@@ -30,6 +30,7 @@ const char* backing_name(Backing b) {
     case Backing::kDevicePrivate: return "device_private";
     case Backing::kDeviceCoherent: return "device_coherent";
     case Backing::kP2pdma: return "p2pdma";
+    case Backing::kFilePrivate: return "file_private";
   }
   return "?";
 }
@@ -45,7 +46,11 @@ WorldSpec WorldSpec::canonical() const {
       continue;
     }
     bool large_ok = v.backing == Backing::kAnon || v.backing == Backing::kAnonMovable;
-    if (v.backing == Backing::kZeroPage) v.writable = false;  // always mapped read-only
+    // Mapped read-only: the zero page always; a page-cache page in a private
+    // mapping (do_read_fault() maps it without write, a write COWs it); any
+    // page of a mapping without VM_WRITE.
+    if (v.backing == Backing::kZeroPage || v.backing == Backing::kFilePrivate || !v.vm_write)
+      v.writable = false;
     int order = large_ok ? std::min<int>(v.order, kMaxOrder) : 0;
     if (vpn + (1 << order) > kMaxVpn) order = 0;  // World::build: a folio must fit
     v.order = static_cast<uint8_t>(order);
@@ -149,7 +154,7 @@ void World::build(const WorldSpec& s) {
       Pte pte;
       pte.pfn = pfn;
       pte.present = true;
-      pte.writable = writable;
+      pte.writable = writable && v.vm_write;  // no writable PTE without VM_WRITE
       m.pte(at).init(pte.pack());
     };
     switch (v.backing) {
@@ -163,20 +168,24 @@ void World::build(const WorldSpec& s) {
           z.flags.init(PG_zero);
           z.refcount.init(1);
         }
-        m.set_vma(vpn, {VmaKind::kAnon, 0});
+        m.set_vma(vpn, {VmaKind::kAnon, 0, !v.vm_write});
         map(zero_pfn, vpn, false);  // the zero page is never mapped writable
         break;
       }
       case Backing::kAnon:
       case Backing::kAnonMovable:
-      case Backing::kFile: {
+      case Backing::kFile:
+      case Backing::kFilePrivate: {
         // Large folios are anonymous only: the model's writeback and
         // truncate handle order-0 page-cache folios (docs/model.md).
-        nr = v.backing == Backing::kFile ? 1 : 1 << v.order;
+        const bool is_file = v.backing == Backing::kFile || v.backing == Backing::kFilePrivate;
+        nr = is_file ? 1 : 1 << v.order;
         if (vpn + nr > kMaxVpn) nr = 1;  // a folio must fit the mm
         int order = nr > 1 ? v.order : 0;
         Pfn head = take_setup_pages(nr);
-        bool is_file = v.backing == Backing::kFile;
+        const VmaKind kind = v.backing == Backing::kFilePrivate ? VmaKind::kFilePrivate
+                             : is_file                          ? VmaKind::kFile
+                                                                : VmaKind::kAnon;
         for (int i = 0; i < nr; ++i) {
           Pfn pfn = static_cast<Pfn>(head + i);
           Page& p = page(pfn);
@@ -193,7 +202,7 @@ void World::build(const WorldSpec& s) {
           if (is_file && i == 0) f |= PG_private;
           p.flags.init(f);
           if (i == 0) p.lru[0].init(kLruLinked), p.lru[1].init(kLruLinked);
-          m.set_vma(vpn + i, {is_file ? VmaKind::kFile : VmaKind::kAnon, vpn + i});
+          m.set_vma(vpn + i, {kind, vpn + i, !v.vm_write});
           // mm/mmap.c: vma_wants_writenotify(): a shared file mapping whose
           // filesystem has ->page_mkwrite starts write-protected, so the
           // first store faults and dirties the folio (page_mkwrite).
@@ -224,12 +233,12 @@ void World::build(const WorldSpec& s) {
         p.index.init(vpn);
         p.data.init(static_cast<uint32_t>(100 + vpn));
         if (t == PgmapType::kFsDax) {
-          m.set_vma(vpn, {VmaKind::kDax, vpn});
+          m.set_vma(vpn, {VmaKind::kDax, vpn, !v.vm_write});
           p.mapping.init(kDaxFile);
         } else if (t == PgmapType::kP2pdma) {
-          m.set_vma(vpn, {VmaKind::kP2pdma, 0});
+          m.set_vma(vpn, {VmaKind::kP2pdma, 0, !v.vm_write});
         } else {
-          m.set_vma(vpn, {VmaKind::kAnon, vpn});
+          m.set_vma(vpn, {VmaKind::kAnon, vpn, !v.vm_write});
           p.mapping.init(kAnonMapping);
           p.flags.init(p.flags.peek() | PG_anon | PG_anon_exclusive);
         }
@@ -237,7 +246,7 @@ void World::build(const WorldSpec& s) {
           Pte pte;
           pte.pfn = pfn;
           pte.device_private = true;
-          pte.writable = v.writable;
+          pte.writable = v.writable && v.vm_write;
           m.pte(vpn).init(pte.pack());
         } else {
           map(pfn, vpn, v.writable);

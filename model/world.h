@@ -81,15 +81,33 @@ enum class VmaKind : uint8_t {
   kFile,        // MAP_SHARED file mapping backed by page cache
   kDax,         // MAP_SHARED fs-dax file mapping (pages are ZONE_DEVICE)
   kP2pdma,      // a mapping of p2pdma BAR pages (VM_IO-like, needs FOLL_PCI_P2PDMA)
+  // MAP_PRIVATE file mapping (a COW mapping): a read fault maps the
+  // page-cache page read-only, a write fault copies it into an anon page of
+  // this mm (mm/memory.c: do_read_fault(), do_cow_fault(), wp_page_copy()).
+  kFilePrivate,
 };
 
 struct Vma {
   VmaKind kind = VmaKind::kNone;
-  int pgoff = 0;  // file index of this virtual page (kFile, kDax)
+  int pgoff = 0;  // file index of this virtual page (kFile, kDax, kFilePrivate)
+  // !VM_WRITE: a PROT_READ mapping (or mprotect(PROT_READ)). VM_MAYWRITE is
+  // always set in the model (the file is opened read-write; a private
+  // mapping may always be written by a COW), so FOLL_FORCE can still write
+  // a COW mapping (mm/gup.c: check_vma_flags()).
+  bool readonly = false;
 
-  uint32_t pack() const { return static_cast<uint32_t>(kind) | static_cast<uint32_t>(pgoff) << 8; }
+  // is_cow_mapping(): private and may be written (VM_MAYWRITE && !VM_SHARED).
+  // Anonymous memory in the model is MAP_PRIVATE.
+  bool cow() const { return kind == VmaKind::kAnon || kind == VmaKind::kFilePrivate; }
+  bool file() const { return kind == VmaKind::kFile || kind == VmaKind::kFilePrivate; }
+
+  uint32_t pack() const {
+    return static_cast<uint32_t>(kind) | (static_cast<uint32_t>(pgoff) & 0xffff) << 8 |
+           uint32_t{readonly} << 24;
+  }
   static Vma unpack(uint32_t w) {
-    return Vma{static_cast<VmaKind>(w & 0xff), static_cast<int>(w >> 8)};
+    return Vma{static_cast<VmaKind>(w & 0xff), static_cast<int>((w >> 8) & 0xffff),
+               ((w >> 24) & 1) != 0};
   }
 };
 
@@ -239,9 +257,9 @@ struct PageExt {
 // ---------------------------------------------------------------- ghost state
 
 // A ghost cause: one of kCauseNames (nullptr: none), in one byte.
-inline constexpr std::array<const char*, 12> kCauseNames = {
+inline constexpr std::array<const char*, 13> kCauseNames = {
     nullptr, "cow", "swap", "migration", "collapse", "munmap", "file_unmap",
-    "fork", "pin_of_shared_page", "grab", "put_page", "unpin"};
+    "fork", "pin_of_shared_page", "grab", "put_page", "unpin", "madvise_dontneed"};
 class CauseTag {
  public:
   // `name` must be one of kCauseNames (a name missing there is a model bug).
@@ -270,6 +288,15 @@ struct Ghost {
   std::array<std::atomic<int32_t>, kMaxPages> device_allocs{};  // zone_device_page_init()s
   std::array<std::atomic<int64_t>, kMaxFileIdx> expected_disk{};  // -1: none
   std::array<std::atomic<uint32_t>, kMaxFileIdx> trunc_gen{};     // truncations
+  // MADV_DONTNEED zaps, per mm and vpn: the caller threw the page away, and
+  // a GUP user of it keeps an orphan (as after truncation).
+  std::array<std::array<std::atomic<uint32_t>, kMaxVpn>, kMaxMm> zap_gen{};
+  // Per file index: a FOLL_GET user dirtied the page there after reclaim had
+  // released its buffers (the get_dirty_without_buffers limitation), so the
+  // writeback of that page without buffers is the same limitation, not a
+  // design's mistake. Cleared when buffers are attached again or the index
+  // is truncated.
+  std::array<std::atomic<uint8_t>, kMaxFileIdx> get_dirtied{};
   // Per mm, bumped when a fork of it starts and when it ends (odd: a fork
   // is copying its page tables).
   std::array<std::atomic<uint32_t>, kMaxMm> fork_seq{};
@@ -319,6 +346,13 @@ struct Held {
   bool live = false;
   int8_t index = -1;     // file index at grab time (file-backed pages)
   uint32_t trunc_gen = 0;  // that index's truncate generation at grab time
+  uint32_t zap_gen = 0;    // Ghost::zap_gen of (mm, vpn) at grab time
+  // A page-cache page reached through a private mapping. The process's next
+  // write copies it away: "R/O short-term pinning does not have the
+  // semantics to observe successive changes through the process page
+  // tables" (mm/internal.h: gup_must_unshare()), and a R/O long-term pin
+  // unshares first. So check_pin_stable() promises nothing for it.
+  bool file_cow = false;
   bool write = false;      // grabbed with FOLL_WRITE: the device may write it
   // FOLL_GET only: the page was an exclusive anon page when grabbed, and the
   // mm's Ghost::fork_seq then (see check_get_coherent()).
@@ -337,6 +371,9 @@ struct Task {
   // thread unwound from a hang leaves them set).
   int teardown = -1;
   bool memunmap_waiting = false;
+  // In access_remote_vm_write()'s set_page_dirty_lock(): a FOLL_GET user
+  // dirtying a page it wrote (the get_dirty_without_buffers limitation).
+  bool dirtying_foll_get = false;
   std::array<Held, kMaxHeld> held{};
   int nheld() const;
   int add(const Held& h);  // returns slot or -1 if full
@@ -355,8 +392,9 @@ enum class Backing : uint8_t {
   kDevicePrivate,   // anon page migrated to device-private memory
   kDeviceCoherent,  // anon page in device-coherent memory
   kP2pdma,          // p2pdma page
+  kFilePrivate,     // page-cache page of the file, mapped MAP_PRIVATE (read-only PTE)
 };
-inline constexpr int kNumBackings = 9;
+inline constexpr int kNumBackings = 10;
 const char* backing_name(Backing b);
 
 inline constexpr int kMaxOrder = 3;        // 2^3 = kMaxVpn pages
@@ -365,7 +403,8 @@ inline constexpr int kMaxFreePages = 16;
 struct VpnSpec {
   Backing backing = Backing::kNone;
   uint8_t order = 0;  // large folio: covers 2^order consecutive vpns
-  bool writable = true;
+  bool writable = true;   // the PTE starts writable (text: `ro` clears it)
+  bool vm_write = true;   // the VMA has VM_WRITE (text: `prot=r` clears it)
   friend bool operator==(const VpnSpec&, const VpnSpec&) = default;
 };
 
@@ -374,7 +413,8 @@ struct WorldSpec {
   int free_pages = 8;  // order-0 pages on the allocator's free list
 
   // The spec as World builds it: only anonymous backings have an order, a
-  // folio that would not fit the mm is order 0, the zero page is read-only,
+  // folio that would not fit the mm is order 0, the zero page, a
+  // file_private page and a vpn without VM_WRITE have a read-only PTE,
   // vpns inside a large folio
   // are kNone, unmapped vpns are default, free_pages is in 0..kMaxFreePages.
   // Worlds built from a spec and from its canonical form are the same.

@@ -103,8 +103,12 @@ bool writeback(World& w, Task& t, int index) {
   }
   // ->writepage: ext4 expects buffers on every dirty page it writes.
   if (!(p.flags.load(std::memory_order_acquire) & PG_private)) {
-    w.report(ViolationKind::dirty_without_buffers, head, &t, "ext4_writepage",
-             "writeback of a dirty page whose buffers were released");
+    if (w.ghost.get_dirtied[static_cast<size_t>(index)].load())
+      w.report(ViolationKind::get_dirty_without_buffers, head, &t, "ext4_writepage",
+               "writeback of a page a FOLL_GET user dirtied after its buffers were released");
+    else
+      w.report(ViolationKind::dirty_without_buffers, head, &t, "ext4_writepage",
+               "writeback of a dirty page whose buffers were released");
   }
   int64_t snapshot = -1;
   if (w.design.writeback == WritebackPolicy::bounce)

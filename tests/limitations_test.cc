@@ -20,7 +20,7 @@ namespace {
 // mapped, so memunmap_pages() waits for a page nobody will free: the hang
 // 249881232e14 describes (nouveau_dmem_evict_chunk(), test_hmm's
 // dmirror_device_evict_chunk(): one pass, a skipped page ignored).
-constexpr const char* kPinnedAtTeardown = R"(pinfuzz-scenario 1
+constexpr const char* kPinnedAtTeardown = R"(pinfuzz-scenario 2
 vpn 0 device_coherent
 thread 0
   pin 0 1
@@ -62,6 +62,39 @@ TEST(Limitations, PinnedDevicePageAtTeardownHangsEveryCorrectDesign) {
   }
 }
 
+// A write to /proc/pid/mem of a shared file page (thread 0's poke) is a
+// FOLL_GET, not a pin: after 29 steps (the page grabbed, not yet written)
+// writeback cleans it (thread 2), then reclaim unmaps it, sees no pin and
+// releases its buffers (thread 1, whose __remove_mapping() then fails on
+// the extra reference). The poke's set_page_dirty_lock() dirties a page
+// without buffers: ext4_dirty_folio()'s warning, in every design, because no
+// design sees a FOLL_GET. The kernel's own (pin_user_pages.rst, CASE 5).
+constexpr const char* kPokeVsReclaim = R"(pinfuzz-scenario 2
+vpn 0 file
+thread 0
+  poke 0 0
+thread 1
+  reclaim_file 0
+thread 2
+  writeback 0
+schedule input 29:2 23:1
+)";
+
+TEST(Limitations, FollGetDirtierMeetsReleasedBuffersUnderEveryDesign) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    RunResult r = run(kPokeVsReclaim, d.c_str());
+    EXPECT_FALSE(r.violation) << d << ": " << r.violation->to_string();
+    ASSERT_TRUE(r.limitation) << d;
+    EXPECT_EQ(r.limitation->kind, ViolationKind::get_dirty_without_buffers) << d;
+  }
+  // The same run with a pin-tracking design that cannot tell a pin from a
+  // get: the same limitation, not its dirty_without_buffers row.
+  RunResult g = run(kPokeVsReclaim, "get_only");
+  EXPECT_FALSE(g.violation) << g.violation->to_string();
+  ASSERT_TRUE(g.limitation);
+  EXPECT_EQ(g.limitation->kind, ViolationKind::get_dirty_without_buffers);
+}
+
 // The teardown policies: devm evicts nothing (hang), retry waits for the
 // unpin and evicts again (no hang; kinder than any driver).
 TEST(Limitations, TeardownPolicies) {
@@ -88,7 +121,7 @@ TEST(Limitations, MemunmapNoWaitTearsDownUnderAPinnedPage) {
 // and the end-of-run check still finds the unbalanced _pincount that
 // small_unpin_pincount leaves on the anon page.
 TEST(Limitations, HangDoesNotHideADesignBug) {
-  constexpr const char* kBoth = R"(pinfuzz-scenario 1
+  constexpr const char* kBoth = R"(pinfuzz-scenario 2
 vpn 0 device_coherent
 vpn 1 anon
 thread 0

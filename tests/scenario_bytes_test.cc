@@ -14,6 +14,7 @@ namespace pf {
 namespace {
 
 using test::kCanonical;
+using test::kHead;
 using test::parsed;
 using test::is_canonical;
 
@@ -38,7 +39,7 @@ TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
       "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
       "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
-  Scenario s = parsed("pinfuzz-scenario 1\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 2\nthread 0\n");
   s.design = d.design;
   EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
 }
@@ -97,9 +98,41 @@ TEST(ScenarioBytes, DecodeIsTotalAndEncodeOfDecodeIsAFixedPoint) {
 TEST(ScenarioBytes, AnotherVersionIsRejectedNamingBothVersions) {
   ByteDecode d = decode_bytes(std::vector<uint8_t>{kFormatVersion + 1, 0, 8, 0, 0});
   EXPECT_FALSE(d.scenario);
-  EXPECT_NE(d.error.find("format version 2"), std::string::npos) << d.error;
-  EXPECT_NE(d.error.find("reads version 1"), std::string::npos) << d.error;
+  EXPECT_NE(d.error.find("format version 3"), std::string::npos) << d.error;
+  EXPECT_NE(d.error.find("reads versions 1 to 2"), std::string::npos) << d.error;
   EXPECT_EQ(decode_bytes(std::vector<uint8_t>{}).error, "empty input");
+}
+
+// Issue 16: version 2 added a backing (file_private, 9), spec bit 7 (prot=r)
+// and ops 22..24 (poke, madvise_dontneed, mprotect). The same bytes under
+// version 1 mean what they always meant: backing 9 is 9 mod 9 = none, bit 7
+// is ignored, kind 22 is dropped.
+TEST(ScenarioBytes, VersionOneInputsKeepTheirMeaning) {
+  const std::vector<uint8_t> body = {0,    0,  // no design
+                                     8,           // free_pages
+                                     2,    0, 0x89, 1, 0x81,  // vpn 0: 9|bit7, vpn 1: anon|bit7
+                                     0,           // one thread
+                                     2,    22, 0, 0, 0, 13, 0, 0, 0,  // poke 0 0, sync
+                                     0};          // schedule input
+  std::vector<uint8_t> v1 = {1}, v2 = {2};
+  v1.insert(v1.end(), body.begin(), body.end());
+  v2.insert(v2.end(), body.begin(), body.end());
+  ByteDecode old = decode_bytes(v1);
+  ASSERT_TRUE(old.scenario) << old.error;
+  EXPECT_EQ(print_text(*old.scenario), kHead + "vpn 1 anon\nthread 0\n  sync\nschedule input\n");
+  ByteDecode now = decode_bytes(v2);
+  ASSERT_TRUE(now.scenario) << now.error;
+  EXPECT_EQ(print_text(*now.scenario),
+            kHead + "vpn 0 file_private prot=r\nvpn 1 anon prot=r\nthread 0\n  poke 0 0\n"
+                    "  sync\nschedule input\n");
+  // Re-encoding writes the current version, with the same meaning.
+  ByteDecode again = decode_bytes(encode_bytes(*old.scenario));
+  ASSERT_TRUE(again.scenario);
+  EXPECT_EQ(*again.scenario, *old.scenario);
+  // A version-1 text reads as the same text under version 2.
+  TextParse t1 = parse_text("pinfuzz-scenario 1\nvpn 1 anon\nthread 0\n  sync\n", "v1");
+  ASSERT_TRUE(t1.scenario) << t1.error;
+  EXPECT_EQ(*t1.scenario, *old.scenario);
 }
 
 TEST(ScenarioBytes, IgnoreDesignSkipsAnInvalidDesignField) {

@@ -26,7 +26,8 @@ Targets targets_of(const WorldSpec& spec) {
     if (s.backing == Backing::kNone) continue;
     for (int i = 0; i < (1 << s.order) && v + i < kMaxVpn; ++i) t.vpns.push_back(v + i);
     switch (s.backing) {
-      case Backing::kFile: t.file_indices.push_back(v); break;  // pgoff == vpn
+      case Backing::kFile:
+      case Backing::kFilePrivate: t.file_indices.push_back(v); break;  // pgoff == vpn
       case Backing::kDax: device_types[0] = true; break;
       case Backing::kDevicePrivate: device_types[1] = true; break;
       case Backing::kDeviceCoherent: device_types[2] = true; break;
@@ -51,7 +52,8 @@ constexpr std::array<uint8_t, kNumOps> kOpWeight = {
     1, 1, 1, 2, 3, 2,  // put_page put_user_page put_user_pages_dirty_lock unpin unpin_dirty dma_write
     2, 1,              // user_write user_read
     2, 1, 2, 2, 2,     // writeback sync reclaim_file reclaim_anon migrate
-    2, 1, 2, 1, 1};    // fork munmap truncate memunmap collapse
+    2, 1, 2, 1, 1,     // fork munmap truncate memunmap collapse
+    2, 2, 1};          // poke madvise_dontneed mprotect
 static_assert(kOpWeight.size() == kNumOps);
 
 OpKind random_kind(SplitMix64& rng) {
@@ -100,11 +102,11 @@ Op random_args(SplitMix64& rng, OpKind k, const Targets& t) {
 Op random_op(SplitMix64& rng, const Targets& t) { return random_args(rng, random_kind(rng), t); }
 
 VpnSpec random_vpn_spec(SplitMix64& rng) {
-  static constexpr std::array<std::pair<Backing, uint8_t>, 8> kBacking = {{
+  static constexpr std::array<std::pair<Backing, uint8_t>, 9> kBacking = {{
       {Backing::kAnon, 4}, {Backing::kFile, 4}, {Backing::kAnonMovable, 1},
       {Backing::kZeroPage, 1}, {Backing::kDax, 1}, {Backing::kDevicePrivate, 1},
-      {Backing::kDeviceCoherent, 1}, {Backing::kP2pdma, 1}}};
-  uint64_t r = rng.below(14);
+      {Backing::kDeviceCoherent, 1}, {Backing::kP2pdma, 1}, {Backing::kFilePrivate, 2}}};
+  uint64_t r = rng.below(16);
   VpnSpec v;
   for (auto [b, w] : kBacking) {
     if (r < w) {
@@ -116,6 +118,7 @@ VpnSpec random_vpn_spec(SplitMix64& rng) {
   uint64_t o = rng.below(20);
   v.order = static_cast<uint8_t>(o < 16 ? 0 : o < 19 ? 1 : 2);
   v.writable = rng.below(100) < 85;
+  v.vm_write = rng.below(100) < 85;  // else PROT_READ: FOLL_FORCE's ground
   return v;
 }
 

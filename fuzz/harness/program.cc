@@ -204,6 +204,12 @@ bool run_op(World& w, Task& t, const Op& op, OpMode mode) {
       return true;
     case OpKind::collapse:
       return valid_vpn(op.a) && collapse_pmd(w, t, op.a) == 0;
+    case OpKind::poke:
+      return valid_vpn(op.b) && access_remote_vm_write(w, t, op.a, op.b) >= 0;
+    case OpKind::madvise_dontneed:
+      return valid_vpn(op.a) && madvise_dontneed(w, t, op.a) == 0;
+    case OpKind::mprotect:
+      return valid_vpn(op.a) && mprotect_vpn(w, t, op.a, (op.flags & kOpWrite) != 0) == 0;
     case OpKind::memunmap:
       // A device teardown (unbind, module unload) runs in a context that
       // holds no GUP references of its own: holding one, it could wait for

@@ -112,11 +112,11 @@ std::vector<RegressionEntry> load_regressions(const std::string& dir,
 
 RegressCheck check_regression(const RegressionEntry& e, bool update) {
   RegressCheck c;
-  if (e.format != kFormatVersion) {
+  if (e.format < kOldestFormatVersion || e.format > kFormatVersion) {
     c.status = RegressStatus::kDrift;
-    c.message = fmt::format("recorded under format version {}; this build is version {}: "
+    c.message = fmt::format("recorded under format version {}; {}: "
                             "re-record it (find or minimize it again)",
-                            e.format, kFormatVersion);
+                            e.format, format_versions_read());
     return c;
   }
   auto buggy = parse_design(e.design);

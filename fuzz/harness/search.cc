@@ -1,10 +1,41 @@
 #include "fuzz/harness/search.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
+#include <string>
 
 #include "fuzz/harness/mutate.h"
 
 namespace pf {
+
+namespace {
+
+// The scenario search() is running, for the SIGABRT note below. A model
+// abort (a broken internal invariant, e.g. unlocking a folio no one locked)
+// is a model bug, or a mutant's: without this, `find` dies with "Aborted"
+// and nothing to replay.
+std::atomic<const Scenario*> g_running{nullptr};
+
+extern "C" void note_abort(int sig) {
+  if (const Scenario* s = g_running.load()) {
+    // Not async-signal-safe (it allocates); the process is dying anyway,
+    // and the abort came from the model's own std::abort(), not malloc.
+    const std::string text =
+        "pinfuzz: the model aborted (a broken internal invariant: a model bug) while running "
+        "this scenario:\n" + print_text(*s);
+    (void)!write(2, text.data(), text.size());
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+struct AbortNote {
+  AbortNote() { std::signal(SIGABRT, note_abort); }
+};
+
+}  // namespace
 
 const char* search_strategy_name(SearchStrategy s) {
   switch (s) {
@@ -85,8 +116,11 @@ SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed
   SearchResult out;
   const bool has_corpus = hooks && !hooks->corpus.empty();
   // One run: counted, shown to the hooks; true if the search stops at it.
+  static AbortNote abort_note;
   auto run = [&](const Scenario& s, RunResult* r) {
+    g_running.store(&s);
     *r = runner.run(s, design, opt);
+    g_running.store(nullptr);
     ++out.runs;
     out.kinds |= r->kinds;
     if (r->limitation) {

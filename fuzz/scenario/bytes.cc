@@ -18,6 +18,13 @@ namespace pf {
 
 // ---- schedule -----------------------------------------------------------------
 
+std::string format_versions_read() {
+  return kOldestFormatVersion == kFormatVersion
+             ? fmt::format("this build reads version {}", kFormatVersion)
+             : fmt::format("this build reads versions {} to {}", kOldestFormatVersion,
+                           kFormatVersion);
+}
+
 const char* schedule_kind_name(ScheduleKind k) {
   switch (k) {
     case ScheduleKind::kInput: return "input";
@@ -121,16 +128,22 @@ class Writer {
 
 constexpr uint8_t kSpecRo = 1u << 6;
 
+constexpr uint8_t kSpecProtRead = 1u << 7;  // version 2: no VM_WRITE
+// Version 1's tables, which a version-1 input keeps meaning.
+constexpr int kVersion1Backings = 9;
+constexpr int kVersion1Ops = 22;
+
 uint8_t spec_byte(const VpnSpec& v) {
   return static_cast<uint8_t>(static_cast<uint8_t>(v.backing) | (v.order & 3) << 4 |
-                              (v.writable ? 0 : kSpecRo));
+                              (v.writable ? 0 : kSpecRo) | (v.vm_write ? 0 : kSpecProtRead));
 }
 
-VpnSpec spec_of(uint8_t x) {
+VpnSpec spec_of(uint8_t x, int version) {
   VpnSpec v;
-  v.backing = static_cast<Backing>((x & 15) % kNumBackings);
+  v.backing = static_cast<Backing>((x & 15) % (version == 1 ? kVersion1Backings : kNumBackings));
   v.order = static_cast<uint8_t>((x >> 4) & 3);
   v.writable = !(x & kSpecRo);
+  v.vm_write = version == 1 || !(x & kSpecProtRead);
   return v;
 }
 
@@ -144,11 +157,11 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
   }
   Reader in(bytes);
   int version = in.u8();
-  if (version != kFormatVersion) {
-    r.error = fmt::format("format version {}; this build reads version {}", version,
-                          kFormatVersion);
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
+    r.error = fmt::format("format version {}; {}", version, format_versions_read());
     return r;
   }
+  const int nops_known = version == 1 ? kVersion1Ops : kNumOps;
   Scenario s;
   auto design = in.take(std::min<size_t>(in.u16(), kMaxDesignBytes));
   in.end_of("the design field", &r.ended_in);
@@ -166,7 +179,7 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
   int nvpn = in.u8() % (kMaxVpn + 1);
   for (int i = 0; i < nvpn; ++i) {
     int vpn = in.u8() % kMaxVpn;
-    w.vpn[static_cast<size_t>(vpn)] = spec_of(in.u8());
+    w.vpn[static_cast<size_t>(vpn)] = spec_of(in.u8(), version);
   }
   w = w.canonical();
   in.end_of("the world", &r.ended_in);
@@ -180,7 +193,7 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
       op.a = static_cast<int8_t>(in.u8());
       op.b = static_cast<int8_t>(in.u8());
       op.flags = in.u8();
-      if (kind >= kNumOps) continue;
+      if (kind >= nops_known) continue;
       op.kind = static_cast<OpKind>(kind);
       ops.push_back(op.canonical());
     }

@@ -32,7 +32,15 @@
 
 namespace pf {
 
-inline constexpr int kFormatVersion = 1;
+// Version 2 (issue 16) added the file_private backing, `prot=r` and the ops
+// poke, madvise_dontneed and mprotect. A version-1 input is still read, with
+// the meaning it had: its byte form decodes with version 1's tables (9
+// backings, 22 ops, spec bit 7 ignored, op kinds 22..31 dropped), and its
+// text form is a subset of version 2's.
+inline constexpr int kFormatVersion = 2;
+inline constexpr int kOldestFormatVersion = 1;
+// "this build reads versions 1 to 2": for the errors that reject a version.
+std::string format_versions_read();
 inline constexpr size_t kMaxDesignBytes = 1024;
 
 enum class ScheduleKind : uint8_t { kInput, kRandom, kPct };

@@ -120,6 +120,11 @@ std::string flag_names(uint8_t mask) {
   return s.empty() ? "none" : s;
 }
 
+// A vpn whose PTE is read-only whatever the text says (WorldSpec::canonical()).
+bool implied_ro(const VpnSpec& v) {
+  return !v.vm_write || v.backing == Backing::kFilePrivate;
+}
+
 std::optional<Backing> parse_backing(std::string_view name) {
   for (int i = 1; i < kNumBackings; ++i)  // 0 is kNone: not written, not read
     if (name == backing_name(static_cast<Backing>(i))) return static_cast<Backing>(i);
@@ -249,9 +254,10 @@ class Parser {
     const Token& v = word(l, 1);
     Decimal d = v.kind == Token::kWord ? decimal(v.text) : Decimal{};
     if (!d.digits) return expected(v, "a format version number");
-    if (d.overflow || d.value != static_cast<uint64_t>(kFormatVersion))
-      return fail(v, fmt::format("scenario format version {}; this build reads version {}",
-                                 shown(v.text), kFormatVersion));
+    if (d.overflow || d.value < static_cast<uint64_t>(kOldestFormatVersion) ||
+        d.value > static_cast<uint64_t>(kFormatVersion))
+      return fail(v, fmt::format("scenario format version {}; {}", shown(v.text),
+                                 format_versions_read()));
     stage_ = Stage::kHeader;
     return done(l, 2);
   }
@@ -308,7 +314,7 @@ class Parser {
   std::array<Claim, kMaxVpn> claim_{};
 };
 
-// vpn V BACKING [order=K] [ro]
+// vpn V BACKING [order=K] [ro] [prot=r]
 bool Parser::vpn(const Line& l) {
   const Token& vt = word(l, 1);
   int v = 0;
@@ -319,12 +325,17 @@ bool Parser::vpn(const Line& l) {
   VpnSpec spec{*backing, 0, true};
   const Token* order_at = nullptr;
   const Token* ro_at = nullptr;
+  const Token* prot_at = nullptr;
   for (size_t i = 3; i < l.words.size(); ++i) {
     const Token& t = l.words[i];
     if (t.text == "ro") {
       if (ro_at) return fail(t, "'ro' given twice");
       ro_at = &t;
       spec.writable = false;
+    } else if (t.text == "prot=r") {
+      if (prot_at) return fail(t, "'prot=r' given twice");
+      prot_at = &t;
+      spec.vm_write = false;
     } else if (t.text.substr(0, 6) == "order=") {
       if (order_at) return fail(t, "order given twice");
       order_at = &t;
@@ -333,9 +344,12 @@ bool Parser::vpn(const Line& l) {
                                    backing_name(spec.backing)));
       if (!number(t.sub(6), "order", 0, kMaxOrder, spec.order)) return false;
     } else {
-      return expected(t, "order=K, ro or end of line");
+      return expected(t, "order=K, ro, prot=r or end of line");
     }
   }
+  // Read-only PTEs that need no `ro`: a private file mapping maps the page
+  // cache's page read-only, and a mapping without VM_WRITE has no writable PTE.
+  if (implied_ro(spec)) spec.writable = false;
   const int span = 1 << spec.order;
   if (v + span > kMaxVpn)
     return fail(*order_at, fmt::format("an order-{} folio at vpn {} does not fit: it would "
@@ -546,7 +560,8 @@ std::string print_text(const Scenario& s) {
     if (spec.backing == Backing::kNone) continue;
     out += fmt::format("vpn {} {}", v, backing_name(spec.backing));
     if (spec.order > 0) out += fmt::format(" order={}", spec.order);
-    out += spec.writable ? "\n" : " ro\n";
+    if (!spec.writable && !implied_ro(spec)) out += " ro";
+    out += spec.vm_write ? "\n" : " prot=r\n";
   }
   const size_t nthreads = std::clamp<size_t>(s.program.threads.size(), 1, kMaxThreads);
   for (size_t t = 0; t < nthreads; ++t) {
