@@ -6,7 +6,6 @@
 #include <set>
 #include <thread>
 
-#include "fuzz/harness/bugs.h"
 #include "fuzz/harness/catalog.h"
 #include "fuzz/harness/program.h"
 #include "tests/test_util.h"
@@ -18,13 +17,13 @@ class CatalogEntryTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(CatalogEntryTest, FlawRaisesItsViolationAndCorrectDesignsStayClean) {
   const CatalogEntry& e = catalog()[GetParam()];
-  Outcome bug = run_sequential(test::design(e.buggy_design.c_str()), e.program);
+  Outcome bug = run_catalog_entry(test::design(e.buggy_design.c_str()), e);
   EXPECT_TRUE(bug.saw(e.expected))
       << e.name << " under " << e.buggy_design << ": expected " << violation_name(e.expected)
       << ", got " << (bug.violation ? bug.violation->to_string() : "clean");
   if (!e.clean_under_correct) return;
   for (const std::string& d : design_names(DesignSet::kCorrect)) {
-    Outcome ok = run_sequential(test::design(d.c_str()), e.program);
+    Outcome ok = run_catalog_entry(test::design(d.c_str()), e);
     EXPECT_FALSE(ok.violation) << e.name << " under " << d << ": "
                                << ok.violation->to_string();
   }
@@ -34,14 +33,9 @@ INSTANTIATE_TEST_SUITE_P(Catalog, CatalogEntryTest,
                          ::testing::Range<size_t>(0, catalog().size()),
                          [](const auto& info) { return catalog()[info.param].name; });
 
-// Every kind is shown either by a sequential self-check entry or, for a
-// kind only an interleaving reaches (ro_file_written: Dirty COW's zap lands
-// inside one GUP call), by a bug catalog row, which the searches must find
-// from nothing and corpus/regressions replays.
 TEST(Oracles, CatalogCoversEveryViolationKindButHang) {
   std::set<ViolationKind> covered;
   for (const auto& e : catalog()) covered.insert(e.expected);
-  for (const BugConfig& b : bug_catalog()) covered.insert(b.expected);
   for (int k = 0; k < kNumViolationKinds; ++k) {
     auto kind = static_cast<ViolationKind>(k);
     if (kind == ViolationKind::hang) continue;  // HangWhenStepBudgetRunsOut

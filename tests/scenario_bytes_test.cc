@@ -104,7 +104,7 @@ TEST(ScenarioBytes, AnotherVersionIsRejectedNamingBothVersions) {
 }
 
 // Issue 16: version 2 added a backing (file_private, 9), spec bit 7 (prot=r)
-// and ops 22..24 (poke, madvise_dontneed, mprotect). The same bytes under
+// and ops 22..25 (poke, madvise_dontneed, mprotect, vmsplice). The same bytes under
 // version 1 mean what they always meant: backing 9 is 9 mod 9 = none, bit 7
 // is ignored, kind 22 is dropped.
 TEST(ScenarioBytes, VersionOneInputsKeepTheirMeaning) {

@@ -113,6 +113,7 @@ thread 0
 thread 1
   madvise_dontneed 0
   user_read 0 0
+  vmsplice 1
 schedule random seed=3 one_in=4
 )",
 };

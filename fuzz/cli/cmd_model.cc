@@ -48,7 +48,7 @@ int cmd_selfcheck(bool verbose) {
       error(fmt::format("catalog entry {}: {}", e.name, bug.error));
       return kExitBadInput;
     }
-    Outcome o = run_sequential(*bug.design, e.program);
+    Outcome o = run_catalog_entry(*bug.design, e);
     bool found = o.saw(e.expected);
     failures += !found;
     std::string row = fmt::format(
@@ -56,7 +56,7 @@ int cmd_selfcheck(bool verbose) {
         fmt::format("{} {}", violation_name(e.expected), found ? "ok" : "MISSED"));
     for (auto& dn : designs) {
       Design d = *parse_design(dn).design;
-      Outcome r = run_sequential(d, e.program);
+      Outcome r = run_catalog_entry(d, e);
       std::string cell = r.violation ? violation_name(r.violation->kind) : "clean";
       if (d.is_correct() && e.clean_under_correct && r.violation) {
         ++failures;

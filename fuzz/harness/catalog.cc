@@ -3,6 +3,8 @@
 #include <cstdlib>
 
 #include "fuzz/harness/bugs.h"
+#include "fuzz/harness/run.h"
+#include "fuzz/scenario/scenario.h"
 
 namespace pf {
 namespace {
@@ -136,6 +138,30 @@ std::vector<CatalogEntry> build() {
                "mm/gup.c: unpin_user_page() contract",
                Program{one(Backing::kAnon), {{op(K::gup, 0, 1), op(K::unpin, 0)}}},
                false});  // the caller's mistake: designs that can tell report it
+  // CVE-2020-29374, the vmsplice form, under the rule before 09854ba94c6a
+  // (v5.9; 17839856fd58 had first worked around it in GUP): the process
+  // splices a page into a pipe (a read-only FOLL_GET), forks, and drops its
+  // own mapping; the child's write fault sees mapcount 1 and reuses the page,
+  // so the pipe's reader gets what the child wrote after the fork.
+  c.push_back({"vmsplice_reads_childs_write", bug_design("cow_reuse_by_mapcount"),
+               ViolationKind::cow_leak, "CVE-2020-29374 (vmsplice), 09854ba94c6a (v5.9)",
+               Program{one(Backing::kAnon),
+                       {{op(K::vmsplice, 0), op(K::fork), op(K::madvise_dontneed, 0),
+                         op(K::user_write, 1, 0), op(K::put_page, -1)}}},
+               true});
+  // CVE-2016-5195 (the dirty_cow row): a /proc/pid/mem write at a read-only
+  // private file mapping COWs, drops FOLL_WRITE (v4.8's faultin_page()),
+  // and after 28 steps, between that fault and the retried lookup,
+  // MADV_DONTNEED zaps the copy; the retry's read fault maps the page cache's
+  // page and the write lands in the file.
+  {
+    WorldSpec w;
+    w.vpn[0] = VpnSpec{Backing::kFilePrivate, 0, false, /*vm_write=*/false};
+    c.push_back({"dirty_cow_writes_page_cache", bug_design("dirty_cow"),
+                 ViolationKind::ro_file_written, "CVE-2016-5195, 19be0eaffa3a (v4.9)",
+                 Program{w, {{op(K::poke, 0, 0)}, {op(K::madvise_dontneed, 0)}}}, true,
+                 {{28, 1}}});
+  }
   c.push_back({"writeback_wait_on_own_pin", with_knobs("writeback=wait"),
                ViolationKind::deadlock, "Documentation/core-api/pin_user_pages.rst (open item)",
                Program{one(Backing::kFile),
@@ -146,6 +172,17 @@ std::vector<CatalogEntry> build() {
 }
 
 }  // namespace
+
+Outcome run_catalog_entry(const Design& d, const CatalogEntry& e) {
+  if (e.schedule.empty()) return run_sequential(d, e.program);
+  Scenario s;
+  s.program = e.program;
+  s.schedule.kind = ScheduleKind::kInput;
+  s.schedule.points = e.schedule;
+  Runner runner;
+  const RunResult r = runner.run(s, d, RunOptions{});
+  return Outcome{r.violation, r.kinds, r.steps};
+}
 
 const std::vector<CatalogEntry>& catalog() {
   static const std::vector<CatalogEntry> c = build();

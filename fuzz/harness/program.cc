@@ -210,6 +210,12 @@ bool run_op(World& w, Task& t, const Op& op, OpMode mode) {
       return valid_vpn(op.a) && madvise_dontneed(w, t, op.a) == 0;
     case OpKind::mprotect:
       return valid_vpn(op.a) && mprotect_vpn(w, t, op.a, (op.flags & kOpWrite) != 0) == 0;
+    case OpKind::vmsplice:
+      // fs/splice.c: vmsplice_to_pipe() -> iter_to_pipe() ->
+      // iov_iter_get_pages2(): get_user_pages_fast() without FOLL_WRITE.
+      // The pipe buffer holds the FOLL_GET reference until the reader
+      // consumes it (put_page); what it reads is the page's data then.
+      return valid_vpn(op.a) && get_user_pages_fast(w, t, op.a, 1, GupFlags{}) > 0;
     case OpKind::memunmap:
       // A device teardown (unbind, module unload) runs in a context that
       // holds no GUP references of its own: holding one, it could wait for

@@ -33,7 +33,7 @@
 namespace pf {
 
 // Version 2 (issue 16) added the file_private backing, `prot=r` and the ops
-// poke, madvise_dontneed and mprotect. A version-1 input is still read, with
+// poke, madvise_dontneed, mprotect and vmsplice. A version-1 input is still read, with
 // the meaning it had: its byte form decodes with version 1's tables (9
 // backings, 22 ops, spec bit 7 ignored, op kinds 22..31 dropped), and its
 // text form is a subset of version 2's.
