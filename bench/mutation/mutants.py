@@ -85,13 +85,13 @@ MUTANTS = [
         id="anon_fault_no_none_check",
         file="model/memory.cc",
         old="""      bool still_none = m.pte(vpn).load() == kPteNone;
-      if (still_none) m.pte(vpn).store(present(np, true, write).pack());""",
+      if (still_none) m.pte(vpn).store(present(np, !vma.readonly, write && !vma.readonly).pack());""",
         new="""      bool still_none = true;  // the PTE is not re-checked under the PTL
-      if (still_none) m.pte(vpn).store(present(np, true, write).pack());""",
+      if (still_none) m.pte(vpn).store(present(np, !vma.readonly, write && !vma.readonly).pack());""",
         breaks="do_anonymous_page() installs its new page over whatever a racing fault installed",
-        equivalent="unreachable in today's model: every anon vpn starts populated and nothing "
-        "empties an anon PTE while its VMA lives (no MADV_DONTNEED, issue 16), so no fault "
-        "takes this path; docs/model.md lists the gap",
+        # Judged equivalent until scenario format 2: every anon vpn started
+        # populated and nothing emptied an anon PTE while its VMA lived.
+        # madvise_dontneed (issue 16) now reaches do_anonymous_page().
     ),
     dict(
         id="reclaim_file_no_mapping_recheck",
@@ -206,9 +206,11 @@ MUTANTS = [
     dict(
         id="file_fault_no_truncate_recheck",
         file="model/memory.cc",
-        old="""      if (h.mapping.load(std::memory_order_acquire) != kBufferedFile ||
-          h.index.load(std::memory_order_relaxed) != vma.pgoff) {""",
-        new='      if (false) {  // "Did it get truncated?" forgotten',
+        old="""  if (h.mapping.load(std::memory_order_acquire) == kBufferedFile &&
+      h.index.load(std::memory_order_relaxed) == pgoff)
+    return true;""",
+        new="""  if (true)  // "Did it get truncated?" forgotten
+    return true;""",
         breaks="filemap_fault() maps the folio it locked without re-checking that truncate removed it meanwhile (\"Did it get truncated?\")",
     ),
     dict(
@@ -229,7 +231,7 @@ MUTANTS = [
     dict(
         id="wp_reuse_without_folio_lock",
         file="model/memory.cc",
-        old="""  if (same && !exclusive && p.order == 0 && folio_trylock(w, head)) {
+        old="""  if (anon && !exclusive && p.order == 0 && folio_trylock(w, head)) {
     // cow_reuse_by_mapcount: the rule before 09854ba94c6a (v5.9): reuse
     // when this is the only mapping, whoever else holds a reference.
     const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
@@ -246,7 +248,7 @@ MUTANTS = [
     }
     folio_unlock(w, head);
   }""",
-        new="""  if (same && !exclusive && p.order == 0) {  // no folio_trylock(): the count is trusted unlocked
+        new="""  if (anon && !exclusive && p.order == 0) {  // no folio_trylock(): the count is trusted unlocked
     const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
     folio_free_swap(w, t, head);
     const bool only = w.design.cow_reuse_by_mapcount

@@ -148,7 +148,19 @@ def main():
     ap.add_argument("--work", default="/tmp/pinfuzz-mutation", help="scratch directory")
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--markdown", help="write the results as a markdown table here")
+    ap.add_argument("--check", action="store_true",
+                    help="only check that every mutant's `old` text occurs exactly once in the "
+                    "source tree it lives in (no build, no run); exit 1 naming the stale ones")
     a = ap.parse_args()
+    if a.check:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        stale = [f"{m['id']}: `old` occurs {open(os.path.join(root, m['file'])).read().count(m['old'])}"
+                 f" times in {m['file']}" for m in MUTANTS
+                 if open(os.path.join(root, m["file"])).read().count(m["old"]) != 1]
+        for line in stale:
+            print(f"mutation: stale mutant {line}", file=sys.stderr)
+        print(f"mutation: {len(MUTANTS) - len(stale)} of {len(MUTANTS)} mutants apply")
+        sys.exit(1 if stale else 0)
     methods = [m for m in a.methods.split(",") if m]
     for m in methods:
         if m not in ("pct", "random", "mix", "campaign"):
