@@ -64,6 +64,18 @@ int live_pins(World& w, Pfn head, int mm);
 // Live GUP handles (GET or PIN) of any thread on this page from another mm.
 bool held_by_other_mm(World& w, Pfn pfn, int mm);
 
+// The TLB model (mm/memory.c user_access() says how a CPU uses it). The
+// kernel changes a PTE and flushes the TLBs later in two places the model
+// has: mprotect()'s flush_tlb_range() after change_pte_range(), and
+// zap_pte_range()'s mmu_gather (tlb_finish_mmu(), before the pages are
+// freed; at once, under the PTL, for a dirty file page: "force_flush").
+// tlb_defer() opens that window, under the PTL, with the PTE it replaced;
+// tlb_flush() closes it and drops every CPU's entry for it. Every other PTE
+// change flushes at once (ptep_clear_flush()), which the model gets for
+// free: a cached entry that differs from the PTE outside a window is dead.
+void tlb_defer(World& w, int mm, int vpn, uint64_t old_raw);
+void tlb_flush(World& w, int mm, int vpn);
+
 // Remove one PTE's mapping of its page: mapcount and refcount (zap_pte_range).
 void zap_pte(World& w, const Task* t, int mm, int vpn);
 // mm/memory.c: unmap_mapping_folio(): zap every PTE that maps this

@@ -251,6 +251,20 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
     return false;
   }
   m.pte(vpn).store(kPteNone, std::memory_order_release);
+  // The mmu_gather flushes the TLBs later: until then a CPU may still use
+  // its entry for this PTE (tlb_flush() below closes the window). Not for a
+  // dirty file page: zap_present_folio_ptes() sets "force_flush" and
+  // zap_pte_range() flushes, and only then removes the rmap
+  // (tlb_flush_rmaps()), before dropping the PTL, so folio_mkclean() (which
+  // skips an unmapped folio) waits on the PTL and no store lands after a
+  // writeback cleaned the page: 5df397dec7c4 ("mm: delay page_remove_rmap()
+  // until after the TLB has been flushed", v6.1). The model, whose
+  // page_mkclean() finds PTEs rather than rmap entries, gets the same
+  // outcome by leaving no window for that page (its stale stores would land
+  // in the page cache's page before the flush either way).
+  if (pte.present &&
+      !(pte.dirty && pte.pfn != w.zero_pfn && w.page(w.page(pte.pfn).head).mapping.peek() >= 0))
+    tlb_defer(w, mm, vpn, pte.pack());
   if (dontneed) w.ghost.zap_gen[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].fetch_add(1);
   if (pte.present || pte.device_private) w.ghost.note_replaced(mm, pte.pfn, why);
   if (pte.swap) {
@@ -261,6 +275,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
   }
   if (!(pte.present || pte.device_private) || pte.pfn == w.zero_pfn) {
     m.ptl.unlock();
+    tlb_flush(w, mm, vpn);
     return false;
   }
   Pfn head = w.page(pte.pfn).head;
@@ -268,6 +283,10 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
     folio_mark_dirty(w, t, head);
   w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);
   m.ptl.unlock();
+  // The flush: a dirty file page's before the PTL goes ("force_flush"),
+  // anything else's in tlb_finish_mmu(); both before the page is freed. In
+  // the model both end the window here, after the unlock's step.
+  tlb_flush(w, mm, vpn);
   folio_put(w, t, head);
   return true;
 }
@@ -993,10 +1012,78 @@ static void check_private_store(World& w, const Task& t, int mm, int vpn, const 
     }
 }
 
+// ------------------------------------------------------------ the TLB
+
+void tlb_defer(World& w, int mm, int vpn, uint64_t old_raw) {
+  w.ghost.tlb_pending[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].store(old_raw | kTlbValid);
+}
+
+void tlb_flush(World& w, int mm, int vpn) {
+  // flush_tlb_range() / tlb_flush_mmu(): every CPU drops its entry (the
+  // IPI's shootdown), and the window closes.
+  w.ghost.tlb_pending[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].store(0);
+  for (Task& cpu : w.tasks) cpu.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)] = 0;
+}
+
+// A CPU access through this CPU's TLB entry for (mm, vpn), if it has one
+// that can serve the access: no mmap_lock, no PTL, no page walk, one step
+// (the data access; an instruction completes before a shootdown IPI is
+// taken, so the lookup and the access are one event). The entry serves if
+// it is the PTE the page table holds now, or the PTE a change replaced whose
+// flush is still pending (tlb_defer()): then a store lands in the old page
+// (mprotect()'s write-protect, MADV_DONTNEED's zap) until the flush. A
+// store needs the entry writable and dirty (with the dirty bit clear, x86
+// walks the page table to set it). Returns nullopt when the entry cannot
+// serve: the access walks, and the entry is dropped if it is dead.
+static std::optional<int64_t> tlb_access(World& w, Task& t, int mm, int vpn, bool write) {
+  uint64_t& entry = t.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)];
+  if (!entry) return std::nullopt;
+  const Pte e = Pte::unpack(entry & ~kTlbValid);
+  if (!e.present || (write && !(e.writable && e.dirty))) return std::nullopt;
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  Page& p = w.page(e.pfn);
+  bool serves = false, stale = false;
+  // After the scheduling point: is the entry live (the PTE now), or stale
+  // inside a pending flush's window?
+  auto look = [&] {
+    const uint64_t now = m.pte(vpn).peek() | kTlbValid;
+    const uint64_t pending =
+        w.ghost.tlb_pending[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].load();
+    // The entry may have been shot down since the lookup began (entry == 0).
+    stale = entry && pending && entry != now && entry == pending;
+    serves = (entry && entry == now) || stale;
+    if (serves) check_cpu_access(w, t, mm, vpn, e.pfn, write);
+  };
+  int64_t result = 0;
+  if (write) {
+    // A miss stores the value the page holds (no change) and walks.
+    const uint32_t v = p.data.store_from(
+        [&] {
+          look();
+          return serves ? next_data_value(w) : p.data.peek();
+        },
+        std::memory_order_relaxed);
+    // No ro_file_written check here: the permission is the PTE's as the walk
+    // that filled the entry found it (and checked it), and mprotect() may be
+    // taking VM_WRITE away right now (it changes the VMA, then the PTE,
+    // then flushes). The VMA is read without mmap_lock, as the hardware
+    // does not take it.
+    if (serves) note_file_store(w, e.pfn, m.vma_unlocked(vpn), v);
+    result = v;
+  } else {
+    result = p.data.load(std::memory_order_relaxed);
+    look();
+  }
+  if (serves) return result;
+  if (entry != (m.pte(vpn).peek() | kTlbValid)) entry = 0;  // dead: the next access walks
+  return std::nullopt;
+}
+
 static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
   // Only an mm a process runs in: a child under construction is not
   // reachable until its fork returns.
   if (mm < 0 || mm >= kMaxMm || !w.mm[static_cast<size_t>(mm)].ready.load()) return -kEFAULT;
+  if (const auto hit = tlb_access(w, t, mm, vpn, write)) return *hit;
   Mm& m = w.mm[static_cast<size_t>(mm)];
   m.mmap_lock.down_read();
   int64_t result = -kEFAULT;
@@ -1033,6 +1120,9 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
     } else {
       result = p.data.load(std::memory_order_relaxed);
     }
+    // The walk fills this CPU's TLB (not a scheduling point: no other CPU
+    // reads it).
+    t.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)] = pte.pack() | kTlbValid;
     m.ptl.unlock();
     break;
   }
@@ -1070,6 +1160,9 @@ int64_t access_remote_vm_write(World& w, Task& t, int mm, int vpn) {
       w.page(h.pfn).data.store_from([&] { return next_data_value(w); }, std::memory_order_relaxed);
   const Vma vma = m.vma(vpn);
   check_private_store(w, t, mm, vpn, vma, h.pfn, "access_remote_vm", /*others=*/true);
+  // This store holds only a reference, not the PTL: a truncation since the
+  // GUP has orphaned the page (mapping gone), and note_file_store() then
+  // expects nothing of the file.
   note_file_store(w, h.pfn, vma, v);
   t.dirtying_foll_get = true;
   set_page_dirty_lock(w, &t, h.head);
@@ -1117,11 +1210,16 @@ int mprotect_vpn(World& w, Task& t, int vpn, bool write) {
   m.ptl.lock();
   auto& slot = m.pte(vpn);
   Pte pte = Pte::unpack(slot.load(std::memory_order_acquire));
+  bool flush = false;
   if (!write && pte.writable) {
     // Write-protect whatever the entry is (a present PTE keeps its dirty
     // bit; a writable migration or device-private entry becomes readable).
+    // A CPU may keep writing through its old TLB entry until the flush.
+    const uint64_t old = pte.pack();
+    flush = true;
     pte.writable = false;
     slot.store(pte.pack(), std::memory_order_release);
+    if (pte.present) tlb_defer(w, t.mm, vpn, old);
   } else if (write && pte.present && !pte.writable && vma.cow() && pte.pfn != w.zero_pfn &&
              (w.page(w.page(pte.pfn).head).flags.load(std::memory_order_acquire) & PG_anon) &&
              (w.page(pte.pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive)) {
@@ -1132,8 +1230,9 @@ int mprotect_vpn(World& w, Task& t, int vpn, bool write) {
     slot.store(pte.pack(), std::memory_order_release);
   }
   m.ptl.unlock();
-  // flush_tlb_range(): the model has no TLB; a CPU access always walks the
-  // page table under the PTL (docs/model.md).
+  // change_protection() -> flush_tlb_range(), after the page-table walk and
+  // with mmap_lock still held for write.
+  if (flush) tlb_flush(w, t.mm, vpn);
   m.mmap_lock.up_write();
   return 0;
 }

@@ -297,6 +297,10 @@ struct Ghost {
   // design's mistake. Cleared when buffers are attached again or the index
   // is truncated.
   std::array<std::atomic<uint8_t>, kMaxFileIdx> get_dirtied{};
+  // Deferred TLB flushes (the TLB model, model/memory.cc): per mm and vpn,
+  // the PTE an unfinished change replaced, with kTlbValid set; 0 when no
+  // flush is pending. Hardware state, not a design's: not a scheduling point.
+  std::array<std::array<std::atomic<uint64_t>, kMaxVpn>, kMaxMm> tlb_pending{};
   // Per mm, bumped when a fork of it starts and when it ends (odd: a fork
   // is copying its page tables).
   std::array<std::atomic<uint32_t>, kMaxMm> fork_seq{};
@@ -360,6 +364,9 @@ struct Held {
   uint32_t fork_seq = 0;
 };
 
+// A TLB entry: the PTE word it caches, with this bit set (0: empty).
+inline constexpr uint64_t kTlbValid = uint64_t{1} << 63;
+
 // A model thread's context: identity, the mm it runs in, and what it holds.
 struct Task {
   int id = 0;
@@ -374,6 +381,10 @@ struct Task {
   // In access_remote_vm_write()'s set_page_dirty_lock(): a FOLL_GET user
   // dirtying a page it wrote (the get_dirty_without_buffers limitation).
   bool dirtying_foll_get = false;
+  // This CPU's TLB: the PTE it last walked for each mm and vpn, |kTlbValid.
+  // Only this thread reads or writes its own entries, except a flush, which
+  // drops them (a shootdown).
+  std::array<std::array<uint64_t, kMaxVpn>, kMaxMm> tlb{};
   std::array<Held, kMaxHeld> held{};
   int nheld() const;
   int add(const Held& h);  // returns slot or -1 if full

@@ -154,5 +154,43 @@ TEST(Fidelity, PrivateSwapInHoldsTheEntryAgainstReuse) {
   }
 }
 
+// --- a store through a stale TLB entry (the TLB model, model/memory.cc) ---------
+//
+// Thread 0 writes the page (its walk fills its TLB), then writes it again.
+// Thread 1 runs mprotect(PROT_READ) to just after the PTE's write-protect,
+// before the flush_tlb_range(): thread 0's second store goes through its
+// stale writable entry into the page, with no walk and no mmap_lock (which
+// mprotect holds for write). After the flush, the third store walks, finds
+// no VM_WRITE and fails.
+constexpr const char* kStoreVsWriteProtect = R"(pinfuzz-scenario 2
+vpn 0 anon
+thread 0
+  user_write 0 0
+  user_write 0 0
+  user_write 0 0
+thread 1
+  mprotect 0
+schedule input 8:1 4:0 1:1
+)";
+
+TEST(Fidelity, StaleTlbStoreLandsUntilTheFlush) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    RunResult r = run_traced(kStoreVsWriteProtect, d.c_str());
+    EXPECT_FALSE(r.violation) << d << ": " << r.violation->to_string();
+    const int64_t protect = first_step(r, 1, "mprotect_vpn");
+    const int64_t done = last_step(r, 1, "mprotect_vpn");
+    // The store through the TLB: one step, the page's data, inside
+    // mprotect's critical section.
+    int64_t stale = -1;
+    for (size_t i = 0; i < r.trace.size(); ++i)
+      if (r.trace[i].thread == 0 && std::string_view(r.trace[i].fn) == "tlb_access" &&
+          r.objects[i] == "page 0 data")
+        stale = static_cast<int64_t>(r.trace[i].index);
+    ASSERT_GE(protect, 0) << d;
+    EXPECT_GT(stale, protect) << d << ": no store through the stale entry";
+    EXPECT_LT(stale, done) << d << ": the stale store came after the flush";
+  }
+}
+
 }  // namespace
 }  // namespace pf

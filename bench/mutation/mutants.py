@@ -214,6 +214,17 @@ MUTANTS = [
         breaks="filemap_fault() maps the folio it locked without re-checking that truncate removed it meanwhile (\"Did it get truncated?\")",
     ),
     dict(
+        id="zap_put_before_tlb_flush",
+        file="model/memory.cc",
+        old="""  tlb_flush(w, mm, vpn);
+  folio_put(w, t, head);
+  return true;""",
+        new="""  folio_put(w, t, head);  // the mmu_gather frees before it flushes
+  tlb_flush(w, mm, vpn);
+  return true;""",
+        breaks="zap_pte_range()'s mmu_gather frees the page before the TLB flush, so a CPU's stale entry writes a freed page (the rule eb66ae030829, CVE-2018-18281, restored in mremap)",
+    ),
+    dict(
         id="zap_dirty_after_ptl_unlock",
         file="model/memory.cc",
         old="""  Pfn head = w.page(pte.pfn).head;
