@@ -1022,7 +1022,8 @@ void tlb_flush(World& w, int mm, int vpn) {
   // flush_tlb_range() / tlb_flush_mmu(): every CPU drops its entry (the
   // IPI's shootdown), and the window closes.
   w.ghost.tlb_pending[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].store(0);
-  for (Task& cpu : w.tasks) cpu.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)] = 0;
+  for (Task& cpu : w.tasks)
+    cpu.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].store(0, std::memory_order_relaxed);
 }
 
 // A CPU access through this CPU's TLB entry for (mm, vpn), if it has one
@@ -1035,23 +1036,33 @@ void tlb_flush(World& w, int mm, int vpn) {
 // store needs the entry writable and dirty (with the dirty bit clear, x86
 // walks the page table to set it). Returns nullopt when the entry cannot
 // serve: the access walks, and the entry is dropped if it is dead.
+// The TLB is modelled where a step is one event against every other thread
+// (the deterministic engine and sequential runs), not on real threads.
+static bool tlb_modelled() {
+  const sync::Hook* h = sync::current_hook();
+  return h && !h->parallel;
+}
+
 static std::optional<int64_t> tlb_access(World& w, Task& t, int mm, int vpn, bool write) {
-  uint64_t& entry = t.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)];
+  if (!tlb_modelled()) return std::nullopt;
+  auto& slot = t.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)];
+  const uint64_t entry = slot.load(std::memory_order_relaxed);
   if (!entry) return std::nullopt;
   const Pte e = Pte::unpack(entry & ~kTlbValid);
   if (!e.present || (write && !(e.writable && e.dirty))) return std::nullopt;
   Mm& m = w.mm[static_cast<size_t>(mm)];
   Page& p = w.page(e.pfn);
-  bool serves = false, stale = false;
+  bool serves = false;
   // After the scheduling point: is the entry live (the PTE now), or stale
-  // inside a pending flush's window?
+  // inside a pending flush's window? It may have been shot down since the
+  // lookup began.
   auto look = [&] {
+    const uint64_t now_entry = slot.load(std::memory_order_relaxed);
     const uint64_t now = m.pte(vpn).peek() | kTlbValid;
     const uint64_t pending =
         w.ghost.tlb_pending[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].load();
-    // The entry may have been shot down since the lookup began (entry == 0).
-    stale = entry && pending && entry != now && entry == pending;
-    serves = (entry && entry == now) || stale;
+    const bool stale = now_entry && pending && now_entry != now && now_entry == pending;
+    serves = (now_entry && now_entry == now) || stale;
     if (serves) check_cpu_access(w, t, mm, vpn, e.pfn, write);
   };
   int64_t result = 0;
@@ -1075,7 +1086,8 @@ static std::optional<int64_t> tlb_access(World& w, Task& t, int mm, int vpn, boo
     look();
   }
   if (serves) return result;
-  if (entry != (m.pte(vpn).peek() | kTlbValid)) entry = 0;  // dead: the next access walks
+  if (slot.load(std::memory_order_relaxed) != (m.pte(vpn).peek() | kTlbValid))
+    slot.store(0, std::memory_order_relaxed);  // dead: the next access walks
   return std::nullopt;
 }
 
@@ -1122,7 +1134,9 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
     }
     // The walk fills this CPU's TLB (not a scheduling point: no other CPU
     // reads it).
-    t.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)] = pte.pack() | kTlbValid;
+    if (tlb_modelled())
+      t.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].store(pte.pack() | kTlbValid,
+                                                                    std::memory_order_relaxed);
     m.ptl.unlock();
     break;
   }

@@ -384,7 +384,9 @@ struct Task {
   // This CPU's TLB: the PTE it last walked for each mm and vpn, |kTlbValid.
   // Only this thread reads or writes its own entries, except a flush, which
   // drops them (a shootdown).
-  std::array<std::array<uint64_t, kMaxVpn>, kMaxMm> tlb{};
+  // Atomic only so that a shootdown from another OS thread is not a data
+  // race; the TLB is off on real threads (sync::Hook::parallel).
+  std::array<std::array<std::atomic<uint64_t>, kMaxVpn>, kMaxMm> tlb{};
   std::array<Held, kMaxHeld> held{};
   int nheld() const;
   int add(const Held& h);  // returns slot or -1 if full

@@ -64,7 +64,10 @@ struct RoundShared {
 // runner reads the ring only after the round's finish handshake.
 class Recorder final : public sync::Hook {
  public:
-  explicit Recorder(size_t events) : ring_(std::max<size_t>(events, 2)) { wants_loads = true; }
+  explicit Recorder(size_t events) : ring_(std::max<size_t>(events, 2)) {
+    wants_loads = true;
+    parallel = true;  // real threads: no TLB model (model/memory.cc)
+  }
 
   void begin_round(RoundShared* shared, uint8_t thread, bool chaos, uint64_t chaos_seed) {
     shared_ = shared;

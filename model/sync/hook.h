@@ -64,6 +64,11 @@ class Hook {
     (void)site, (void)obj, (void)value;
   }
   bool wants_loads = false;
+  // The model threads run truly in parallel (pinfuzz stress): one step is
+  // not one event against the others. Model state that stands for hardware
+  // acting at one instant (a CPU's TLB lookup and access, which a shootdown
+  // cannot split) is then not modelled (model/memory.cc: the TLB).
+  bool parallel = false;
   // The calling thread cannot proceed until something about `obj` changes.
   // Returns when the caller should re-check its condition (spurious returns
   // are allowed, so callers always loop).
