@@ -129,8 +129,14 @@ static void note_file_index(World& w, int mm, int vpn, const Vma& vma, Held* h) 
 // read-only PTE? Only FOLL_FORCE in a COW mapping without VM_WRITE, and
 // only once COW is broken: "we broke COW and could map the page writable if
 // we have an exclusive anonymous page" (5535be309971, v6.0).
-static bool can_follow_write_pte(World& w, Pte pte, const Vma& vma, GupFlags f) {
+// `foll_cow`: this lookup's FOLL_COW (the foll_cow knob only).
+static bool can_follow_write_pte(World& w, Pte pte, const Vma& vma, GupFlags f, bool foll_cow) {
   if (pte.writable) return true;
+  // foll_cow: the rule from 19be0eaffa3a (v4.9) to 5535be309971 (v6.0):
+  // "FOLL_FORCE can write to even unwritable pte's, but only after we've
+  // gone through a COW cycle and they are dirty" - any dirty PTE, whatever
+  // page it maps by now (CVE-2022-2590).
+  if (w.design.foll_cow) return f.force && foll_cow && pte.dirty;
   if (!f.force) return false;          // "Maybe FOLL_FORCE is set to override it?"
   if (!vma.cow()) return false;        // "no effect on shared mappings"
   if (!vma.readonly) return false;     // VM_WRITE: "just need to take a write fault"
@@ -160,6 +166,7 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
   // p2pdma pages need FOLL_PCI_P2PDMA and cannot be FOLL_LONGTERM.
   if (vma.kind == VmaKind::kP2pdma && (!f.p2pdma || f.longterm)) return -kEFAULT;
 
+  bool foll_cow = false;  // FOLL_COW, set by faultin_page() (foll_cow knob)
   for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
     m.ptl.lock();
     Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
@@ -175,7 +182,7 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
                                : pte.pfn != w.zero_pfn && f.longterm &&
                                      vma.kind == VmaKind::kFilePrivate;
     }
-    bool fault = !pte.present || (f.write && !can_follow_write_pte(w, pte, vma, f));
+    bool fault = !pte.present || (f.write && !can_follow_write_pte(w, pte, vma, f, foll_cow));
     if (fault || unshare) {
       m.ptl.unlock();
       int r = handle_mm_fault(w, &t, mm, vpn, f.write, unshare);
@@ -188,6 +195,9 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
       // whatever the PTE maps by then - after a racing MADV_DONTNEED and a
       // read fault, the page cache's page.
       if (w.design.dirty_cow && r == kVmFaultWrite && vma.readonly) f.write = false;
+      // foll_cow, the faultin_page() of v4.9..v5.19: "if ((ret &
+      // VM_FAULT_WRITE) && !(vma->vm_flags & VM_WRITE)) *flags |= FOLL_COW;"
+      if (w.design.foll_cow && r == kVmFaultWrite && vma.readonly) foll_cow = true;
       continue;
     }
     Pfn pfn = pte.pfn;

@@ -251,6 +251,15 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
     return false;
   }
   m.pte(vpn).store(kPteNone, std::memory_order_release);
+  // zap_present_folio_ptes(): "if (pte_dirty(ptent)) folio_mark_dirty()" for
+  // a page-cache folio. A private mapping's PTE of one is dirty only if
+  // UFFDIO_CONTINUE installed it, i.e. the file is shmem, whose
+  // ->dirty_folio (noop_dirty_folio) only sets PG_dirty on unchanged data;
+  // the model's ext4-like file has no such path, so that dirty bit is not
+  // carried over (see uffd_continue() in mm.h).
+  const bool file_dirty = pte.present && pte.dirty && pte.pfn != w.zero_pfn &&
+                          w.page(w.page(pte.pfn).head).mapping.peek() >= 0 &&
+                          m.vma_unlocked(vpn).kind != VmaKind::kFilePrivate;
   // The mmu_gather flushes the TLBs later: until then a CPU may still use
   // its entry for this PTE (tlb_flush() below closes the window). Not for a
   // dirty file page: zap_present_folio_ptes() sets "force_flush" and
@@ -262,9 +271,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
   // page_mkclean() finds PTEs rather than rmap entries, gets the same
   // outcome by leaving no window for that page (its stale stores would land
   // in the page cache's page before the flush either way).
-  if (pte.present &&
-      !(pte.dirty && pte.pfn != w.zero_pfn && w.page(w.page(pte.pfn).head).mapping.peek() >= 0))
-    tlb_defer(w, mm, vpn, pte.pack());
+  if (pte.present && !file_dirty) tlb_defer(w, mm, vpn, pte.pack());
   if (dontneed) w.ghost.zap_gen[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].fetch_add(1);
   if (pte.present || pte.device_private) w.ghost.note_replaced(mm, pte.pfn, why);
   if (pte.swap) {
@@ -279,7 +286,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
     return false;
   }
   Pfn head = w.page(pte.pfn).head;
-  if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0)
+  if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0 && file_dirty)
     folio_mark_dirty(w, t, head);
   w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);
   m.ptl.unlock();
@@ -315,7 +322,8 @@ void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
 
 // The page-cache side of a file fault: find the folio (with a reference) or
 // read it from disk into a new one (filemap_fault / filemap_add_folio).
-static Pfn filemap_get_folio(World& w, const Task* t, int index) {
+// `noalloc`: only find it (shmem_get_folio(SGP_NOALLOC)): kNoPfn if absent.
+static Pfn filemap_get_folio(World& w, const Task* t, int index, bool noalloc = false) {
   File& f = w.file;
   for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
     Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
@@ -328,6 +336,7 @@ static Pfn filemap_get_folio(World& w, const Task* t, int index) {
       }
       continue;
     }
+    if (noalloc) return kNoPfn;
     // filemap_fault() -> filemap_invalidate_lock_shared(): the page cache is
     // refilled only under the invalidate lock, so no page reappears at an
     // index while truncate (which holds it for write) is removing it.
@@ -1203,6 +1212,50 @@ int madvise_dontneed(World& w, Task& t, int vpn) {
     // not; the next touch faults a new one in (anon) or maps the page
     // cache's again (file).
     zap_one(w, &t, t.mm, vpn, kNoPfn, "madvise_dontneed", /*dontneed=*/true);
+  }
+  m.mmap_lock.up_read();
+  return r;
+}
+
+int uffd_continue(World& w, Task& t, int vpn) {
+  Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  // mfill_atomic(): mmap_read_lock() (uffd_mfill_lock()), so it races
+  // faults, GUP and MADV_DONTNEED.
+  m.mmap_lock.down_read();
+  const Vma vma = m.vma(vpn);
+  int r = 0;
+  if (vma.kind == VmaKind::kNone) {
+    r = -kENOENT;  // find_dst_vma()
+  } else if (vma.kind != VmaKind::kFilePrivate) {
+    r = -kEINVAL;  // the model's only minor-fault mapping (see mm.h)
+  } else {
+    // mfill_atomic_pte_continue(): shmem_get_folio(SGP_NOALLOC), which
+    // returns the folio locked and referenced, or -EFAULT if it is not in
+    // the page cache (or was truncated meanwhile).
+    Pfn pfn = filemap_get_folio(w, &t, vma.pgoff, /*noalloc=*/true);
+    Pfn head = pfn == kNoPfn ? kNoPfn : w.page(pfn).head;
+    if (head == kNoPfn || !lock_still_cached(w, &t, head, vma.pgoff)) {
+      r = -kEFAULT;
+    } else {
+      // mfill_atomic_install_pte(): "_dst_pte = pte_mkdirty(_dst_pte); if
+      // (page_in_cache && !vm_shared) writable = false;" - read-only but
+      // dirty (unconditionally since 9ae0f87d009c, v5.13); -EEXIST unless
+      // the PTE is none; folio_add_file_rmap_pte(); the folio's reference
+      // becomes the mapping's.
+      m.ptl.lock();
+      const bool none = m.pte(vpn).load(std::memory_order_acquire) == kPteNone;
+      if (none) {
+        w.page(pfn).mapcount.fetch_add(1, std::memory_order_relaxed);
+        m.pte(vpn).store(present(pfn, /*writable=*/false, /*dirty=*/true).pack(),
+                         std::memory_order_release);
+      }
+      m.ptl.unlock();
+      folio_unlock(w, head);
+      if (!none) {
+        folio_put(w, &t, head);
+        r = -kEEXIST;
+      }
+    }
   }
   m.mmap_lock.up_read();
   return r;

@@ -17,7 +17,7 @@ namespace pf {
 
 // errno values the model returns (negated).
 inline constexpr int kEFAULT = 14, kEINVAL = 22, kENOMEM = 12, kEAGAIN = 11,
-                      kEBUSY = 16, kENOENT = 2,
+                      kEBUSY = 16, kENOENT = 2, kEEXIST = 17,
                       kEOPNOTSUPP = 95;
 
 enum class MakeDirty : bool { kNo = false, kYes = true };
@@ -147,6 +147,15 @@ int64_t access_remote_vm_write(World& w, Task& t, int mm, int vpn);
 // mm/madvise.c: madvise(MADV_DONTNEED) of one page of task.mm:
 // zap_page_range_single() under mmap_lock held for read. 0 or -errno.
 int madvise_dontneed(World& w, Task& t, int vpn);
+// mm/userfaultfd.c: ioctl(UFFDIO_CONTINUE) on one page of task.mm: maps the
+// page cache's page at a none PTE, read-only but dirty
+// (mfill_atomic_install_pte()), under mmap_lock for read. The kernel's minor
+// faults exist for shmem and hugetlbfs; the model's file stands in for shmem
+// only in its private (`file_private`) mappings, which never write the cache.
+// The VMA counts as registered in minor mode; faults are not delivered to
+// user space (a read fault maps the page itself), and UFFDIO_CONTINUE may be
+// called without one pending, as the kernel allows. 0 or -errno.
+int uffd_continue(World& w, Task& t, int vpn);
 // mm/mprotect.c: mprotect() of one page of task.mm to PROT_READ (write =
 // false) or PROT_READ|PROT_WRITE, under mmap_lock for write:
 // change_pte_range(). 0 or -errno.

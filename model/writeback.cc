@@ -14,6 +14,10 @@ bool page_mkclean(World& w, const Task* t, Pfn head) {
     Pfn pfn = static_cast<Pfn>(head + i);
     for (auto [mm, vpn] : mappings_of(w, pfn)) {
       Mm& m = w.mm[static_cast<size_t>(mm)];
+      // mm/rmap.c: invalid_mkclean_vma(): only VM_SHARED mappings are
+      // cleaned. A private mapping's PTE of the cache's page stays as it is
+      // (read-only; dirty only if UFFDIO_CONTINUE installed it).
+      if (m.vma_unlocked(vpn).kind == VmaKind::kFilePrivate) continue;
       m.ptl.lock();
       uint64_t raw = m.pte(vpn).load(std::memory_order_acquire);
       Pte pte = Pte::unpack(raw);

@@ -193,7 +193,7 @@ TEST(Engine, CorrectDesignsStayCleanOnRandomScenarios) {
 TEST(Engine, DeadlockWhenEachThreadWaitsForTheOthersUnpin) {
   // writeback=wait sleeps until the page is unpinned; two threads that each
   // pin one page and write back the other's wait for each other forever.
-  Scenario s = parse(R"(pinfuzz-scenario 2
+  Scenario s = parse(R"(pinfuzz-scenario 3
 design folio_pincount,writeback=wait
 vpn 0 file
 vpn 1 file
@@ -222,7 +222,7 @@ schedule input 1:1
 }
 
 TEST(Engine, ThreadWaitingForItsOwnPinIsADeadlock) {
-  Scenario s = parse(R"(pinfuzz-scenario 2
+  Scenario s = parse(R"(pinfuzz-scenario 3
 design folio_pincount,writeback=wait
 vpn 0 file
 thread 0
@@ -251,7 +251,7 @@ TEST(Engine, HangWhenTheStepBudgetRunsOut) {
 TEST(Engine, RunStopsAtTheFirstViolationAndRecordsItsStep) {
   // page_flag: the unrelated put_page clears the pin bit while thread 0's
   // pin is outstanding; the per-step invariant sees it at once.
-  Scenario s = parse(R"(pinfuzz-scenario 2
+  Scenario s = parse(R"(pinfuzz-scenario 3
 design page_flag
 vpn 0 anon
 thread 0

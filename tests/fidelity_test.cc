@@ -47,7 +47,7 @@ int64_t last_step(const RunResult& r, int thread, std::string_view fn) {
 // finds a swap entry and duplicates it; the model used to drop the PTL and copy
 // from the page after it was freed (found by `pinfuzz run --strategy=pct`,
 // then minimized).
-constexpr const char* kForkCopyVsSwapOut = R"(pinfuzz-scenario 2
+constexpr const char* kForkCopyVsSwapOut = R"(pinfuzz-scenario 3
 free_pages 1
 vpn 0 anon
 thread 0
@@ -84,7 +84,7 @@ TEST(Fidelity, ForkRereadsThePteAfterPreallocatingItsCopy) {
 // drop the pins and then look the page up again through its PTE: a munmap in
 // between (thread 1, after step 16) freed the device page under it, the
 // window the old devmap_base_one regression went through.
-constexpr const char* kLongtermPinVsMunmap = R"(pinfuzz-scenario 2
+constexpr const char* kLongtermPinVsMunmap = R"(pinfuzz-scenario 3
 free_pages 0
 vpn 2 device_coherent
 thread 0
@@ -125,7 +125,7 @@ TEST(Fidelity, LongtermMigrationHoldsTheFolioAcrossTheUnpin) {
 // marks the entry (swapcache_prepare()) for the whole private swap-in, so
 // T1 waits ("It's undetectable as pte_same() returns true due to entry
 // reuse").
-constexpr const char* kSwapInVsSwapInAndReuse = R"(pinfuzz-scenario 2
+constexpr const char* kSwapInVsSwapInAndReuse = R"(pinfuzz-scenario 3
 free_pages 1
 vpn 0 anon
 vpn 1 anon_movable order=1
@@ -162,7 +162,7 @@ TEST(Fidelity, PrivateSwapInHoldsTheEntryAgainstReuse) {
 // stale writable entry into the page, with no walk and no mmap_lock (which
 // mprotect holds for write). After the flush, the third store walks, finds
 // no VM_WRITE and fails.
-constexpr const char* kStoreVsWriteProtect = R"(pinfuzz-scenario 2
+constexpr const char* kStoreVsWriteProtect = R"(pinfuzz-scenario 3
 vpn 0 anon
 thread 0
   user_write 0 0

@@ -39,7 +39,7 @@ TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
       "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
       "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
-  Scenario s = parsed("pinfuzz-scenario 2\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 3\nthread 0\n");
   s.design = d.design;
   EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
 }
@@ -98,8 +98,8 @@ TEST(ScenarioBytes, DecodeIsTotalAndEncodeOfDecodeIsAFixedPoint) {
 TEST(ScenarioBytes, AnotherVersionIsRejectedNamingBothVersions) {
   ByteDecode d = decode_bytes(std::vector<uint8_t>{kFormatVersion + 1, 0, 8, 0, 0});
   EXPECT_FALSE(d.scenario);
-  EXPECT_NE(d.error.find("format version 3"), std::string::npos) << d.error;
-  EXPECT_NE(d.error.find("reads versions 1 to 2"), std::string::npos) << d.error;
+  EXPECT_NE(d.error.find("format version 4"), std::string::npos) << d.error;
+  EXPECT_NE(d.error.find("reads versions 1 to 3"), std::string::npos) << d.error;
   EXPECT_EQ(decode_bytes(std::vector<uint8_t>{}).error, "empty input");
 }
 
@@ -133,6 +133,32 @@ TEST(ScenarioBytes, VersionOneInputsKeepTheirMeaning) {
   TextParse t1 = parse_text("pinfuzz-scenario 1\nvpn 1 anon\nthread 0\n  sync\n", "v1");
   ASSERT_TRUE(t1.scenario) << t1.error;
   EXPECT_EQ(*t1.scenario, *old.scenario);
+}
+
+// Version 3 added op 26 (uffd_continue). A version-2 input's kind 26 was
+// dropped when it was written, and still is.
+TEST(ScenarioBytes, VersionTwoInputsKeepTheirMeaning) {
+  const std::vector<uint8_t> body = {0,    0,     // no design
+                                     8,           // free_pages
+                                     1,    0, 0x89,  // vpn 0: file_private prot=r
+                                     0,           // one thread
+                                     2,    26, 0, 0, 0, 22, 0, 0, 0,  // uffd_continue 0, poke 0 0
+                                     0};          // schedule input
+  std::vector<uint8_t> v2 = {2}, v3 = {3};
+  v2.insert(v2.end(), body.begin(), body.end());
+  v3.insert(v3.end(), body.begin(), body.end());
+  ByteDecode old = decode_bytes(v2);
+  ASSERT_TRUE(old.scenario) << old.error;
+  EXPECT_EQ(print_text(*old.scenario),
+            kHead + "vpn 0 file_private prot=r\nthread 0\n  poke 0 0\nschedule input\n");
+  ByteDecode now = decode_bytes(v3);
+  ASSERT_TRUE(now.scenario) << now.error;
+  EXPECT_EQ(print_text(*now.scenario), kHead +
+                                           "vpn 0 file_private prot=r\nthread 0\n"
+                                           "  uffd_continue 0\n  poke 0 0\nschedule input\n");
+  ByteDecode again = decode_bytes(encode_bytes(*old.scenario));
+  ASSERT_TRUE(again.scenario);
+  EXPECT_EQ(*again.scenario, *old.scenario);
 }
 
 TEST(ScenarioBytes, IgnoreDesignSkipsAnInvalidDesignField) {

@@ -67,11 +67,11 @@ TEST_F(ScenarioFiles, EmptyMissingAndFutureFilesAreRejectedNamingThePath) {
   EXPECT_FALSE(m.scenario);
   EXPECT_EQ(m.error.rfind(missing + ": cannot open", 0), 0u) << m.error;
 
-  std::string future = write("future", std::string{"\x03\x00\x08\x00\x00", 5});
+  std::string future = write("future", std::string{"\x04\x00\x08\x00\x00", 5});
   LoadedScenario f = load_scenario_file(future);
   EXPECT_FALSE(f.scenario);
   EXPECT_EQ(f.error.rfind(future + ": ", 0), 0u) << f.error;
-  EXPECT_NE(f.error.find("format version 3; this build reads versions 1 to 2"), std::string::npos)
+  EXPECT_NE(f.error.find("format version 4; this build reads versions 1 to 3"), std::string::npos)
       << f.error;
 }
 
@@ -82,7 +82,7 @@ TEST_F(ScenarioFiles, VersionByteAloneLoadsAsTheAllZeroScenario) {
   ASSERT_TRUE(l.scenario) << l.error;
   EXPECT_FALSE(l.was_text);
   EXPECT_EQ(print_text(*l.scenario),
-            "pinfuzz-scenario 2\nfree_pages 0\nthread 0\nschedule input\n");
+            "pinfuzz-scenario 3\nfree_pages 0\nthread 0\nschedule input\n");
 }
 
 TEST_F(ScenarioFiles, AtomicWriteLeavesOnlyTheFile) {

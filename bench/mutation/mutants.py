@@ -228,13 +228,13 @@ MUTANTS = [
         id="zap_dirty_after_ptl_unlock",
         file="model/memory.cc",
         old="""  Pfn head = w.page(pte.pfn).head;
-  if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0)
+  if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0 && file_dirty)
     folio_mark_dirty(w, t, head);
   w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);
   m.ptl.unlock();""",
         new="""  Pfn head = w.page(pte.pfn).head;
   m.ptl.unlock();  // dropped before the folio is dirtied and the rmap goes
-  if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0)
+  if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0 && file_dirty)
     folio_mark_dirty(w, t, head);
   w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);""",
         breaks="zap_pte_range() drops the PTL after clearing a dirty PTE and dirties the folio outside it, racing truncate's release of the buffers",

@@ -162,6 +162,20 @@ std::vector<CatalogEntry> build() {
                  Program{w, {{op(K::poke, 0, 0)}, {op(K::madvise_dontneed, 0)}}}, true,
                  {{28, 1}}});
   }
+  // CVE-2022-2590 (the foll_cow row): the poke's first fault copies the
+  // read-only page cache page (VM_FAULT_WRITE: FOLL_COW), MADV_DONTNEED frees
+  // the copy, and while the second fault is copying again UFFDIO_CONTINUE
+  // maps the page cache's page read-only and dirty: the retry follows it.
+  {
+    WorldSpec w;
+    w.free_pages = 1;
+    w.vpn[0] = VpnSpec{Backing::kFilePrivate, 0, false, /*vm_write=*/false};
+    c.push_back({"foll_cow_trusts_uffd_dirty_pte", bug_design("foll_cow"),
+                 ViolationKind::ro_file_written, "CVE-2022-2590, 5535be309971 (v6.0)",
+                 Program{w, {{op(K::poke, 0, 0)}, {op(K::madvise_dontneed, 0)},
+                             {op(K::uffd_continue, 0)}}},
+                 true, {{27, 1}, {20, 1}}});
+  }
   c.push_back({"writeback_wait_on_own_pin", with_knobs("writeback=wait"),
                ViolationKind::deadlock, "Documentation/core-api/pin_user_pages.rst (open item)",
                Program{one(Backing::kFile),

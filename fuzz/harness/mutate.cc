@@ -53,7 +53,8 @@ constexpr std::array<uint8_t, kNumOps> kOpWeight = {
     2, 1,              // user_write user_read
     2, 1, 2, 2, 2,     // writeback sync reclaim_file reclaim_anon migrate
     2, 1, 2, 1, 1,     // fork munmap truncate memunmap collapse
-    2, 2, 1, 1};       // poke madvise_dontneed mprotect vmsplice
+    2, 2, 1, 1,        // poke madvise_dontneed mprotect vmsplice
+    2};                // uffd_continue
 static_assert(kOpWeight.size() == kNumOps);
 
 OpKind random_kind(SplitMix64& rng) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -129,9 +130,12 @@ class Writer {
 constexpr uint8_t kSpecRo = 1u << 6;
 
 constexpr uint8_t kSpecProtRead = 1u << 7;  // version 2: no VM_WRITE
-// Version 1's tables, which a version-1 input keeps meaning.
+// Each version's tables, which an input of that version keeps meaning: the
+// number of backings and of ops (ops.def rows) it knew. Op kinds beyond
+// them are dropped, as they were when the input was written.
 constexpr int kVersion1Backings = 9;
-constexpr int kVersion1Ops = 22;
+constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, kNumOps};
+static_assert(kOpsInVersion[kFormatVersion] > kOpsInVersion[kFormatVersion - 1]);
 
 uint8_t spec_byte(const VpnSpec& v) {
   return static_cast<uint8_t>(static_cast<uint8_t>(v.backing) | (v.order & 3) << 4 |
@@ -161,7 +165,7 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
     r.error = fmt::format("format version {}; {}", version, format_versions_read());
     return r;
   }
-  const int nops_known = version == 1 ? kVersion1Ops : kNumOps;
+  const int nops_known = kOpsInVersion[static_cast<size_t>(version)];
   Scenario s;
   auto design = in.take(std::min<size_t>(in.u16(), kMaxDesignBytes));
   in.end_of("the design field", &r.ended_in);

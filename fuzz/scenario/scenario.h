@@ -36,8 +36,9 @@ namespace pf {
 // poke, madvise_dontneed, mprotect and vmsplice. A version-1 input is still read, with
 // the meaning it had: its byte form decodes with version 1's tables (9
 // backings, 22 ops, spec bit 7 ignored, op kinds 22..31 dropped), and its
-// text form is a subset of version 2's.
-inline constexpr int kFormatVersion = 2;
+// text form is a subset of version 2's. Version 3 (issue 16) added the op
+// uffd_continue; a version-2 input's op kind 26 is still dropped.
+inline constexpr int kFormatVersion = 3;
 inline constexpr int kOldestFormatVersion = 1;
 // "this build reads versions 1 to 2": for the errors that reject a version.
 std::string format_versions_read();
