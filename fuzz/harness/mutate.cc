@@ -15,6 +15,12 @@ struct Targets {
   std::vector<int> file_indices;  // page-cache indices of file mappings
   int pgmaps = 0;                 // pagemaps World::build creates
   bool p2pdma = false;
+  // The page this scenario is about, or -1: half of the vpn and index
+  // arguments drawn name it. Races need two ops on one page, and the
+  // interesting ones three or more (a fault, a zap, a refill); drawn
+  // uniformly over 2-5 mapped pages, three ops meet on one page about one
+  // time in twelve, with a focus page a little more than one time in four.
+  int focus = -1;
 };
 
 Targets targets_of(const WorldSpec& spec) {
@@ -43,6 +49,29 @@ Targets targets_of(const WorldSpec& spec) {
 int pick(SplitMix64& rng, const std::vector<int>& from, int n) {
   if (!from.empty() && rng.below(100) < 85) return from[rng.below(from.size())];
   return static_cast<int>(rng.below(static_cast<uint64_t>(n)));
+}
+
+// A vpn (or, with `indices`, a page-cache index) argument: the focus page
+// half of the time, if it is one of `from`.
+int pick_near(SplitMix64& rng, const Targets& t, const std::vector<int>& from, int n) {
+  if (t.focus >= 0 && std::find(from.begin(), from.end(), t.focus) != from.end() &&
+      rng.below(2) == 0)
+    return t.focus;
+  return pick(rng, from, n);
+}
+
+// The page of one of the scenario's ops, if any names one.
+int focus_of(const Scenario& s, SplitMix64& rng) {
+  std::vector<int> used;
+  for (const auto& ops : s.program.threads)
+    for (const Op& op : ops) switch (op_args(op.kind)) {
+        case OpArgs::kVpnN:
+        case OpArgs::kVpn:
+        case OpArgs::kIndex: used.push_back(op.a); break;  // an index is its vpn (pgoff == vpn)
+        case OpArgs::kMmVpn: used.push_back(op.b); break;
+        default: break;
+      }
+  return used.empty() ? -1 : used[rng.below(used.size())];
 }
 
 // Relative weights of the ops (ops.def order): pins, their releases and
@@ -75,16 +104,18 @@ Op random_args(SplitMix64& rng, OpKind k, const Targets& t) {
   switch (op_args(k)) {
     case OpArgs::kNone: break;
     case OpArgs::kVpnN:
-      op.a = static_cast<int8_t>(pick(rng, t.vpns, kMaxVpn));
+      op.a = static_cast<int8_t>(pick_near(rng, t, t.vpns, kMaxVpn));
       op.b = static_cast<int8_t>(rng.below(10) < 7 ? 1 : 2 + rng.below(kMaxGupPages - 1));
       break;
     case OpArgs::kSlot: op.a = static_cast<int8_t>(rng.below(10) < 7 ? -1 : rng.below(4)); break;
     case OpArgs::kMmVpn:
       op.a = static_cast<int8_t>(rng.below(4) < 3 ? 0 : 1 + rng.below(2));
-      op.b = static_cast<int8_t>(pick(rng, t.vpns, kMaxVpn));
+      op.b = static_cast<int8_t>(pick_near(rng, t, t.vpns, kMaxVpn));
       break;
-    case OpArgs::kIndex: op.a = static_cast<int8_t>(pick(rng, t.file_indices, kMaxFileIdx)); break;
-    case OpArgs::kVpn: op.a = static_cast<int8_t>(pick(rng, t.vpns, kMaxVpn)); break;
+    case OpArgs::kIndex:
+      op.a = static_cast<int8_t>(pick_near(rng, t, t.file_indices, kMaxFileIdx));
+      break;
+    case OpArgs::kVpn: op.a = static_cast<int8_t>(pick_near(rng, t, t.vpns, kMaxVpn)); break;
     case OpArgs::kPgmap:
       op.a = static_cast<int8_t>(t.pgmaps > 0 ? rng.below(static_cast<uint64_t>(t.pgmaps))
                                               : rng.below(kMaxPgmaps));
@@ -168,7 +199,8 @@ Scenario random_scenario(SplitMix64& rng, ScheduleKind kind) {
     if (rng.below(3) == 0) w.vpn[static_cast<size_t>(v ^ 1)] = w.vpn[static_cast<size_t>(v)];
   }
   w = w.canonical();
-  const Targets t = targets_of(w);
+  Targets t = targets_of(w);
+  if (!t.vpns.empty()) t.focus = t.vpns[rng.below(t.vpns.size())];
   const int nthreads = static_cast<int>(1 + rng.below(3));
   for (int i = 0; i < nthreads; ++i) s.program.threads.push_back(random_thread(rng, t, 6));
   s.schedule.kind = kind;
@@ -184,7 +216,8 @@ Scenario random_scenario(SplitMix64& rng, ScheduleKind kind) {
 void mutate_scenario(Scenario& s, SplitMix64& rng, bool kind_may_change) {
   tidy(s);
   auto& threads = s.program.threads;
-  const Targets t = targets_of(s.program.world);
+  Targets t = targets_of(s.program.world);
+  t.focus = focus_of(s, rng);  // new ops and arguments meet the old ones
   auto& ops = threads[rng.below(threads.size())];
   const uint64_t pos = ops.empty() ? 0 : rng.below(ops.size());
   switch (rng.below(12)) {
