@@ -513,7 +513,10 @@ size_t write_out(const Scenario& s, uint8_t* data, size_t max_size) {
 // Structure-aware mutation (fuzz/harness/mutate.h): decode, mutate the
 // scenario one to three times, re-encode. One time in eight, and whenever
 // the result would not fit, libFuzzer's own byte mutation instead, which
-// keeps its comparison-guided value tricks in play.
+// keeps its comparison-guided value tricks in play. One time in sixteen a
+// fresh scenario, drawn as the native searches draw theirs (syzkaller's
+// generate-or-mutate): a corpus that has settled around what it covers
+// still meets worlds and op mixes it has no path to by small steps.
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
   sched::SplitMix64 rng(seed);
@@ -525,8 +528,13 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   const bool free_kind = !g_flags.run.strategy;
   const ScheduleKind kind = g_flags.run.strategy.value_or(
       static_cast<ScheduleKind>(rng.below(kNumScheduleKinds)));
-  Scenario s = d.scenario ? *d.scenario : random_scenario(rng, kind);
-  for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(s, rng, free_kind);
+  Scenario s;
+  if (!d.scenario || rng.below(16) == 0) {
+    s = random_scenario(rng, kind);
+  } else {
+    s = *d.scenario;
+    for (uint64_t i = 0, n = 1 + rng.below(3); i < n; ++i) mutate_scenario(s, rng, free_kind);
+  }
   size_t out = write_out(s, data, max_size);
   return out ? out : LLVMFuzzerMutate(data, size, max_size);
 }
