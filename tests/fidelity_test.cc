@@ -10,6 +10,7 @@
 #include "fuzz/harness/run.h"
 #include "fuzz/scenario/scenario.h"
 #include "model/violation.h"
+#include "model/world.h"
 #include "tests/test_util.h"
 
 namespace pf {
@@ -189,6 +190,47 @@ TEST(Fidelity, StaleTlbStoreLandsUntilTheFlush) {
     ASSERT_GE(protect, 0) << d;
     EXPECT_GT(stale, protect) << d << ": no store through the stale entry";
     EXPECT_LT(stale, done) << d << ": the stale store came after the flush";
+  }
+}
+
+// --- UFFDIO_CONTINUE's dirty read-only PTE (mm/userfaultfd.c) ------------------
+//
+// After MADV_DONTNEED empties the PTE, uffd_continue maps the page cache's
+// page read-only but dirty in a private mapping (mfill_atomic_install_pte()).
+// A FOLL_FORCE write must not take the dirty bit for a finished COW: it
+// faults and copies (do_wp_page()), under today's rule and under the
+// FOLL_COW rule alike, since nothing has set FOLL_COW yet. Only the race of
+// the foll_cow row defeats the old rule.
+constexpr const char* kPokeAfterUffdContinue = R"(pinfuzz-scenario 3
+vpn 0 file_private prot=r
+thread 0
+  madvise_dontneed 0
+  uffd_continue 0
+  poke 0 0
+  user_read 0 0
+schedule input
+)";
+
+TEST(Fidelity, ForceWriteAfterUffdContinueCopies) {
+  std::vector<std::string> designs = design_names(DesignSet::kCorrect);
+  designs.push_back("folio_pincount,foll_cow=on");
+  for (const std::string& d : designs) {
+    RunResult r = run_traced(kPokeAfterUffdContinue, d.c_str());
+    EXPECT_FALSE(r.violation) << d << ": " << r.violation->to_string();
+    const int64_t mapped = first_step(r, 0, "uffd_continue");
+    const int64_t copied = first_step(r, 0, "wp_page_copy");
+    ASSERT_GE(mapped, 0) << d;
+    EXPECT_GT(copied, mapped) << d << ": the poke wrote without copying the page cache's page";
+    // What the poke's lookup found was the dirty read-only PTE.
+    bool dirty_ro_seen = false;
+    for (size_t i = 0; i < r.trace.size(); ++i)
+      if (static_cast<int64_t>(r.trace[i].index) > mapped &&
+          static_cast<int64_t>(r.trace[i].index) < copied &&
+          r.objects[i].find("pte[0]") != std::string::npos && r.trace[i].has_value) {
+        const Pte pte = Pte::unpack(static_cast<uint64_t>(r.trace[i].after));
+        dirty_ro_seen |= pte.present && pte.dirty && !pte.writable;
+      }
+    EXPECT_TRUE(dirty_ro_seen) << d << ": uffd_continue did not map a dirty read-only PTE";
   }
 }
 
