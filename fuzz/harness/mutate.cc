@@ -51,8 +51,8 @@ int pick(SplitMix64& rng, const std::vector<int>& from, int n) {
   return static_cast<int>(rng.below(static_cast<uint64_t>(n)));
 }
 
-// A vpn (or, with `indices`, a page-cache index) argument: the focus page
-// half of the time, if it is one of `from`.
+// A vpn or page-cache index argument drawn from `from` (a file index is its
+// vpn): the focus page half of the time, if it is one of `from`.
 int pick_near(SplitMix64& rng, const Targets& t, const std::vector<int>& from, int n) {
   if (t.focus >= 0 && std::find(from.begin(), from.end(), t.focus) != from.end() &&
       rng.below(2) == 0)

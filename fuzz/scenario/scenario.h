@@ -40,7 +40,7 @@ namespace pf {
 // uffd_continue; a version-2 input's op kind 26 is still dropped.
 inline constexpr int kFormatVersion = 3;
 inline constexpr int kOldestFormatVersion = 1;
-// "this build reads versions 1 to 2": for the errors that reject a version.
+// "this build reads versions 1 to 3": for the errors that reject a version.
 std::string format_versions_read();
 inline constexpr size_t kMaxDesignBytes = 1024;
 
