@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "fuzz/scenario/scenario.h"
 #include "tests/scenario_samples.h"
 
@@ -98,8 +100,10 @@ TEST(ScenarioBytes, DecodeIsTotalAndEncodeOfDecodeIsAFixedPoint) {
 TEST(ScenarioBytes, AnotherVersionIsRejectedNamingBothVersions) {
   ByteDecode d = decode_bytes(std::vector<uint8_t>{kFormatVersion + 1, 0, 8, 0, 0});
   EXPECT_FALSE(d.scenario);
-  EXPECT_NE(d.error.find("format version 4"), std::string::npos) << d.error;
-  EXPECT_NE(d.error.find("reads versions 1 to 3"), std::string::npos) << d.error;
+  EXPECT_NE(d.error.find(fmt::format("format version {}", kFormatVersion + 1)), std::string::npos)
+      << d.error;
+  EXPECT_NE(d.error.find(fmt::format("reads versions 1 to {}", kFormatVersion)), std::string::npos)
+      << d.error;
   EXPECT_EQ(decode_bytes(std::vector<uint8_t>{}).error, "empty input");
 }
 
