@@ -62,7 +62,7 @@ void final_check(World& w) {
   const TrackingTraits& traits = w.tracking.traits;
   if (!holding && traits.checks_pin_balance_at_exit) {
     for (int pfn = 0; pfn < w.npages_used(); ++pfn) {
-      if (w.page(static_cast<Pfn>(pfn)).head != pfn) continue;
+      if (w.page(static_cast<Pfn>(pfn)).head() != pfn) continue;
       const int32_t left = w.tracking.peek_pin_counter(w, static_cast<Pfn>(pfn));
       if (left != 0)
         w.report(ViolationKind::unbalanced_pins, pfn, nullptr, "final_check",
@@ -71,6 +71,20 @@ void final_check(World& w) {
     }
   }
   check_pgmaps(w, nullptr);
+  // What a CPU access would find next (check_cpu_access()): a PTE that
+  // still maps a freed page. Every PTE holds a reference on its folio, so
+  // some put dropped one that was not its own - as after a put_page() on a
+  // folio GUP never grabbed (c24d37322548).
+  for (int mm = 0; mm < kMaxMm; ++mm) {
+    Mm& m = w.mm[static_cast<size_t>(mm)];
+    if (!m.live.load()) continue;
+    for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
+      const Pte pte = Pte::unpack(m.pte(vpn).peek());
+      if (pte.present && w.ghost.freed[static_cast<size_t>(pte.pfn)].load())
+        w.report(ViolationKind::use_after_free, pte.pfn, nullptr, "final_check",
+                 fmt::format("mm {} vpn {} maps a freed page", mm, vpn), "mapped_page_freed");
+    }
+  }
   // page_free never ran for a device page that is idle and unmapped.
   for (int id = 0; id < w.npgmaps; ++id) {
     DevPagemap& pg = w.pgmaps[static_cast<size_t>(id)];

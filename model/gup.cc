@@ -51,7 +51,7 @@ static void grab_pin_part(World& w, const Task* t, Pfn head, GrabPath path) {
 }
 
 int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how) {
-  Pfn head = w.page(pfn).head;
+  Pfn head = w.page(pfn).head();
   if (how == GupHow::kPin && !design_pins(w, head)) return 0;
   // mm/gup.c: try_grab_page(): if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
   // return -ENOMEM; (try_get_page(), 8fde12ca79af / CVE-2019-11487)
@@ -64,15 +64,32 @@ int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how) {
   return 0;
 }
 
-bool try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how) {
-  Pfn head = w.page(pfn).head;
+// mm/gup.c: try_get_folio(): page_folio(), a speculative reference, and
+// (c24d37322548, v5.14) the re-check "that the page still belongs to this
+// folio": between page_folio() and the increment the folio may have been
+// split, and the reference then sits on a folio that no longer holds the
+// page. The kernel retries; the model gives up after kFaultRetries rounds
+// (GUP-fast then falls back to the slow path). kNoPfn if it got nothing.
+static Pfn try_get_folio(World& w, const Task* t, Pfn pfn) {
+  for (int round = 0; round < kFaultRetries; ++round) {
+    const Pfn folio = w.page(pfn).head();  // page_folio(page)
+    if (!folio_try_get(w, t, folio)) return kNoPfn;
+    // no_grab_folio_recheck: try_grab_compound_head() before c24d37322548.
+    if (w.design.no_grab_folio_recheck || w.page(pfn).head() == folio) return folio;
+    folio_put_refs(w, t, folio, 1);
+  }
+  return kNoPfn;
+}
+
+Pfn try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how) {
   // mm/gup.c: try_grab_folio_fast(): FOLL_LONGTERM on a folio that is not
   // long-term pinnable fails here and the caller falls back to the slow path.
-  if (!folio_try_get(w, t, head)) return false;
+  const Pfn head = try_get_folio(w, t, pfn);
+  if (head == kNoPfn) return kNoPfn;
   if (how == GupHow::kPin && design_pins(w, head)) grab_pin_part(w, t, head, GrabPath::kFast);
   else if (how == GupHow::kPin) folio_put_refs(w, t, head, 1);  // zero page: no pin
   else w.tracking.grab(w, t, head, how, GrabPath::kFast, sync::Site::here());
-  return true;
+  return head;
 }
 
 void gup_put_folio(World& w, const Task* t, Pfn head, GupHow how) {
@@ -99,7 +116,7 @@ bool folio_maybe_dma_pinned_peek(const World& w, Pfn head) {
 
 bool folio_maybe_dma_pinned(World& w, const Task* t, Pfn pfn) {
   // include/linux/mm.h: folio_maybe_dma_pinned(), as the design computes it.
-  Pfn head = w.page(pfn).head;
+  Pfn head = w.page(pfn).head();
   const bool r = w.tracking.load_maybe_pinned(w, head, sync::Site::here());
   if (t && w.tracking.traits.tracks_pins && !r) {
     int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
@@ -141,7 +158,7 @@ static bool can_follow_write_pte(World& w, Pte pte, const Vma& vma, GupFlags f, 
   if (!vma.cow()) return false;        // "no effect on shared mappings"
   if (!vma.readonly) return false;     // VM_WRITE: "just need to take a write fault"
   const Page& p = w.page(pte.pfn);
-  const uint32_t head_flags = w.page(p.head).flags.load(std::memory_order_acquire);
+  const uint32_t head_flags = w.page(p.head()).flags.load(std::memory_order_acquire);
   return (head_flags & PG_anon) && (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive);
 }
 
@@ -177,7 +194,7 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
       // page-cache page, only a long-term pin in a COW mapping ("we only
       // care about writable private ("COW") mappings where we have to
       // break COW early").
-      uint32_t fl = w.page(w.page(pte.pfn).head).flags.load(std::memory_order_acquire);
+      uint32_t fl = w.page(w.page(pte.pfn).head()).flags.load(std::memory_order_acquire);
       unshare = (fl & PG_anon) ? !(w.page(pte.pfn).flags.load() & PG_anon_exclusive)
                                : pte.pfn != w.zero_pfn && f.longterm &&
                                      vma.kind == VmaKind::kFilePrivate;
@@ -203,9 +220,9 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
     Pfn pfn = pte.pfn;
     Page& p = w.page(pfn);
     // follow_page_pte(): FOLL_TOUCH|FOLL_WRITE on a clean page dirties it.
-    if (f.write && !pte.dirty && !(w.page(p.head).flags.load() & PG_dirty) &&
-        w.page(p.head).mapping.load() == kBufferedFile)
-      folio_mark_dirty(w, &t, p.head);
+    if (f.write && !pte.dirty && !(w.page(p.head()).flags.load() & PG_dirty) &&
+        w.page(p.head()).mapping.load() == kBufferedFile)
+      folio_mark_dirty(w, &t, p.head());
     // follow_page_pte(): "if (!page && pte_devmap(pte) && (flags & (FOLL_GET |
     // FOLL_PIN)))": the pagemap reference only for a devmap PTE (fs-dax);
     // device-coherent and p2pdma pages are normal pages here (mm/gup.c,
@@ -220,12 +237,12 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
     if (devmap) put_dev_pagemap(w, &t, pfn);
     m.ptl.unlock();
     if (r < 0) return r;
-    *out = Held{pfn, p.head, static_cast<int8_t>(mm), static_cast<int8_t>(vpn), how, true};
+    *out = Held{pfn, p.head(), static_cast<int8_t>(mm), static_cast<int8_t>(vpn), how, true};
     out->write = f.write;
     out->index = file_note.index;
     out->trunc_gen = file_note.trunc_gen;
     out->zap_gen = file_note.zap_gen;
-    out->file_cow = vma.kind == VmaKind::kFilePrivate && !(w.page(p.head).flags.peek() & PG_anon);
+    out->file_cow = vma.kind == VmaKind::kFilePrivate && !(w.page(p.head()).flags.peek() & PG_anon);
     return 1;
   }
   return -kEFAULT;
@@ -256,8 +273,18 @@ static void commit(World& w, Task& t, Held h) {
     return;
   }
   ghost_grabbed(w, h);
-  // mm/gup_test.c: verify_dma_pinned(): every pinned page must look pinned.
-  if (h.how == GupHow::kPin && design_pins(w, h.head)) folio_maybe_dma_pinned(w, &t, h.pfn);
+  // mm/gup_test.c: verify_dma_pinned(): every pinned page must look pinned:
+  // "folio = page_folio(pages[i]); if (WARN(!folio_maybe_dma_pinned(folio),
+  // "pages[%lu] is NOT dma-pinned\n", i))". The ghost counts the pin on the
+  // folio GUP grabbed; if a split made the page a folio of its own first
+  // (c24d37322548), that is not page_folio() and the WARN fires.
+  if (h.how == GupHow::kPin && design_pins(w, h.head) &&
+      !folio_maybe_dma_pinned(w, &t, h.pfn) && w.tracking.traits.tracks_pins &&
+      w.page(h.pfn).head() != h.head)
+    w.report(ViolationKind::pin_count_mismatch, h.pfn, &t, "verify_dma_pinned",
+             fmt::format("pfn {} is NOT dma-pinned: GUP pinned folio {}, which no longer "
+                         "holds it", h.pfn, h.head),
+             "pin_on_split_folio");
 }
 
 // __gup_longterm_locked() + check_and_migrate_movable_pages().
@@ -362,7 +389,8 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
       if (devmap) put_dev_pagemap(w, &t, pfn);
       break;
     }
-    if (!try_grab_folio_fast(w, &t, pfn, how)) {
+    const Pfn head = try_grab_folio_fast(w, &t, pfn, how);
+    if (head == kNoPfn) {
       if (devmap) put_dev_pagemap(w, &t, pfn);
       break;
     }
@@ -377,7 +405,7 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     bool pte_changed = !w.design.no_gup_fast_recheck &&
                        pte_word.load(std::memory_order_acquire) != raw;
     if (pmd_changed || pte_changed) {
-      gup_put_folio(w, &t, p.head, how);
+      gup_put_folio(w, &t, head, how);
       if (devmap) put_dev_pagemap(w, &t, pfn);
       break;
     }
@@ -392,19 +420,19 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
       const bool must = (pf & PG_anon) ? !(pf & PG_anon_exclusive)
                                        : !pte.writable && f.longterm && pfn != w.zero_pfn;
       if (must) {
-        gup_put_folio(w, &t, p.head, how);
+        gup_put_folio(w, &t, head, how);
         if (devmap) put_dev_pagemap(w, &t, pfn);
         break;
       }
     }
     if (devmap) put_dev_pagemap(w, &t, pfn);
     got[static_cast<size_t>(n)] =
-        Held{pfn, p.head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
+        Held{pfn, head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
     got[static_cast<size_t>(n)].index = file_note.index;
     got[static_cast<size_t>(n)].trunc_gen = file_note.trunc_gen;
     got[static_cast<size_t>(n)].zap_gen = file_note.zap_gen;
     got[static_cast<size_t>(n)].file_cow =
-        kind == VmaKind::kFilePrivate && !(w.page(p.head).flags.peek() & PG_anon);
+        kind == VmaKind::kFilePrivate && !(w.page(head).flags.peek() & PG_anon);
     got[static_cast<size_t>(n++)].write = f.write;
   }
   if (how == GupHow::kPin && !w.design.no_fork_wp_seq && n > 0 &&
@@ -460,16 +488,21 @@ static void release(World& w, Task& t, int slot, GupHow want, MakeDirty dirty,
   if (!h.live) return;
   if (!release_matches(w, t, h, want, fn)) return;
   if (h.how == GupHow::kPin) check_pin_stable(w, &t, h, fn);
+  // unpin_user_page(page), put_page(page): the folio is page_folio(page) as
+  // it is now. It is the one GUP took the reference on unless a split came
+  // between GUP's page_folio() and its increment (c24d37322548): the ghost
+  // (h.head) keeps the folio that got the reference, the kernel does not.
+  const Pfn folio = w.page(h.pfn).head();
   if (dirty == MakeDirty::kYes) {
     // "if (!folio_test_dirty(folio)) { folio_lock(); folio_mark_dirty();
     // folio_unlock(); }" -- the unlocked test may race with
     // clear_page_dirty_for_io(); both outcomes are harmless (kernel comment).
-    Page& hp = w.page(h.head);
+    Page& hp = w.page(folio);
     if (!(hp.flags.load(std::memory_order_acquire) & PG_dirty)) {
       if (lock_for_dirty) {
-        set_page_dirty_lock(w, &t, h.head);
+        set_page_dirty_lock(w, &t, folio);
       } else {
-        folio_mark_dirty(w, &t, h.head);  // v5.2 put_user_pages_dirty()
+        folio_mark_dirty(w, &t, folio);  // v5.2 put_user_pages_dirty()
       }
     }
     // Ghost: the device's data is now declared dirty: a final sync must put
@@ -484,7 +517,7 @@ static void release(World& w, Task& t, int slot, GupHow want, MakeDirty dirty,
     }
   }
   ghost_released(w, h);
-  gup_put_folio(w, &t, h.head, h.how);
+  gup_put_folio(w, &t, folio, h.how);
 }
 
 void put_page(World& w, Task& t, int slot) {

@@ -27,7 +27,8 @@ inline constexpr int kLongtermRounds = 3; // LONGTERM migrate-and-retry rounds
 // be positive). 0 on success or -errno.
 int try_grab_page(World& w, const Task* t, Pfn pfn, GupHow how);
 // mm/gup.c: try_grab_folio_fast(): try_get_folio(+1), then the pin part.
-bool try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how);
+// The folio it took the reference on, or kNoPfn.
+Pfn try_grab_folio_fast(World& w, const Task* t, Pfn pfn, GupHow how);
 // mm/gup.c: get_user_page_vma_remote(): one page of `mm` with FOLL_GET, the
 // caller holding that mm's mmap_lock for read; 1 (the page in *out, not
 // recorded as held) or -errno. Release with gup_put_folio(kGet).
@@ -144,6 +145,10 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
 // The reference is gone on return.
 int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = false,
                      bool evict = false, Pfn held = kNoPfn);
+
+// mm/migrate.c: remove_migration_ptes(): every migration entry for `from`
+// maps `to` again, with a reference on its folio and a mapcount.
+void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to);
 
 // Swap slots and the swap cache (model/swap.cc).
 SwapSlot& swap_slot(World& w, int slot);

@@ -37,7 +37,7 @@ int collapse_pmd(World& w, Task& t, int vpn) {
     } else {
       Page& p = w.page(pte.pfn);
       uint32_t f = p.flags.load(std::memory_order_acquire);
-      if (p.is_device() || p.order > 0 || !(f & PG_anon) || !(f & PG_anon_exclusive))
+      if (p.is_device() || p.order() > 0 || !(f & PG_anon) || !(f & PG_anon_exclusive))
         result = -kEINVAL;
       else if (!folio_trylock(w, pte.pfn))
         result = -kEAGAIN;

@@ -173,7 +173,7 @@ static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, 
     // how the pinned page came to be shared is the detail.
     w.report(ViolationKind::cow_leak, pfn, &t, write ? "user_write" : "user_read",
              fmt::format("mm {} {} an anon page that another mm holds a GUP reference on{}", mm,
-                         write ? "wrote" : "read", pin ? pin_fate_detail(w, p.head) : ""),
+                         write ? "wrote" : "read", pin ? pin_fate_detail(w, p.head()) : ""),
              fmt::format("{}_under_other_mms_{}", write ? "write" : "read", pin ? "pin" : "get"));
   }
 }
@@ -258,7 +258,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
   // the model's ext4-like file has no such path, so that dirty bit is not
   // carried over (see uffd_continue() in mm.h).
   const bool file_dirty = pte.present && pte.dirty && pte.pfn != w.zero_pfn &&
-                          w.page(w.page(pte.pfn).head).mapping.peek() >= 0 &&
+                          w.page(w.page(pte.pfn).head()).mapping.peek() >= 0 &&
                           m.vma_unlocked(vpn).kind != VmaKind::kFilePrivate;
   // The mmu_gather flushes the TLBs later: until then a CPU may still use
   // its entry for this PTE (tlb_flush() below closes the window). Not for a
@@ -285,7 +285,7 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
     tlb_flush(w, mm, vpn);
     return false;
   }
-  Pfn head = w.page(pte.pfn).head;
+  Pfn head = w.page(pte.pfn).head();
   if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0 && file_dirty)
     folio_mark_dirty(w, t, head);
   w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);
@@ -305,7 +305,7 @@ void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
   // that maps the folio's index, each PTE examined under its PTL, so a zap
   // in flight elsewhere (munmap) is waited for, not missed.
   Page& h = w.page(head);
-  const int nr = 1 << h.order;
+  const int nr = 1 << h.order();
   const int first = h.index.load(std::memory_order_relaxed);
   for (int mm = 0; mm < kMaxMm; ++mm) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
@@ -328,11 +328,11 @@ static Pfn filemap_get_folio(World& w, const Task* t, int index, bool noalloc = 
   for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
     Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
     if (pfn != kNoPfn) {
-      if (folio_try_get(w, t, w.page(pfn).head)) {
+      if (folio_try_get(w, t, w.page(pfn).head())) {
         // filemap_get_entry(): recheck the slot after the speculative get.
         if (f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire) == pfn)
           return pfn;
-        folio_put(w, t, w.page(pfn).head);
+        folio_put(w, t, w.page(pfn).head());
       }
       continue;
     }
@@ -424,13 +424,13 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
   if (!zero && !ref_held) {
     m.ptl.lock();
     bool same = slot.load(std::memory_order_acquire) == orig.pack();
-    if (same) folio_ref_add(w, t, w.page(old).head, 1);  // folio_get()
+    if (same) folio_ref_add(w, t, w.page(old).head(), 1);  // folio_get()
     m.ptl.unlock();
     if (!same) return 0;  // raced: retry the fault
   }
   Pfn np = alloc_copy(w, t, old);
   if (np == kNoPfn) {
-    if (!zero) folio_put(w, t, w.page(old).head);
+    if (!zero) folio_put(w, t, w.page(old).head());
     return -kENOMEM;
   }
   init_anon(w, np, vpn);
@@ -447,9 +447,9 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
   if (!same) {
     folio_put(w, t, np);
   } else if (!zero) {
-    folio_put(w, t, w.page(old).head);  // the old mapping's reference
+    folio_put(w, t, w.page(old).head());  // the old mapping's reference
   }
-  if (!zero) folio_put(w, t, w.page(old).head);  // ours
+  if (!zero) folio_put(w, t, w.page(old).head());  // ours
   // "return (folio_copied && !unshare) ? VM_FAULT_WRITE : 0"
   return same && write ? kVmFaultWrite : 0;
 }
@@ -669,7 +669,7 @@ static int do_cow_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma
     folio_put(w, t, np);
     return -kENOMEM;
   }
-  Pfn head = w.page(pfn).head;
+  Pfn head = w.page(pfn).head();
   if (!lock_still_cached(w, t, head, vma.pgoff)) {
     folio_put(w, t, np);
     return 0;  // retry
@@ -717,7 +717,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     // do_read_fault() / do_shared_fault(): filemap_fault + finish_fault.
     Pfn pfn = filemap_get_folio(w, t, vma.pgoff);
     if (pfn == kNoPfn) return -kENOMEM;
-    Pfn head = w.page(pfn).head;
+    Pfn head = w.page(pfn).head();
     if (write) {
       // do_shared_fault() -> ->page_mkwrite(): returns the folio locked.
       if (!page_mkwrite(w, t, head)) {
@@ -742,9 +742,11 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   if (pte.migration) {
     // do_swap_page() -> migration_entry_wait(): sleep until the move is
     // done, if the entry is still there (read again right before sleeping:
-    // the move may have finished since the PTL was dropped).
+    // the move may have finished since the PTL was dropped). It waits on
+    // the folio's lock (migration_entry_wait_on_locked():
+    // pfn_swap_entry_folio()), which a split holds for the whole folio.
     if (m.pte(vpn).load(std::memory_order_acquire) == pte.pack())
-      sync::block(sync::Site::here(), &w.page(pte.pfn));
+      sync::block(sync::Site::here(), &w.page(w.page(pte.pfn).head()));
     return 0;
   }
   if (pte.swap) return do_swap_page(w, t, mm, vpn, pte, write);
@@ -753,7 +755,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
 
   if (!write && !unshare) return 0;  // present: nothing to do
   Pfn pfn = pte.pfn;
-  Pfn head = w.page(pfn).head;
+  Pfn head = w.page(pfn).head();
   // do_wp_page(): "if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))"
   if (vma.kind == VmaKind::kFile) {
     // do_wp_page() takes its reference under the PTL, where the PTE still
@@ -782,9 +784,13 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   // and then sees the only reference (refcount, not mapcount: the
   // CVE-2020-29374 lesson). The lock matters: a migration installing
   // mappings of this folio holds it, and its count is not final until then.
-  Page& p = w.page(head);
   m.ptl.lock();
   const bool same = m.pte(vpn).load(std::memory_order_acquire) == pte.pack();
+  // page_folio(vmf->page), under the PTL with the PTE unchanged: read
+  // before, it may name a folio a split has broken up since (remap_page()
+  // puts back a bit-identical PTE).
+  head = w.page(pfn).head();
+  Page& p = w.page(head);
   // "if (folio && folio_test_anon(folio) ...)": a page-cache page of a
   // private mapping is never reused, always copied. Decided here, under the
   // PTL with the PTE unchanged: outside it, the pfn may have been freed and
@@ -795,7 +801,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   // A device-coherent anon folio is reused the same way (mm/memory.c
   // wp_can_reuse_anon_folio(): not being on the LRU only costs it an
   // lru_add_drain()); its count sits on the ZONE_DEVICE idle base.
-  if (anon && !exclusive && p.order == 0 && folio_trylock(w, head)) {
+  if (anon && !exclusive && p.order() == 0 && folio_trylock(w, head)) {
     // cow_reuse_by_mapcount: the rule before 09854ba94c6a (v5.9): reuse
     // when this is the only mapping, whoever else holds a reference.
     const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
@@ -863,7 +869,7 @@ static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, Pfn& pr
   }
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
-  Pfn head = p.head;
+  Pfn head = p.head();
   // copy_present_ptes() -> folio_try_dup_anon_rmap_pte(): an exclusive page
   // that folio_needs_cow_for_dma() (MMF_HAS_PINNED, tested for each page,
   // && maybe pinned) is copied for the child right now (copy_present_page(),
@@ -982,7 +988,7 @@ void munmap_vpn(World& w, Task& t, int vpn) {
 // The ghost's expectation for the disk: a store into a shared file mapping's
 // page (or something newer) must reach the file by the final sync.
 static void note_file_store(World& w, Pfn pfn, const Vma& vma, uint32_t v) {
-  const Page& h = w.page(w.page(pfn).head);
+  const Page& h = w.page(w.page(pfn).head());
   if (h.mapping.peek() < 0 || vma.kind != VmaKind::kFile) return;
   auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index.peek())];
   int64_t cur = e.load();
@@ -999,7 +1005,7 @@ static void note_file_store(World& w, Pfn pfn, const Vma& vma, uint32_t v) {
 // returned, which no PTE of another mm may share).
 static void check_private_store(World& w, const Task& t, int mm, int vpn, const Vma& vma, Pfn pfn,
                                 const char* fn, bool others) {
-  const Page& h = w.page(w.page(pfn).head);
+  const Page& h = w.page(w.page(pfn).head());
   if (h.mapping.peek() == kBufferedFile && (vma.kind != VmaKind::kFile || vma.readonly)) {
     w.report(ViolationKind::ro_file_written, pfn, &t, fn,
              fmt::format("wrote the page cache's page of file index {} (pfn {}) through mm {} vpn "
@@ -1233,7 +1239,7 @@ int uffd_continue(World& w, Task& t, int vpn) {
     // returns the folio locked and referenced, or -EFAULT if it is not in
     // the page cache (or was truncated meanwhile).
     Pfn pfn = filemap_get_folio(w, &t, vma.pgoff, /*noalloc=*/true);
-    Pfn head = pfn == kNoPfn ? kNoPfn : w.page(pfn).head;
+    Pfn head = pfn == kNoPfn ? kNoPfn : w.page(pfn).head();
     if (head == kNoPfn || !lock_still_cached(w, &t, head, vma.pgoff)) {
       r = -kEFAULT;
     } else {
@@ -1288,7 +1294,7 @@ int mprotect_vpn(World& w, Task& t, int vpn, bool write) {
     slot.store(pte.pack(), std::memory_order_release);
     if (pte.present) tlb_defer(w, t.mm, vpn, old);
   } else if (write && pte.present && !pte.writable && vma.cow() && pte.pfn != w.zero_pfn &&
-             (w.page(w.page(pte.pfn).head).flags.load(std::memory_order_acquire) & PG_anon) &&
+             (w.page(w.page(pte.pfn).head()).flags.load(std::memory_order_acquire) & PG_anon) &&
              (w.page(pte.pfn).flags.load(std::memory_order_acquire) & PG_anon_exclusive)) {
     // MM_CP_TRY_CHANGE_WRITABLE: can_change_pte_writable(): in a private
     // mapping only an exclusive anon page is made writable at once;

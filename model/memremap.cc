@@ -327,7 +327,7 @@ std::string teardown_hang_detail(const World& w, std::span<const bool> unfinishe
       bool held = false;
       for (size_t k = 0; k < unfinished.size(); ++k)
         for (const Held& h : w.tasks[k].held)
-          held |= unfinished[k] && h.live && h.head == p.head;
+          held |= unfinished[k] && h.live && h.head == p.head();
       if (p.mapcount.peek() <= 0 && !held) return "";  // a reference nobody owns
       pages += fmt::format("{}pfn {} ({})", pages.empty() ? "" : ", ", pfn,
                            p.mapcount.peek() > 0 ? "still mapped" : "held");

@@ -16,7 +16,7 @@ int migrate_vpn(World& w, Task& t, int vpn) { return migrate_folio_at(w, &t, t.m
 // made, and copies a fork made of them meanwhile - and maps `to` there (with
 // a reference and a mapcount), writable if the entry was. A slot zapped
 // meanwhile (munmap) holds no entry and stays empty.
-static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
+void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
   for (int mm = 0; mm < kMaxMm; ++mm) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
     if (!m.live.load()) continue;
@@ -36,7 +36,7 @@ static void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
         // its PageAnonExclusive.
         if (entry.exclusive)
           w.page(to).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
-        folio_ref_add(w, t, w.page(to).head, 1);
+        folio_ref_add(w, t, w.page(to).head(), 1);
         w.page(to).mapcount.fetch_add(1, std::memory_order_relaxed);
         slot.store(pte.pack(), std::memory_order_release);
       }
@@ -58,12 +58,12 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, 
   // A held folio that (mm, vpn) no longer maps: the kernel migrates it all
   // the same (an isolated folio needs no mapping) and GUP's retry faults
   // in whatever is there now; the model has nothing to move it for.
-  if (held != kNoPfn && (!pte.present || w.page(pte.pfn).head != held)) return give_back(0);
+  if (held != kNoPfn && (!pte.present || w.page(pte.pfn).head() != held)) return give_back(0);
   if (!pte.present) return -kEFAULT;
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
-  Pfn head = p.head;
-  if (pfn == w.zero_pfn || p.order > 0) return give_back(-kEINVAL);  // large folios: not modelled
+  Pfn head = p.head();
+  if (pfn == w.zero_pfn || p.order() > 0) return give_back(-kEINVAL);  // large folios: not modelled
   bool device = p.is_device();
   if (device && w.pgmaps[static_cast<size_t>(p.pgmap)].type != PgmapType::kDeviceCoherent)
     return give_back(-kEINVAL);

@@ -131,6 +131,12 @@ int fork_mm(World& w, Task& t);
 // exclusive order-0 anon pages there are replaced by new ones through a new
 // page table. 0, or -errno (-EBUSY: a page had an extra reference, a pin).
 int collapse_pmd(World& w, Task& t, int vpn);
+// mm/huge_memory.c: split_folio() of the large anon folio mapped at
+// task.mm's vpn to order 0, as split_huge_pages_pid() does it (mmap_lock
+// for read, folio_get(), folio_trylock()). 0; -EAGAIN (extra references:
+// can_split_folio(), a failed freeze; or the folio lock was taken);
+// -EBUSY (writeback); -EINVAL (not a large anon folio); -EFAULT (no page).
+int split_folio_vpn(World& w, Task& t, int vpn);
 // munmap() of one virtual page of task.mm.
 void munmap_vpn(World& w, Task& t, int vpn);
 // A CPU store through the page table (faulting as needed). Returns the value

@@ -20,6 +20,7 @@
 // a pin count in `lru` overwrites `pgmap` for real.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "model/sync/atomic.h"
@@ -79,14 +80,30 @@ struct Page {
   // (wait_var_event()'s condition-then-sleep, without a lost wakeup).
   sync::Atomic<uint32_t> put_seq{0};
 
-  // Fixed at world setup: folio geometry and zone. Large folios are built
-  // at setup and never split, so these never change while the model runs.
-  Pfn head = kNoPfn;
-  uint8_t order = 0;
+  // Folio geometry: page->compound_head and folio_order(). Built at world
+  // setup; a split (model/huge_memory.cc) makes every page of a large folio
+  // a folio of its own while other threads may be reading them, so they are
+  // atomics. Reading them is not a scheduling point: in the kernel too
+  // page_folio() is a plain READ_ONCE, and what decides a race is the next
+  // access to the folio (its refcount), which is one.
+  Pfn head() const { return head_.load(std::memory_order_acquire); }
+  uint8_t order() const { return order_.load(std::memory_order_relaxed); }
+  // include/linux/page-flags.h: set_compound_head() / clear_compound_head(),
+  // folio_set_order(). Release: the page's other fields, written before,
+  // are visible to whoever sees the new head ("Page flags must be visible
+  // before we make the page non-compound", __split_huge_page_tail()).
+  void set_folio(Pfn head, uint8_t order) {
+    order_.store(order, std::memory_order_relaxed);
+    head_.store(head, std::memory_order_release);
+  }
   Zone zone = Zone::kNormal;
   int8_t pgmap = -1;  // owning pagemap for ZONE_DEVICE pages (ghost truth)
 
   bool is_device() const { return zone == Zone::kDevice; }
+
+ private:
+  std::atomic<Pfn> head_{kNoPfn};
+  std::atomic<uint8_t> order_{0};
 };
 
 // The refcount as a counter of `bits` bits (Design::counter_bits): the raw

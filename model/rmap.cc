@@ -9,7 +9,7 @@ namespace pf {
 UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool check_pins) {
   UnmapResult r;
   Page& p = w.page(pfn);
-  const Pfn head = p.head;
+  const Pfn head = p.head();
   for (auto [mm, vpn] : mappings_of(w, pfn)) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
     m.ptl.lock();

@@ -9,8 +9,8 @@ void truncate_index(World& w, Task& t, int index) {
   File& f = w.file;
   f.invalidate_lock.down_write();
   Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
-  if (pfn != kNoPfn && folio_try_get(w, &t, w.page(pfn).head)) {
-    Pfn head = w.page(pfn).head;
+  if (pfn != kNoPfn && folio_try_get(w, &t, w.page(pfn).head())) {
+    Pfn head = w.page(pfn).head();
     Page& p = w.page(head);
     folio_lock(w, head);
     if (p.mapping.load(std::memory_order_acquire) == 0 && p.index.load() == index) {

@@ -26,7 +26,7 @@ bool reclaim_file(World& w, Task& t, int index) {
   File& f = w.file;
   Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
   if (pfn == kNoPfn) return false;
-  Pfn head = w.page(pfn).head;
+  Pfn head = w.page(pfn).head();
   Page& p = w.page(head);
   if (!isolate(w, &t, head)) return false;
   // filemap_get_entry(): the reference was taken speculatively; the page may
@@ -51,7 +51,7 @@ bool reclaim_file(World& w, Task& t, int index) {
       (p.flags.load(std::memory_order_acquire) & (PG_writeback | PG_dirty)))
     return give_up();  // truncated or reused, or dirty (pageout is writeback's job here)
   // try_to_unmap(): file PTEs go (a dirty PTE dirties the folio).
-  int nr = 1 << p.order;
+  int nr = 1 << p.order();
   unmap_mapping_folio(w, &t, head);
   if (p.flags.load(std::memory_order_acquire) & PG_dirty) return give_up();
   // "Folio is unmapped now so it cannot be newly pinned anymore. No point in
@@ -83,11 +83,14 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
   if (!pte.present || pte.pfn == w.zero_pfn) return false;
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
-  Pfn head = p.head;
+  // page_folio() and folio_order() read together: a split may make the
+  // page a small folio of its own at any later step, never the reverse.
+  Pfn head = p.head();
   Page& h = w.page(head);
+  const bool large = h.order() > 0;
   if (h.mapping.load(std::memory_order_acquire) == kBufferedFile)
     return reclaim_file(w, t, h.index.load());
-  if (p.is_device() || h.order > 0 || !(h.flags.load() & PG_anon)) return false;
+  if (p.is_device() || large || !(h.flags.load() & PG_anon)) return false;
   if (!isolate(w, &t, head)) return false;
   // The reference is speculative (the PTE was read without the PTL): the
   // page may have been freed and reused meanwhile. Recheck the PTE.

@@ -110,13 +110,13 @@ int World::add_pgmap(PgmapType type, int nr_pages) {
     Page& p = page(static_cast<Pfn>(pg.first + i));
     p.zone = Zone::kDevice;
     p.pgmap = static_cast<int8_t>(id);
-    p.head = static_cast<Pfn>(pg.first + i);
+    p.set_folio(static_cast<Pfn>(pg.first + i), 0);
     // mm/memremap.c: memremap_pages() -> page->pgmap = pgmap
     p.lru[0].init(kPgmapTag | static_cast<uint64_t>(id));
     p.lru[1].init(0);  // zone_device_data
     // Idle refcount: 0 since v5.18 (27674ef6c73f), 1 before.
     p.refcount.init(design.devmap_base == DevmapBase::one ? 1 : 0);
-    pg.idle[static_cast<size_t>(p.head)].init(1);
+    pg.idle[static_cast<size_t>(p.head())].init(1);
   }
   // mm/memremap.c: memremap_pages() takes one pgmap ref per page for the
   // types whose pages are not allocated one by one.
@@ -164,7 +164,7 @@ void World::build(const WorldSpec& s) {
         if (zero_pfn == kNoPfn) {
           zero_pfn = take_setup_pages(1);
           Page& z = page(zero_pfn);
-          z.head = zero_pfn;
+          z.set_folio(zero_pfn, 0);
           z.flags.init(PG_zero);
           z.refcount.init(1);
         }
@@ -189,8 +189,7 @@ void World::build(const WorldSpec& s) {
         for (int i = 0; i < nr; ++i) {
           Pfn pfn = static_cast<Pfn>(head + i);
           Page& p = page(pfn);
-          p.head = head;
-          p.order = static_cast<uint8_t>(order);
+          p.set_folio(head, static_cast<uint8_t>(order));
           p.zone = v.backing == Backing::kAnonMovable ? Zone::kMovable : Zone::kNormal;
           p.mapcount.init(1);
           p.index.init(vpn + i);
@@ -268,7 +267,7 @@ void World::build(const WorldSpec& s) {
   for (int i = 0; i < s.free_pages + reserve && npages_ < kMaxPages; ++i) {
     Pfn pfn = take_setup_pages(1);
     Page& p = page(pfn);
-    p.head = pfn;
+    p.set_folio(pfn, 0);
     p.data.init(kPoison);
     ghost.freed[static_cast<size_t>(pfn)].store(1);
     if (i < s.free_pages) {
@@ -309,12 +308,12 @@ Pfn World::alloc_page(sync::Site s, bool nofail) {
 
 void World::free_page(Pfn pfn, sync::Site s) {
   Page& p = page(pfn);
-  if (p.is_device() || p.order > 0 || pfn == zero_pfn) {
+  if (p.is_device() || p.order() > 0 || pfn == zero_pfn) {
     // Device pages go back to their driver (memremap.cc); large folios are
     // built at setup and are not reused once freed; the zero page is never
     // freed. All of them are poisoned here all the same.
     ghost.freed[static_cast<size_t>(pfn)].store(1);
-    for (int i = 1; i < (1 << p.order); ++i)
+    for (int i = 1; i < (1 << p.order()); ++i)
       ghost.freed[static_cast<size_t>(pfn + i)].store(1);
     p.data.store(kPoison, std::memory_order_relaxed, s);
     return;

@@ -503,7 +503,7 @@ class World {
     return pages[static_cast<size_t>(pfn)].is_device() ? nullptr
                                                        : &page_ext_[static_cast<size_t>(pfn)];
   }
-  Page& head_of(Pfn pfn) { return page(page(pfn).head); }
+  Page& head_of(Pfn pfn) { return page(page(pfn).head()); }
   int32_t ref(Pfn pfn) const {  // refcount as the design sees it (no step)
     return width.value(pages[static_cast<size_t>(pfn)].refcount.peek());
   }

@@ -9,7 +9,7 @@ namespace pf {
 
 bool page_mkclean(World& w, const Task* t, Pfn head) {
   bool was_dirty = false;
-  int nr = 1 << w.page(head).order;
+  int nr = 1 << w.page(head).order();
   for (int i = 0; i < nr; ++i) {
     Pfn pfn = static_cast<Pfn>(head + i);
     for (auto [mm, vpn] : mappings_of(w, pfn)) {
@@ -67,7 +67,7 @@ bool writeback(World& w, Task& t, int index) {
   File& f = w.file;
   Pfn pfn = f.cache[static_cast<size_t>(index)].load(std::memory_order_acquire);
   if (pfn == kNoPfn) return false;
-  Pfn head = w.page(pfn).head;
+  Pfn head = w.page(pfn).head();
   if (!folio_try_get(w, &t, head)) return false;
   Page& p = w.page(head);
   folio_lock(w, head);

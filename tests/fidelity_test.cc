@@ -234,5 +234,35 @@ TEST(Fidelity, ForceWriteAfterUffdContinueCopies) {
   }
 }
 
+// --- GUP-fast of a tail page against a split (c24d37322548) -------------------
+//
+// After GUP-fast's page_folio() of vpn 1's page (a tail of the order-2 folio)
+// the whole split runs; the increment then lands on the old head, now a
+// small folio, and remap_page() put back the same PTE, so only
+// try_get_folio()'s re-check of page_folio() sees it. Every correct design
+// drops that reference and retries; without the re-check the page is
+// returned with its pin on another folio (which shows the race happened).
+constexpr const char* kGupFastVsSplit = R"(pinfuzz-scenario 4
+vpn 0 anon order=2
+thread 0
+  pin_fast 1 1
+  unpin 0
+thread 1
+  split 0
+schedule input 5:1
+)";
+
+TEST(Fidelity, GupFastRechecksTheFolioAfterASplit) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    RunResult r = run_traced(kGupFastVsSplit, d.c_str());
+    EXPECT_FALSE(r.violation) << d << ": " << r.violation->to_string();
+    EXPECT_GT(first_step(r, 0, "folio_try_get"), last_step(r, 1, "split_folio")) << d;
+  }
+  RunResult bad = run_traced(kGupFastVsSplit, "folio_pincount,no_grab_folio_recheck=on");
+  ASSERT_TRUE(bad.violation);
+  EXPECT_EQ(bad.violation->kind, ViolationKind::pin_count_mismatch);
+  EXPECT_EQ(bad.violation->cause, "pin_on_split_folio");
+}
+
 }  // namespace
 }  // namespace pf

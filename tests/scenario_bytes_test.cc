@@ -41,7 +41,7 @@ TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
       "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
       "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
-  Scenario s = parsed("pinfuzz-scenario 3\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 4\nthread 0\n");
   s.design = d.design;
   EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
 }
@@ -139,30 +139,49 @@ TEST(ScenarioBytes, VersionOneInputsKeepTheirMeaning) {
   EXPECT_EQ(*t1.scenario, *old.scenario);
 }
 
-// Version 3 added op 26 (uffd_continue). A version-2 input's kind 26 was
-// dropped when it was written, and still is.
-TEST(ScenarioBytes, VersionTwoInputsKeepTheirMeaning) {
-  const std::vector<uint8_t> body = {0,    0,     // no design
-                                     8,           // free_pages
-                                     1,    0, 0x89,  // vpn 0: file_private prot=r
-                                     0,           // one thread
-                                     2,    26, 0, 0, 0, 22, 0, 0, 0,  // uffd_continue 0, poke 0 0
-                                     0};          // schedule input
-  std::vector<uint8_t> v2 = {2}, v3 = {3};
-  v2.insert(v2.end(), body.begin(), body.end());
-  v3.insert(v3.end(), body.begin(), body.end());
-  ByteDecode old = decode_bytes(v2);
+// The same bytes under version `v` and `v + 1`: version v + 1 appended an
+// op, which a version-v input dropped when it was written, and still drops.
+// `world` is the vpn-spec part of the body, `ops` one thread's op bytes;
+// `before`/`after` the text each version prints after the header.
+void expect_appended_op_keeps_meaning(uint8_t v, std::vector<uint8_t> world,
+                                      std::vector<uint8_t> ops, const std::string& before,
+                                      const std::string& after) {
+  std::vector<uint8_t> body = {0, 0, 8};  // no design, free_pages 8
+  body.insert(body.end(), world.begin(), world.end());
+  body.push_back(0);  // one thread
+  body.insert(body.end(), ops.begin(), ops.end());
+  body.push_back(0);  // schedule input
+  std::vector<uint8_t> older = {v}, newer = {static_cast<uint8_t>(v + 1)};
+  older.insert(older.end(), body.begin(), body.end());
+  newer.insert(newer.end(), body.begin(), body.end());
+  ByteDecode old = decode_bytes(older);
   ASSERT_TRUE(old.scenario) << old.error;
-  EXPECT_EQ(print_text(*old.scenario),
-            kHead + "vpn 0 file_private prot=r\nthread 0\n  poke 0 0\nschedule input\n");
-  ByteDecode now = decode_bytes(v3);
+  EXPECT_EQ(print_text(*old.scenario), kHead + before);
+  ByteDecode now = decode_bytes(newer);
   ASSERT_TRUE(now.scenario) << now.error;
-  EXPECT_EQ(print_text(*now.scenario), kHead +
-                                           "vpn 0 file_private prot=r\nthread 0\n"
-                                           "  uffd_continue 0\n  poke 0 0\nschedule input\n");
+  EXPECT_EQ(print_text(*now.scenario), kHead + after);
   ByteDecode again = decode_bytes(encode_bytes(*old.scenario));
   ASSERT_TRUE(again.scenario);
   EXPECT_EQ(*again.scenario, *old.scenario);
+}
+
+// Version 3 added op 26 (uffd_continue). A version-2 input's kind 26 was
+// dropped when it was written, and still is.
+TEST(ScenarioBytes, VersionTwoInputsKeepTheirMeaning) {
+  expect_appended_op_keeps_meaning(
+      2, {1, 0, 0x89},                         // vpn 0: file_private prot=r
+      {2, 26, 0, 0, 0, 22, 0, 0, 0},           // uffd_continue 0, poke 0 0
+      "vpn 0 file_private prot=r\nthread 0\n  poke 0 0\nschedule input\n",
+      "vpn 0 file_private prot=r\nthread 0\n  uffd_continue 0\n  poke 0 0\nschedule input\n");
+}
+
+// Version 4 (issue 17) added op 27 (split).
+TEST(ScenarioBytes, VersionThreeInputsKeepTheirMeaning) {
+  expect_appended_op_keeps_meaning(
+      3, {1, 0, 0x21},                         // vpn 0: anon order=2
+      {2, 27, 0, 0, 0, 26, 0, 0, 0},           // split 0, uffd_continue 0
+      "vpn 0 anon order=2\nthread 0\n  uffd_continue 0\nschedule input\n",
+      "vpn 0 anon order=2\nthread 0\n  split 0\n  uffd_continue 0\nschedule input\n");
 }
 
 TEST(ScenarioBytes, IgnoreDesignSkipsAnInvalidDesignField) {

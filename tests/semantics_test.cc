@@ -453,6 +453,54 @@ TEST(Migrate, FailsWithAnExtraReferenceAndMovesAnUnreferencedPage) {
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
 
+// mm/huge_memory.c: can_split_folio() refuses a folio with a reference
+// beyond its mappings (a pin of a tail page, a GUP get), leaving it whole;
+// once they are gone the split makes every page an order-0 folio holding
+// its own mapping's reference, and a page munmap()ed before (the deferred
+// split case) is freed. Under every correct design.
+TEST(Split, RefusesAReferencedFolioAndMakesOrderZeroPieces) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    for (const bool pin : {true, false}) {
+      auto w = world(d.c_str(), Backing::kAnon, /*order=*/2);
+      Task& t = w->tasks[0];
+      const Pfn head = mapped(*w, 0);
+      ASSERT_EQ(pin ? pin_user_pages(*w, t, 2, 1, {.write = true})
+                    : get_user_pages(*w, t, 2, 1, {}),
+                1);
+      EXPECT_EQ(split_folio_vpn(*w, t, 0), -kEAGAIN) << d;
+      EXPECT_EQ(w->page(head + 2).head(), head) << d;
+      EXPECT_EQ(w->page(head).order(), 2) << d;
+      if (pin) unpin_user_page(*w, t, 0);
+      else put_page(*w, t, 0);
+      munmap_vpn(*w, t, 3);
+      const int32_t whole = w->ref(head);
+      EXPECT_EQ(whole, 3) << d;  // three PTEs left
+      EXPECT_EQ(split_folio_vpn(*w, t, 1), 0) << d;
+      for (int i = 0; i < 4; ++i) {
+        const Pfn p = static_cast<Pfn>(head + i);
+        EXPECT_EQ(w->page(p).head(), p) << d << " page " << i;
+        EXPECT_EQ(w->page(p).order(), 0) << d << " page " << i;
+        if (i < 3) {
+          EXPECT_EQ(mapped(*w, i), p) << d << " page " << i;  // the PTE came back
+          EXPECT_EQ(w->ref(p), 1) << d << " page " << i;
+          EXPECT_FALSE(w->ghost.freed[static_cast<size_t>(p)].load()) << d;
+        } else {
+          EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(p)].load()) << d;  // unmapped piece
+        }
+      }
+      EXPECT_FALSE(w->page(head).flags.peek() & (PG_head | PG_locked)) << d;
+      // The pieces are order-0 folios: a pin of one uses the small-folio rule.
+      ASSERT_EQ(pin_user_pages(*w, t, 1, 1, {.write = true}), 1);
+      EXPECT_EQ(t.held[0].head, head + 1) << d;
+      EXPECT_TRUE(folio_maybe_dma_pinned(*w, &t, head + 1)) << d;
+      EXPECT_EQ(split_folio_vpn(*w, t, 1), -kEINVAL) << d;  // not large any more
+      unpin_user_page(*w, t, 0);
+      final_check(*w);
+      EXPECT_FALSE(w->violated()) << d << ": " << first_violation(*w);
+    }
+  }
+}
+
 // --- 6. ZONE_DEVICE -----------------------------------------------------------
 
 TEST(ZoneDevice, IdleRefcountFollowsTheBase) {

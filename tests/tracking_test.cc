@@ -56,7 +56,7 @@ constexpr Probe kProbes[] = {
 // Every word a design may keep, for the pages of one folio.
 std::vector<int64_t> words_of(const World& w, Pfn head) {
   std::vector<int64_t> v;
-  const int nr = 1 << w.pages[static_cast<size_t>(head)].order;
+  const int nr = 1 << w.pages[static_cast<size_t>(head)].order();
   for (int i = 0; i < nr; ++i) {
     const Pfn pfn = static_cast<Pfn>(head + i);
     const Page& p = w.pages[static_cast<size_t>(pfn)];

@@ -65,7 +65,7 @@ MUTANTS = [
         id="gup_fast_recheck_leaks_ref",
         file="model/gup.cc",
         old="""    if (pmd_changed || pte_changed) {
-      gup_put_folio(w, &t, p.head, how);""",
+      gup_put_folio(w, &t, head, how);""",
         new="""    if (pmd_changed || pte_changed) {
       // the grabbed reference is not dropped on the retry path""",
         breaks="GUP-fast falls back after a failed recheck without dropping the reference it took",
@@ -227,12 +227,12 @@ MUTANTS = [
     dict(
         id="zap_dirty_after_ptl_unlock",
         file="model/memory.cc",
-        old="""  Pfn head = w.page(pte.pfn).head;
+        old="""  Pfn head = w.page(pte.pfn).head();
   if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0 && file_dirty)
     folio_mark_dirty(w, t, head);
   w.page(pte.pfn).mapcount.fetch_sub(1, std::memory_order_relaxed);
   m.ptl.unlock();""",
-        new="""  Pfn head = w.page(pte.pfn).head;
+        new="""  Pfn head = w.page(pte.pfn).head();
   m.ptl.unlock();  // dropped before the folio is dirtied and the rmap goes
   if (pte.dirty && w.page(head).mapping.load(std::memory_order_relaxed) >= 0 && file_dirty)
     folio_mark_dirty(w, t, head);
@@ -242,7 +242,7 @@ MUTANTS = [
     dict(
         id="wp_reuse_without_folio_lock",
         file="model/memory.cc",
-        old="""  if (anon && !exclusive && p.order == 0 && folio_trylock(w, head)) {
+        old="""  if (anon && !exclusive && p.order() == 0 && folio_trylock(w, head)) {
     // cow_reuse_by_mapcount: the rule before 09854ba94c6a (v5.9): reuse
     // when this is the only mapping, whoever else holds a reference.
     const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
@@ -259,7 +259,7 @@ MUTANTS = [
     }
     folio_unlock(w, head);
   }""",
-        new="""  if (anon && !exclusive && p.order == 0) {  // no folio_trylock(): the count is trusted unlocked
+        new="""  if (anon && !exclusive && p.order() == 0) {  // no folio_trylock(): the count is trusted unlocked
     const int32_t base = p.is_device() ? devmap_idle_base(w) : 0;
     folio_free_swap(w, t, head);
     const bool only = w.design.cow_reuse_by_mapcount

@@ -176,6 +176,23 @@ std::vector<CatalogEntry> build() {
                              {op(K::uffd_continue, 0)}}},
                  true, {{27, 1}, {20, 1}}});
   }
+  // A split that ignores extra references (split_ignores_pins): the folio
+  // is pinned through its tail page, the split goes ahead, and the piece
+  // that holds the page is a small folio without the pin's bias.
+  c.push_back({"split_drops_tail_pin", bug_design("split_ignores_pins"),
+               ViolationKind::pin_count_mismatch, "mm/huge_memory.c: can_split_folio()",
+               Program{one(Backing::kAnon, 2),
+                       {{op(K::pin, 1, 1, kOpWrite), op(K::split, 0), op(K::dma_write, 0),
+                         op(K::unpin, -1)}}},
+               true});
+  // c24d37322548 (the no_grab_folio_recheck row): GUP-fast reads
+  // page_folio() of a tail page; the whole split runs before its increment,
+  // which lands on the old head, now a small folio of its own.
+  c.push_back({"gup_fast_grabs_split_head", bug_design("no_grab_folio_recheck"),
+               ViolationKind::pin_count_mismatch, "c24d37322548 (v5.14)",
+               Program{one(Backing::kAnon, 2),
+                       {{op(K::pin_fast, 1, 1), op(K::unpin, -1)}, {op(K::split, 0)}}},
+               true, {{5, 1}}});
   c.push_back({"writeback_wait_on_own_pin", with_knobs("writeback=wait"),
                ViolationKind::deadlock, "Documentation/core-api/pin_user_pages.rst (open item)",
                Program{one(Backing::kFile),

@@ -82,7 +82,7 @@ void InterleavingCoverage::on_step(uint32_t thread, sync::Site site, const void*
   prev = Last{id, static_cast<uint8_t>(thread)};
 
   if (pfn < 0) return;
-  const Pfn head = w.pages[static_cast<size_t>(pfn)].head;
+  const Pfn head = w.pages[static_cast<size_t>(pfn)].head();
   const Page& p = w.pages[static_cast<size_t>(head)];
   const uint32_t f = p.flags.peek();
   size_t flags = 0;

@@ -210,6 +210,8 @@ bool run_op(World& w, Task& t, const Op& op, OpMode mode) {
       return valid_vpn(op.a) && madvise_dontneed(w, t, op.a) == 0;
     case OpKind::uffd_continue:
       return valid_vpn(op.a) && uffd_continue(w, t, op.a) == 0;
+    case OpKind::split:
+      return valid_vpn(op.a) && split_folio_vpn(w, t, op.a) == 0;
     case OpKind::mprotect:
       return valid_vpn(op.a) && mprotect_vpn(w, t, op.a, (op.flags & kOpWrite) != 0) == 0;
     case OpKind::vmsplice:

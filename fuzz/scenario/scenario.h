@@ -37,8 +37,9 @@ namespace pf {
 // the meaning it had: its byte form decodes with version 1's tables (9
 // backings, 22 ops, spec bit 7 ignored, op kinds 22..31 dropped), and its
 // text form is a subset of version 2's. Version 3 (issue 16) added the op
-// uffd_continue; a version-2 input's op kind 26 is still dropped.
-inline constexpr int kFormatVersion = 3;
+// uffd_continue; a version-2 input's op kind 26 is still dropped. Version 4
+// (issue 17) added split; a version-3 input's op kind 27 is still dropped.
+inline constexpr int kFormatVersion = 4;
 inline constexpr int kOldestFormatVersion = 1;
 // "this build reads versions 1 to 3": for the errors that reject a version.
 std::string format_versions_read();

@@ -22,7 +22,7 @@ void PinBias::grab(World& w, const Task* t, Pfn head, GupHow how, GrabPath path,
   Page& h = w.page(head);
   // mm/gup.c: try_grab_folio(): large -> atomic_add(refs, &folio->_pincount);
   // small -> folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1)).
-  if (exact_pincount(h.order))
+  if (exact_pincount(h.order()))
     h.pincount.fetch_add(1, std::memory_order_relaxed, s);
   else
     folio_ref_add(w, t, head, GUP_PIN_COUNTING_BIAS - 1);
@@ -39,7 +39,7 @@ int32_t PinBias::put(World& w, const Task*, Pfn head, GupHow how, sync::Site s) 
   // small -> refs *= GUP_PIN_COUNTING_BIAS. The knobs plant the mix-up
   // either way round: large_unpin_bias takes the small-folio path on a large
   // folio, small_unpin_pincount the large-folio path on a small one.
-  const bool large = exact_pincount(h.order);
+  const bool large = exact_pincount(h.order());
   const bool by_pincount = large ? !w.design.large_unpin_bias : w.design.small_unpin_pincount;
   if (!by_pincount) return GUP_PIN_COUNTING_BIAS;
   h.pincount.fetch_sub(1, std::memory_order_relaxed, s);
@@ -50,7 +50,7 @@ PinWords PinBias::read_pin_words(const World& w, Pfn head, PinRead how, sync::Si
   const Page& h = w.pages[static_cast<size_t>(head)];
   if (how == PinRead::kPeek) return peek_page_words(h);
   // folio_maybe_dma_pinned() reads one word: _pincount or the refcount.
-  if (exact_pincount(h.order)) return PinWords{.pincount = h.pincount.load(std::memory_order_acquire, s)};
+  if (exact_pincount(h.order())) return PinWords{.pincount = h.pincount.load(std::memory_order_acquire, s)};
   return PinWords{.refcount = h.refcount.load(std::memory_order_acquire, s)};
 }
 
@@ -61,7 +61,7 @@ int32_t PinBias::peek_pin_counter(const World& w, Pfn head) const {
 bool PinBias::maybe_pinned(const World& w, Pfn head, const PinWords& words) const {
   // include/linux/mm.h: folio_maybe_dma_pinned(): large -> _pincount > 0;
   // small -> ((unsigned int)folio_ref_count(folio)) >= GUP_PIN_COUNTING_BIAS
-  if (exact_pincount(w.pages[static_cast<size_t>(head)].order)) return words.pincount > 0;
+  if (exact_pincount(w.pages[static_cast<size_t>(head)].order())) return words.pincount > 0;
   const uint32_t mask = w.width.bits >= 32 ? ~0u : ((1u << w.width.bits) - 1);
   return (static_cast<uint32_t>(words.refcount) & mask) >=
          static_cast<uint32_t>(GUP_PIN_COUNTING_BIAS);
