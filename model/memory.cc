@@ -686,6 +686,42 @@ static int do_cow_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma
   return 0;
 }
 
+// mm/memory.c: __wp_can_reuse_large_anon_folio() (1da190f4d0a6, David
+// Hildenbrand, v6.15), called under the PTL: "If all folio references are
+// from mappings, and all mappings are in the page tables of this MM, then
+// this folio is exclusive to this MM." Before v6.15 a large folio was never
+// reused ("let's just consistently not reuse subpages").
+static bool wp_can_reuse_large_anon_folio(World& w, const Task* t, int mm, Pfn head) {
+  Page& h = w.page(head);
+  const int nr = 1 << h.order();
+  auto large_mapcount = [&] {  // folio_large_mapcount()
+    int n = 0;
+    for (int i = 0; i < nr; ++i)
+      n += w.page(static_cast<Pfn>(head + i)).mapcount.load(std::memory_order_acquire);
+    return n;
+  };
+  // "Let's just free up a large folio if only a single page is mapped."
+  if (large_mapcount() <= 1) return false;
+  // folio_test_large_maybe_mapped_shared(): the folio's MM-ID tracking
+  // (_mm_ids), kept at every map and unmap; the model reads the page
+  // tables instead (peek: that bit is no scheduling point either).
+  for (int i = 0; i < nr; ++i)
+    for (auto [other, vpn] : mappings_of(w, static_cast<Pfn>(head + i)))
+      if (other != mm) return false;
+  if (h.flags.load(std::memory_order_acquire) & PG_swapcache) {
+    // "freeing up the swapcache will fail if some PTEs are still swap entries"
+    if (!folio_trylock(w, head)) return false;
+    folio_free_swap(w, t, head);
+    folio_unlock(w, head);
+  }
+  // "if (folio_large_mapcount(folio) != folio_ref_count(folio)) return
+  // false;": every reference is a mapping's, so no GUP reference (a pin, a
+  // vmsplice FOLL_GET) sees the page. large_cow_reuse_by_mapcount: this half
+  // of the rule is missing.
+  if (w.design.large_cow_reuse_by_mapcount) return true;
+  return large_mapcount() == w.width.value(h.refcount.load(std::memory_order_acquire));
+}
+
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {
   Mm& m = w.mm[static_cast<size_t>(mm)];
   const Vma vma = m.vma(vpn);  // find_vma(), under mmap_lock
@@ -817,6 +853,10 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
       exclusive = true;
     }
     folio_unlock(w, head);
+  } else if (anon && !exclusive && p.order() > 0 && wp_can_reuse_large_anon_folio(w, t, mm, head)) {
+    // wp_page_reuse(): "SetPageAnonExclusive(vmf->page)" - this page only.
+    w.page(pfn).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
+    exclusive = true;
   }
   // wp_page_reuse(): "entry = maybe_mkwrite(pte_mkdirty(entry), vma)":
   // without VM_WRITE (FOLL_FORCE) the PTE is dirtied but stays read-only.

@@ -375,6 +375,32 @@ TEST(Fork, CopiesAPinnedPageForTheChild) {
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
 
+// mm/memory.c: __wp_can_reuse_large_anon_folio() (v6.15): once only the
+// child maps the order-1 folio (the parent dropped both pages), its write
+// reuses the page, unless a GUP reference (a get taken before the fork)
+// makes the refcount exceed the mapcount: then it copies.
+TEST(Fork, LargeFolioPageIsReusedOnlyWhenEveryReferenceIsAMapping) {
+  for (const bool get : {false, true}) {
+    auto w = world("folio_pincount", Backing::kAnon, /*order=*/1);
+    Task& t = w->tasks[0];
+    const Pfn head = mapped(*w, 0);
+    if (get) ASSERT_EQ(get_user_pages(*w, t, 1, 1, {}), 1);
+    ASSERT_EQ(fork_mm(*w, t), 1);
+    ASSERT_EQ(madvise_dontneed(*w, t, 0), 0);
+    ASSERT_EQ(madvise_dontneed(*w, t, 1), 0);
+    EXPECT_GT(user_write(*w, t, 1, 0), 0);
+    if (get) {
+      EXPECT_NE(mapped(*w, 0, 1), head) << "reused a page a GUP reference still reads";
+      put_page(*w, t, 0);
+    } else {
+      EXPECT_EQ(mapped(*w, 0, 1), head) << "copied a page only this mm maps";
+      EXPECT_TRUE(w->page(head).flags.peek() & PG_anon_exclusive);
+      EXPECT_FALSE(w->page(head + 1).flags.peek() & PG_anon_exclusive);  // this page only
+    }
+    EXPECT_FALSE(w->violated()) << first_violation(*w);
+  }
+}
+
 TEST(Fork, SharesAnUnpinnedPageReadOnlyAndWriteCopies) {
   auto w = world("folio_pincount", Backing::kAnon);
   Task& t = w->tasks[0];

@@ -149,6 +149,17 @@ std::vector<CatalogEntry> build() {
                        {{op(K::vmsplice, 0), op(K::fork), op(K::madvise_dontneed, 0),
                          op(K::user_write, 1, 0), op(K::put_page, -1)}}},
                true});
+  // The same lesson for large folios (1da190f4d0a6, v6.15, the
+  // large_cow_reuse_by_mapcount row): once the parent has dropped both its
+  // mappings of the order-1 folio, all of them are the child's, and only the
+  // refcount says that the pipe still reads page 0.
+  c.push_back({"large_folio_reused_under_vmsplice", bug_design("large_cow_reuse_by_mapcount"),
+               ViolationKind::cow_leak, "1da190f4d0a6 (v6.15)",
+               Program{one(Backing::kAnon, 1),
+                       {{op(K::vmsplice, 0), op(K::fork), op(K::madvise_dontneed, 0),
+                         op(K::madvise_dontneed, 1), op(K::user_write, 1, 0),
+                         op(K::put_page, -1)}}},
+               true});
   // CVE-2016-5195 (the dirty_cow row): a /proc/pid/mem write at a read-only
   // private file mapping COWs, drops FOLL_WRITE (v4.8's faultin_page()),
   // and after 28 steps, between that fault and the retried lookup,
