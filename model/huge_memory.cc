@@ -37,7 +37,7 @@ static void ghost_split(World& w, Pfn head, int nr) {
 
 // split_huge_page_to_list_to_order(folio, NULL, 0): the folio is locked and
 // the caller holds one reference, which stays with the head piece.
-static int split_folio(World& w, const Task* t, Pfn head) {
+int split_folio(World& w, const Task* t, Pfn head) {
   Page& h = w.page(head);
   const int nr = 1 << h.order();
   // "if (folio_test_writeback(folio)) return -EBUSY;"

@@ -146,6 +146,11 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
 int migrate_folio_at(World& w, const Task* t, int mm, int vpn, bool nofail = false,
                      bool evict = false, Pfn held = kNoPfn);
 
+// mm/huge_memory.c: split_folio() of a large anon folio to order 0. The
+// caller holds the folio lock and one reference; both stay with the head
+// piece. 0, -EAGAIN (extra references, a failed freeze) or -EBUSY.
+int split_folio(World& w, const Task* t, Pfn head);
+
 // mm/migrate.c: remove_migration_ptes(): every migration entry for `from`
 // maps `to` again, with a reference on its folio and a mapcount.
 void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to);

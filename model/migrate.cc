@@ -63,7 +63,28 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, 
   Pfn pfn = pte.pfn;
   Page& p = w.page(pfn);
   Pfn head = p.head();
-  if (pfn == w.zero_pfn || p.order() > 0) return give_back(-kEINVAL);  // large folios: not modelled
+  if (pfn == w.zero_pfn) return give_back(-kEINVAL);
+  if (p.order() > 0) {
+    // migrate_pages_batch() -> try_split_folio(): the model's allocator has
+    // order-0 pages only, so a large folio is never moved whole: it is
+    // split (folio_lock(), split_folio_to_list(), folio_unlock()) and its
+    // pieces migrate as small folios. Ours is the split's caller reference.
+    if (p.is_device() || !(w.page(head).flags.load(std::memory_order_acquire) & PG_anon))
+      return give_back(-kEINVAL);
+    if (held == kNoPfn) {
+      if (!folio_try_get(w, &t, head)) return -kEAGAIN;
+      if (m.pte(vpn).load(std::memory_order_acquire) != pte.pack()) {
+        folio_put(w, &t, head);
+        return -kEAGAIN;
+      }
+    }
+    folio_lock(w, head);
+    const int r = split_folio(w, &t, head);
+    folio_unlock(w, head);
+    folio_put(w, &t, head);
+    if (r != 0) return r;
+    return migrate_folio_at(w, tp, mm_id, vpn, nofail, evict);
+  }
   bool device = p.is_device();
   if (device && w.pgmaps[static_cast<size_t>(p.pgmap)].type != PgmapType::kDeviceCoherent)
     return give_back(-kEINVAL);

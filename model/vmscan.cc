@@ -90,7 +90,7 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
   const bool large = h.order() > 0;
   if (h.mapping.load(std::memory_order_acquire) == kBufferedFile)
     return reclaim_file(w, t, h.index.load());
-  if (p.is_device() || large || !(h.flags.load() & PG_anon)) return false;
+  if (p.is_device() || !(h.flags.load() & PG_anon)) return false;
   if (!isolate(w, &t, head)) return false;
   // The reference is speculative (the PTE was read without the PTL): the
   // page may have been freed and reused meanwhile. Recheck the PTE.
@@ -101,6 +101,19 @@ bool reclaim_vpn(World& w, Task& t, int vpn) {
   if (!folio_trylock(w, head)) {
     putback(w, &t, head);
     return false;
+  }
+  if (large) {
+    // shrink_folio_list(): a large anon folio "cannot split folio, skip it"
+    // unless can_split_folio(); add_to_swap() of a large folio needs THP
+    // swap, which the model has not, so "Fallback to swap normal pages":
+    // split_folio_to_list(). The pieces go back to the LRU, and reclaim
+    // goes on with the one that holds the page (it comes round again in the
+    // kernel, from the list).
+    const int r = split_folio(w, &t, head);
+    folio_unlock(w, head);
+    putback(w, &t, head);
+    if (r != 0 || w.page(pfn).head() != pfn) return false;
+    return reclaim_vpn(w, t, vpn);
   }
   // shrink_folio_list() -> add_to_swap(): the folio gets a slot and joins
   // the swap cache (unless it is there already: an earlier attempt left it).
