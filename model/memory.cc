@@ -167,6 +167,17 @@ static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, 
   // page (read).
   Page& p = w.page(pfn);
   if (!(p.flags.peek() & PG_anon) || pfn == w.zero_pfn) return;
+  // Nor another process's page table: a private anon page two mms map is
+  // read-only in both until a COW gives the writer its own (the model has
+  // no KSM and no shared anon mapping).
+  if (write)
+    for (auto [other, ovpn] : mappings_of(w, pfn))
+      if (other != mm) {
+        w.report(ViolationKind::cow_leak, pfn, &t, "user_write",
+                 fmt::format("mm {} wrote an anon page mm {} maps at vpn {}", mm, other, ovpn),
+                 "write_under_other_mms_mapping");
+        return;
+      }
   if (const auto how = other_mm_handle(w, pfn, mm, /*pins_only=*/!write)) {
     const bool pin = *how == GupHow::kPin;
     // The bucket is which way the data leaked and through what reference;

@@ -366,6 +366,37 @@ MUTANTS = [
         new="      while (w.width.value(w.page(pfn).refcount.load(std::memory_order_acquire)) != devmap_idle_base(w))",
         breaks="the fs-dax/p2pdma teardown (dax_layout_busy_page()) waits until a page's refcount reaches its idle base, not until free_zone_device_folio() has run, so memunmap_pages() tears the pagemap down under the free",
     ),
+    dict(
+        id="split_fail_no_remap",
+        file="model/huge_memory.cc",
+        old="""    // "remap_page(folio, folio_nr_pages(folio), 0); ret = -EAGAIN;"
+    for (int i = 0; i < nr; ++i)
+      remove_migration_ptes(w, t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
+    return -kEAGAIN;""",
+        new="""    return -kEAGAIN;  // remap_page() forgotten on the failed-freeze path""",
+        breaks="a split whose freeze fails returns -EAGAIN without remap_page(): the folio's PTEs stay migration entries and its mapping references are gone",
+    ),
+    dict(
+        id="split_tail_head_after_unfreeze",
+        file="model/huge_memory.cc",
+        old="""    p.set_folio(pfn, 0);
+    // "Finally unfreeze refcount. Additional reference from page cache."
+    folio_ref_unfreeze(w, pfn, 1 + (swapcache ? 1 : 0));""",
+        new="""    folio_ref_unfreeze(w, pfn, 1 + (swapcache ? 1 : 0));  // unfrozen while still a tail
+    p.set_folio(pfn, 0);""",
+        breaks="__split_huge_page_tail() unfreezes a tail's refcount before clear_compound_head(), so a speculative get of the page succeeds while page_folio() still names the frozen head",
+        equivalent="writing page->compound_head is not a scheduling point (model/page.h: "
+        "Page::set_folio()), so no other thread can run between the unfreeze and it: every "
+        "schedule of the mutant is a schedule of the original; only weak memory (issue 19) "
+        "or `pinfuzz stress` on real cores could show the window",
+    ),
+    dict(
+        id="large_reuse_ignores_other_mms",
+        file="model/memory.cc",
+        old="""      if (other != mm) return false;""",
+        new="""      if (other != mm && false) return false;  // folio_test_large_maybe_mapped_shared() forgotten""",
+        breaks="__wp_can_reuse_large_anon_folio() reuses a page of a large folio another mm still maps, when the refcount equals the total mapcount",
+    ),
     # Survives pct and random by construction: the deterministic engine ignores memory
     # orders (model/sync/atomic.h); only ThreadSanitizer under `pinfuzz stress` can
     # see it, as it sees the mmap_lock_no_acquire knob on the other side of the lock.
