@@ -697,6 +697,13 @@ static int do_cow_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma
   return 0;
 }
 
+// Does a page table of another mm than `mm` map `pfn`? (peek: no scheduling point)
+static bool mapped_by_other_mm(World& w, int mm, Pfn pfn) {
+  for (auto [other, vpn] : mappings_of(w, pfn))
+    if (other != mm) return true;
+  return false;
+}
+
 // mm/memory.c: __wp_can_reuse_large_anon_folio() (1da190f4d0a6, David
 // Hildenbrand, v6.15), called under the PTL: "If all folio references are
 // from mappings, and all mappings are in the page tables of this MM, then
@@ -717,8 +724,7 @@ static bool wp_can_reuse_large_anon_folio(World& w, const Task* t, int mm, Pfn h
   // (_mm_ids), kept at every map and unmap; the model reads the page
   // tables instead (peek: that bit is no scheduling point either).
   for (int i = 0; i < nr; ++i)
-    for (auto [other, vpn] : mappings_of(w, static_cast<Pfn>(head + i)))
-      if (other != mm) return false;
+    if (mapped_by_other_mm(w, mm, static_cast<Pfn>(head + i))) return false;
   if (h.flags.load(std::memory_order_acquire) & PG_swapcache) {
     // "freeing up the swapcache will fail if some PTEs are still swap entries"
     if (!folio_trylock(w, head)) return false;
@@ -730,7 +736,26 @@ static bool wp_can_reuse_large_anon_folio(World& w, const Task* t, int mm, Pfn h
   // vmsplice FOLL_GET) sees the page. large_cow_reuse_by_mapcount: this half
   // of the rule is missing.
   if (w.design.large_cow_reuse_by_mapcount) return true;
-  return large_mapcount() == w.width.value(h.refcount.load(std::memory_order_acquire));
+  // "Stabilize the mapcount vs. refcount and recheck": under
+  // folio_lock_large_mapcount(), which every rmap change of the folio takes,
+  // the total mapcount cannot move, and a mapper's reference comes before
+  // its mapcount, an unmapper's goes after it, so the refcount can only be
+  // higher than the mappings account for. The model has no such lock: it
+  // reads the two as one snapshot, the refcount at a scheduling point and
+  // the mapcounts right after it with no scheduling point between (peek),
+  // so that no map or unmap runs in between. (Read at separate points, a
+  // mapcount from before an unmap and a refcount from after it can match
+  // while a split holds an extra reference.)
+  // The MM-ID test is repeated inside the snapshot, as the kernel repeats
+  // it under the lock: a mapping of another mm may have come back since
+  // (remove_migration_ptes() after a split or migration).
+  const int32_t refs = w.width.value(h.refcount.load(std::memory_order_acquire));
+  int mapcount = 0;
+  for (int i = 0; i < nr; ++i) {
+    mapcount += w.page(static_cast<Pfn>(head + i)).mapcount.peek();
+    if (mapped_by_other_mm(w, mm, static_cast<Pfn>(head + i))) return false;
+  }
+  return mapcount == refs;
 }
 
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {

@@ -154,7 +154,15 @@ bool folio_trylock(World& w, Pfn head) {
 void folio_unlock(World& w, Pfn head) {
   // mm/filemap.c: folio_unlock() -> clear_bit_unlock_is_negative_byte + wake
   Page& p = w.page(head);
-  if (!(p.flags.fetch_and(~PG_locked, std::memory_order_release) & PG_locked)) std::abort();
+  // "VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio)": the caller's lock
+  // is gone. With a correct design only a model bug gets here; a buggy one
+  // gets here after a lost reference let the folio be freed and reused
+  // (locked and unlocked by its new owner) under the lock holder.
+  if (!(p.flags.fetch_and(~PG_locked, std::memory_order_release) & PG_locked))
+    w.report(ViolationKind::use_after_free, head, nullptr, "folio_unlock",
+             "unlock of a folio that is not locked (VM_BUG_ON_FOLIO): it was freed and "
+             "reused under its lock holder",
+             "unlock_of_unlocked_folio");
   sync::wake(&p);
 }
 

@@ -565,6 +565,22 @@ TEST(ZoneDevice, MemunmapWaitsThenTearsDownAndGetDevPagemapFails) {
 
 // --- 8. The kernel's own checks ------------------------------------------------
 
+// mm/filemap.c: folio_unlock(): VM_BUG_ON_FOLIO(!folio_test_locked(folio)).
+// A second unlock is reported (a buggy design's lost reference gets there),
+// and the run goes on.
+TEST(FolioLock, UnlockOfAnUnlockedFolioIsReported) {
+  auto w = world("folio_pincount", Backing::kAnon);
+  const Pfn pfn = mapped(*w, 0);
+  folio_lock(*w, pfn);
+  folio_unlock(*w, pfn);
+  EXPECT_FALSE(w->violated());
+  folio_unlock(*w, pfn);
+  ASSERT_TRUE(w->violated());
+  EXPECT_EQ(w->violations.first()->kind, ViolationKind::use_after_free);
+  EXPECT_EQ(w->violations.first()->cause, "unlock_of_unlocked_folio");
+  EXPECT_FALSE(w->page(pfn).flags.peek() & PG_locked);
+}
+
 TEST(Vmstat, PinsAcquiredEqualReleasedWhenNoneHeld) {
   auto w = world("folio_pincount", Backing::kFile);
   Task& t = w->tasks[0];

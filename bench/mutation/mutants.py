@@ -393,8 +393,8 @@ MUTANTS = [
     dict(
         id="large_reuse_ignores_other_mms",
         file="model/memory.cc",
-        old="""      if (other != mm) return false;""",
-        new="""      if (other != mm && false) return false;  // folio_test_large_maybe_mapped_shared() forgotten""",
+        old="""    if (other != mm) return true;""",
+        new="""    if (other != mm && false) return true;  // folio_test_large_maybe_mapped_shared() forgotten""",
         breaks="__wp_can_reuse_large_anon_folio() reuses a page of a large folio another mm still maps, when the refcount equals the total mapcount",
     ),
     # Survives pct and random by construction: the deterministic engine ignores memory
