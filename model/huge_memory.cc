@@ -48,9 +48,7 @@ int split_folio(World& w, const Task* t, Pfn head) {
   // extra_pins - caller_pins.
   const bool swapcache = h.flags.load(std::memory_order_acquire) & PG_swapcache;
   const int extra = swapcache ? nr : 0;
-  int mapcount = 0;
-  for (int i = 0; i < nr; ++i)
-    mapcount += w.page(static_cast<Pfn>(head + i)).mapcount.load(std::memory_order_relaxed);
+  const int mapcount = folio_large_mapcount(w, head);
   const int32_t refs = w.width.value(h.refcount.load(std::memory_order_acquire));
   // split_ignores_pins: no extra-reference check, and the freeze takes the
   // count as it finds it.
@@ -65,14 +63,18 @@ int split_folio(World& w, const Task* t, Pfn head) {
                         /*check_pins=*/!w.design.no_try_share_check &&
                             !w.design.split_ignores_pins)
                .busy;
+  // remap_page(): remove_migration_ptes() for every page (each a folio of
+  // its own once the split is done).
+  auto remap_page = [&] {
+    for (int i = 0; i < nr; ++i)
+      remove_migration_ptes(w, t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
+  };
   // "if (folio_ref_freeze(folio, 1 + extra_pins))"
   const int32_t expect =
       w.design.split_ignores_pins ? w.width.value(h.refcount.load(std::memory_order_acquire))
                                   : 1 + extra;
   if (busy || !folio_ref_freeze(w, head, expect)) {
-    // "remap_page(folio, folio_nr_pages(folio), 0); ret = -EAGAIN;"
-    for (int i = 0; i < nr; ++i)
-      remove_migration_ptes(w, t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
+    remap_page();  // "remap_page(folio, folio_nr_pages(folio), 0); ret = -EAGAIN;"
     return -kEAGAIN;
   }
   // __split_huge_page() -> __split_huge_page_tail(), last tail first.
@@ -108,9 +110,7 @@ int split_folio(World& w, const Task* t, Pfn head) {
   h.set_folio(head, 0);
   folio_ref_unfreeze(w, head, 1 + (swapcache ? 1 : 0));
   ghost_split(w, head, nr);
-  // remap_page(): remove_migration_ptes() per piece, now a folio of its own.
-  for (int i = 0; i < nr; ++i)
-    remove_migration_ptes(w, t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
+  remap_page();
   // "Subpages may be freed if there wasn't any mapping": folio_unlock() and
   // free_page_and_swap_cache() of every piece but the caller's.
   for (int i = 1; i < nr; ++i) {

@@ -1,6 +1,8 @@
 // Helpers shared by the model's operation files; not part of the model's API.
 #pragma once
 
+#include <optional>
+
 #include "model/mm.h"
 
 namespace pf {
@@ -99,6 +101,12 @@ struct Mappings {
   bool empty() const { return n == 0; }
 };
 Mappings mappings_of(World& w, Pfn pfn);
+// The first mapping of `pfn` in another mm than `mm` (mappings_of(), peek:
+// no scheduling point), or nullopt.
+std::optional<Mapping> other_mm_mapping(World& w, int mm, Pfn pfn);
+// include/linux/rmap.h: folio_large_mapcount(): the mapcounts of the
+// folio's pages, each load a scheduling point.
+int folio_large_mapcount(World& w, Pfn head);
 
 // mm/rmap.c: try_to_unmap() / try_to_migrate() of one page: every PTE that
 // maps it is cleared and, unless the page is anon-exclusive and may be

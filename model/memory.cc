@@ -171,13 +171,13 @@ static void check_cpu_access(World& w, const Task& t, int mm, int vpn, Pfn pfn, 
   // read-only in both until a COW gives the writer its own (the model has
   // no KSM and no shared anon mapping).
   if (write)
-    for (auto [other, ovpn] : mappings_of(w, pfn))
-      if (other != mm) {
-        w.report(ViolationKind::cow_leak, pfn, &t, "user_write",
-                 fmt::format("mm {} wrote an anon page mm {} maps at vpn {}", mm, other, ovpn),
-                 "write_under_other_mms_mapping");
-        return;
-      }
+    if (const auto other = other_mm_mapping(w, mm, pfn)) {
+      w.report(ViolationKind::cow_leak, pfn, &t, "user_write",
+               fmt::format("mm {} wrote an anon page mm {} maps at vpn {}", mm, other->mm,
+                           other->vpn),
+               "write_under_other_mms_mapping");
+      return;
+    }
   if (const auto how = other_mm_handle(w, pfn, mm, /*pins_only=*/!write)) {
     const bool pin = *how == GupHow::kPin;
     // The bucket is which way the data leaked and through what reference;
@@ -202,6 +202,19 @@ Mappings mappings_of(World& w, Pfn pfn) {
     }
   }
   return out;
+}
+
+std::optional<Mapping> other_mm_mapping(World& w, int mm, Pfn pfn) {
+  for (const Mapping& m : mappings_of(w, pfn))
+    if (m.mm != mm) return m;
+  return std::nullopt;
+}
+
+int folio_large_mapcount(World& w, Pfn head) {
+  int n = 0;
+  for (int i = 0; i < (1 << w.page(head).order()); ++i)
+    n += w.page(static_cast<Pfn>(head + i)).mapcount.load(std::memory_order_acquire);
+  return n;
 }
 
 // copy_mc_user_highpage() / folio_copy(). The oracle: the source must not
@@ -697,10 +710,12 @@ static int do_cow_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma
   return 0;
 }
 
-// Does a page table of another mm than `mm` map `pfn`? (peek: no scheduling point)
-static bool mapped_by_other_mm(World& w, int mm, Pfn pfn) {
-  for (auto [other, vpn] : mappings_of(w, pfn))
-    if (other != mm) return true;
+// folio_test_large_maybe_mapped_shared(): the folio's MM-ID tracking
+// (_mm_ids), kept at every map and unmap; the model reads the page tables
+// instead (peek: that bit is no scheduling point either).
+static bool folio_mapped_by_other_mm(World& w, int mm, Pfn head) {
+  for (int i = 0; i < (1 << w.page(head).order()); ++i)
+    if (other_mm_mapping(w, mm, static_cast<Pfn>(head + i))) return true;
   return false;
 }
 
@@ -712,19 +727,9 @@ static bool mapped_by_other_mm(World& w, int mm, Pfn pfn) {
 static bool wp_can_reuse_large_anon_folio(World& w, const Task* t, int mm, Pfn head) {
   Page& h = w.page(head);
   const int nr = 1 << h.order();
-  auto large_mapcount = [&] {  // folio_large_mapcount()
-    int n = 0;
-    for (int i = 0; i < nr; ++i)
-      n += w.page(static_cast<Pfn>(head + i)).mapcount.load(std::memory_order_acquire);
-    return n;
-  };
   // "Let's just free up a large folio if only a single page is mapped."
-  if (large_mapcount() <= 1) return false;
-  // folio_test_large_maybe_mapped_shared(): the folio's MM-ID tracking
-  // (_mm_ids), kept at every map and unmap; the model reads the page
-  // tables instead (peek: that bit is no scheduling point either).
-  for (int i = 0; i < nr; ++i)
-    if (mapped_by_other_mm(w, mm, static_cast<Pfn>(head + i))) return false;
+  if (folio_large_mapcount(w, head) <= 1) return false;
+  if (folio_mapped_by_other_mm(w, mm, head)) return false;
   if (h.flags.load(std::memory_order_acquire) & PG_swapcache) {
     // "freeing up the swapcache will fail if some PTEs are still swap entries"
     if (!folio_trylock(w, head)) return false;
@@ -751,11 +756,8 @@ static bool wp_can_reuse_large_anon_folio(World& w, const Task* t, int mm, Pfn h
   // (remove_migration_ptes() after a split or migration).
   const int32_t refs = w.width.value(h.refcount.load(std::memory_order_acquire));
   int mapcount = 0;
-  for (int i = 0; i < nr; ++i) {
-    mapcount += w.page(static_cast<Pfn>(head + i)).mapcount.peek();
-    if (mapped_by_other_mm(w, mm, static_cast<Pfn>(head + i))) return false;
-  }
-  return mapcount == refs;
+  for (int i = 0; i < nr; ++i) mapcount += w.page(static_cast<Pfn>(head + i)).mapcount.peek();
+  return !folio_mapped_by_other_mm(w, mm, head) && mapcount == refs;
 }
 
 int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool unshare) {

@@ -369,11 +369,8 @@ MUTANTS = [
     dict(
         id="split_fail_no_remap",
         file="model/huge_memory.cc",
-        old="""    // "remap_page(folio, folio_nr_pages(folio), 0); ret = -EAGAIN;"
-    for (int i = 0; i < nr; ++i)
-      remove_migration_ptes(w, t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
-    return -kEAGAIN;""",
-        new="""    return -kEAGAIN;  // remap_page() forgotten on the failed-freeze path""",
+        old="""    remap_page();  // "remap_page(folio, folio_nr_pages(folio), 0); ret = -EAGAIN;\"""",
+        new="""    // remap_page() forgotten on the failed-freeze path""",
         breaks="a split whose freeze fails returns -EAGAIN without remap_page(): the folio's PTEs stay migration entries and its mapping references are gone",
     ),
     dict(
@@ -393,8 +390,8 @@ MUTANTS = [
     dict(
         id="large_reuse_ignores_other_mms",
         file="model/memory.cc",
-        old="""    if (other != mm) return true;""",
-        new="""    if (other != mm && false) return true;  // folio_test_large_maybe_mapped_shared() forgotten""",
+        old="""    if (other_mm_mapping(w, mm, static_cast<Pfn>(head + i))) return true;""",
+        new="""    if (false && other_mm_mapping(w, mm, static_cast<Pfn>(head + i))) return true;  // folio_test_large_maybe_mapped_shared() forgotten""",
         breaks="__wp_can_reuse_large_anon_folio() reuses a page of a large folio another mm still maps, when the refcount equals the total mapcount",
     ),
     # Survives pct and random by construction: the deterministic engine ignores memory
