@@ -1,13 +1,15 @@
-// mm/khugepaged.c: collapse_huge_page() for one PMD of the model (kVpnPerPmd
-// order-0 anon pages). The model keeps order-0 pages for the result (a new
-// page per vpn): what matters for pinning is the protocol, not the size.
-// Allocate, lock the old folios, clear the PMD (pmdp_collapse_flush(); the
-// old PTE table is detached but stays readable to a GUP-fast walker that
-// already holds its address), check that no one but the mapping holds a
-// reference (__collapse_huge_page_isolate(): a GUP pin fails the collapse),
-// then copy, point the PMD at the new table and drop the old pages.
-// GUP-fast's PMD recheck is what catches a grab that lands after the
-// reference check (70cbc3cc78a9).
+// mm/khugepaged.c: collapse_huge_page() for one PMD of the model: its
+// kVpnPerPmd order-0 anon pages are copied into one new folio of
+// kCollapseOrder. The kernel maps that folio with the PMD; the model has no
+// PMD leaf, so the new table maps it with PTEs, as a PTE-mapped THP (after a
+// PMD split) or an mTHP is mapped: GUP, fork, COW, split and reclaim then
+// treat it as any large anon folio. Allocate, lock the old folios, clear the
+// PMD (pmdp_collapse_flush(); the old PTE table is detached but stays
+// readable to a GUP-fast walker that already holds its address), check that
+// no one but the mapping holds a reference (__collapse_huge_page_isolate():
+// a GUP pin fails the collapse), then copy, point the PMD at the new table
+// and drop the old pages. GUP-fast's PMD recheck is what catches a grab that
+// lands after the reference check (70cbc3cc78a9).
 #include "model/internal.h"
 
 namespace pf {
@@ -17,9 +19,9 @@ int collapse_pmd(World& w, Task& t, int vpn) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
   const int first = vpn / kVpnPerPmd * kVpnPerPmd;
   auto& pmd = m.pmd[static_cast<size_t>(first / kVpnPerPmd)];
-  std::array<Pfn, kVpnPerPmd> old{}, fresh{};
+  std::array<Pfn, kVpnPerPmd> old{};
   old.fill(kNoPfn);
-  fresh.fill(kNoPfn);
+  Pfn folio = kNoPfn;
   int locked = 0;
   int result = 0;
 
@@ -46,11 +48,12 @@ int collapse_pmd(World& w, Task& t, int vpn) {
     }
     m.ptl.unlock();
   }
-  // alloc_charge_folio() (the kernel allocates first; the order does not
-  // matter to anyone else here).
-  for (int k = 0; k < kVpnPerPmd && result == 0; ++k) {
-    fresh[static_cast<size_t>(k)] = w.alloc_page();
-    if (fresh[static_cast<size_t>(k)] == kNoPfn) result = -kENOMEM;
+  // alloc_charge_folio(): SCAN_ALLOC_HUGE_PAGE_FAIL when no folio of the
+  // order is free (the kernel allocates first; the order does not matter
+  // to anyone else here).
+  if (result == 0) {
+    folio = w.alloc_folio();
+    if (folio == kNoPfn) result = -kENOMEM;
   }
 
   uint32_t v = 0;
@@ -76,24 +79,32 @@ int collapse_pmd(World& w, Task& t, int vpn) {
       // Put the same table back, as a new generation.
       pmd.store((v & ~kPmdNone) + kPmdGen, std::memory_order_release);
     } else {
-      // __collapse_huge_page_copy() and set_pmd_at(): the new pages go into
-      // the other table, which the PMD then points at; the old one is left
-      // as it was (detached).
+      // __collapse_huge_page_copy(), then folio_add_new_anon_rmap(RMAP_EXCLUSIVE)
+      // (every page AnonExclusive, each mapped once), folio_add_lru_vma()
+      // and set_pmd_at(): the new folio goes into the other table, which the
+      // PMD then points at; the old one is left as it was (detached). One
+      // reference per mapping PTE, as the model counts a PTE-mapped folio's
+      // (do_anonymous_page(): folio_ref_add(folio, nr_pages - 1)).
       const uint32_t next = ((v & ~(kPmdNone | kPmdTable)) + kPmdGen) | ((v & kPmdTable) ^ kPmdTable);
+      Page& head = w.page(folio);
       for (int k = 0; k < kVpnPerPmd; ++k) {
-        Pfn np = fresh[static_cast<size_t>(k)];
+        Pfn np = static_cast<Pfn>(folio + k);
         Page& n = w.page(np);
-        n.data.store(w.page(old[static_cast<size_t>(k)]).data.load(std::memory_order_relaxed),
-                     std::memory_order_relaxed);  // __collapse_huge_page_copy()
+        copy_highpage(w, &t, np, old[static_cast<size_t>(k)]);
         n.mapping.store(kAnonMapping, std::memory_order_relaxed);
         n.index.store(first + k, std::memory_order_relaxed);
         n.mapcount.store(1, std::memory_order_relaxed);
-        n.lru[0].store(kLruLinked, std::memory_order_relaxed);
-        n.lru[1].store(kLruLinked, std::memory_order_relaxed);
-        n.flags.fetch_or(PG_anon | PG_anon_exclusive | PG_lru, std::memory_order_release);
+        n.flags.fetch_or(PG_anon | PG_anon_exclusive, std::memory_order_release);
+      }
+      head.refcount.fetch_add(kVpnPerPmd - 1, std::memory_order_relaxed);
+      head.lru[0].store(kLruLinked, std::memory_order_relaxed);
+      head.lru[1].store(kLruLinked, std::memory_order_relaxed);
+      head.flags.fetch_or(PG_lru, std::memory_order_release);
+      for (int k = 0; k < kVpnPerPmd; ++k) {
         Pte pte;
-        pte.pfn = np;
-        pte.present = pte.writable = pte.dirty = true;
+        pte.pfn = static_cast<Pfn>(folio + k);
+        pte.present = pte.dirty = true;
+        pte.writable = !m.vma(first + k).readonly;  // maybe_pmd_mkwrite()
         m.pte_in(first + k, next).store(pte.pack(), std::memory_order_release);
       }
       pmd.store(next, std::memory_order_release);
@@ -114,9 +125,8 @@ int collapse_pmd(World& w, Task& t, int vpn) {
       w.page(op).mapcount.fetch_sub(1, std::memory_order_relaxed);
       folio_put(w, &t, op);
     }
-  } else {
-    for (Pfn np : fresh)
-      if (np != kNoPfn) folio_put(w, &t, np);
+  } else if (folio != kNoPfn) {
+    folio_put(w, &t, folio);
   }
   m.mmap_lock.up_write();
   return result;

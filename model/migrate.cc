@@ -45,6 +45,92 @@ void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
   }
 }
 
+// mm/migrate.c: migrate_pages_batch() of a large anon folio moved whole
+// (only kCollapseOrder has a folio to move to: World::alloc_folio()).
+// Isolate and lock it (migrate_folio_unmap()), unmap every page to a
+// migration entry (try_to_migrate(), with __folio_try_share_anon_rmap()'s
+// back-off for an exclusive page that may be pinned), freeze the refcount to
+// folio_expected_refs() (ours: no page cache, no swap cache for a large anon
+// folio in the model), copy each page (folio_copy()), and point each entry
+// at the new folio's page (remove_migration_ptes()). The caller holds its
+// reference and keeps it (it is the one the freeze counts, and the one the
+// free of the old folio needs). -ENOMEM when no folio of the order is free,
+// -EAGAIN when the folio is busy (pinned, off the LRU, under writeback).
+static int migrate_large_folio(World& w, const Task& t, Pfn head) {
+  Page& h = w.page(head);
+  const int nr = 1 << h.order();
+  if (h.order() != kCollapseOrder) return -kENOMEM;
+  // folio_isolate_lru()
+  if (!(h.flags.fetch_and(~PG_lru, std::memory_order_acq_rel) & PG_lru)) return -kEAGAIN;
+  folio_lock(w, head);
+  auto putback = [&](int r) {
+    folio_unlock(w, head);
+    h.flags.fetch_or(PG_lru, std::memory_order_release);  // folio_putback_lru()
+    return r;
+  };
+  if (h.flags.load(std::memory_order_acquire) & (PG_writeback | PG_swapcache))
+    return putback(-kEAGAIN);
+  const Pfn np = w.alloc_folio();
+  if (np == kNoPfn) return putback(-kENOMEM);
+  folio_lock(w, np);  // migrate_folio_unmap(): dst is locked until the move is done
+  bool busy = false;
+  for (int i = 0; i < nr && !busy; ++i)
+    busy = try_to_unmap(w, &t, static_cast<Pfn>(head + i), UnmapFor::kMigration,
+                        /*check_pins=*/!w.design.no_try_share_check && !w.design.migrate_pinned)
+               .busy;
+  // folio_expected_refs(): 1, ours. The PTEs' references went with the unmap.
+  const bool frozen = !busy && folio_ref_freeze(w, head, 1);
+  if (!frozen && (busy || !w.design.migrate_pinned)) {
+    for (int i = 0; i < nr; ++i)  // put the old PTEs back
+      remove_migration_ptes(w, &t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
+    sync::wake(&h);
+    folio_unlock(w, np);
+    folio_put(w, &t, np);
+    return putback(-kEAGAIN);
+  }
+  const int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
+  if (pins > 0)
+    w.report(ViolationKind::pinned_page_replaced, head, &t, "migrate_folio",
+             fmt::format("large folio with {} pin(s) migrated to pfn {}{}", pins, np,
+                         pin_fate_detail(w, head)),
+             "replaced_by_migration");
+  // folio_migrate_mapping() + folio_migrate_flags() + folio_copy(): per
+  // page, the data, mapping and index; PG_dirty is the folio's;
+  // exclusivity comes back per migration entry.
+  for (int i = 0; i < nr; ++i) {
+    Page& o = w.page(static_cast<Pfn>(head + i));
+    Page& n = w.page(static_cast<Pfn>(np + i));
+    copy_highpage(w, &t, static_cast<Pfn>(np + i), static_cast<Pfn>(head + i));
+    n.mapping.store(o.mapping.load(), std::memory_order_relaxed);
+    n.index.store(o.index.load(), std::memory_order_relaxed);
+    n.flags.fetch_or(PG_anon, std::memory_order_release);
+  }
+  Page& nh = w.page(np);
+  nh.lru[0].store(kLruLinked, std::memory_order_relaxed);
+  nh.lru[1].store(kLruLinked, std::memory_order_relaxed);
+  nh.flags.fetch_or((h.flags.load() & PG_dirty) | PG_lru, std::memory_order_release);
+  for (int i = 0; i < nr; ++i)
+    remove_migration_ptes(w, &t, static_cast<Pfn>(head + i), static_cast<Pfn>(np + i));
+  for (int i = 0; i < nr; ++i) {
+    Page& o = w.page(static_cast<Pfn>(head + i));
+    o.mapping.store(kNoMapping, std::memory_order_release);
+    o.flags.fetch_and(~(PG_anon | PG_anon_exclusive | PG_dirty), std::memory_order_release);
+  }
+  folio_unlock(w, head);
+  sync::wake(&h);  // migration_entry_wait() sleepers
+  folio_unlock(w, np);
+  folio_put(w, &t, np);  // our allocation reference: the new folio is on the LRU
+  if (frozen) {
+    // The old folio is frozen at 0 and ours is gone with it; the caller's
+    // folio_put() must not run: give it a reference to drop.
+    folio_ref_unfreeze(w, head, 1);
+  } else {
+    // migrate_pinned: the old folio lives on with the extra references (a
+    // GUP pin, say); the caller's folio_put() drops ours.
+  }
+  return 0;
+}
+
 int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, bool evict,
                      Pfn held) {
   const Task& t = *tp;
@@ -65,10 +151,6 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, 
   Pfn head = p.head();
   if (pfn == w.zero_pfn) return give_back(-kEINVAL);
   if (p.order() > 0) {
-    // migrate_pages_batch() -> try_split_folio(): the model's allocator has
-    // order-0 pages only, so a large folio is never moved whole: it is
-    // split (folio_lock(), split_folio_to_list(), folio_unlock()) and its
-    // pieces migrate as small folios. Ours is the split's caller reference.
     if (p.is_device() || !(w.page(head).flags.load(std::memory_order_acquire) & PG_anon))
       return give_back(-kEINVAL);
     if (held == kNoPfn) {
@@ -77,6 +159,18 @@ int migrate_folio_at(World& w, const Task* tp, int mm_id, int vpn, bool nofail, 
         folio_put(w, &t, head);
         return -kEAGAIN;
       }
+    }
+    // migrate_pages_batch(): the folio moves whole when a folio of its
+    // order can be allocated; on -ENOMEM "Large folio migration might be
+    // unsupported or the allocation might be failed so we should retry on
+    // the same folio with the large folio split to normal folios":
+    // try_split_folio() (folio_lock(), split_folio_to_list(),
+    // folio_unlock()), and the pieces migrate as small folios. Ours is the
+    // split's caller reference.
+    const int whole = migrate_large_folio(w, t, head);
+    if (whole != -kENOMEM) {
+      folio_put(w, &t, head);
+      return whole;
     }
     folio_lock(w, head);
     const int r = split_folio(w, &t, head);

@@ -279,6 +279,17 @@ void World::build(const WorldSpec& s) {
     }
   }
   reserve_target_ = reserve;
+  // World::alloc_folio()'s pool, last, so that no other page moves.
+  for (int i = 0; i < kThpPool && npages_ + kVpnPerPmd <= kMaxPages; ++i) {
+    Pfn head = take_setup_pages(kVpnPerPmd);
+    for (int k = 0; k < kVpnPerPmd; ++k) {
+      Page& p = page(static_cast<Pfn>(head + k));
+      p.set_folio(head, kCollapseOrder);
+      p.data.init(kPoison);
+      ghost.freed[static_cast<size_t>(head + k)].store(1);
+    }
+    thp_pool_.push(head);
+  }
 }
 
 Pfn World::alloc_page(sync::Site s, bool nofail) {
@@ -291,9 +302,15 @@ Pfn World::alloc_page(sync::Site s, bool nofail) {
   } else {
     return kNoPfn;
   }
-  Page& p = page(pfn);
   // mm/page_alloc.c: prep_new_page() -> set_page_refcounted()
-  p.flags.init(0);
+  prep_new_page(pfn, 0);
+  page(pfn).refcount.store(1, std::memory_order_release, s);
+  return pfn;
+}
+
+void World::prep_new_page(Pfn pfn, uint32_t flags) {
+  Page& p = page(pfn);
+  p.flags.init(flags);
   p.mapping.init(kNoMapping);
   p.mapcount.init(0);
   p.pincount.init(0);
@@ -301,21 +318,38 @@ Pfn World::alloc_page(sync::Site s, bool nofail) {
   p.lru[1].init(0);
   p.data.init(0);
   p.swap.init(-1);
-  p.refcount.store(1, std::memory_order_release, s);
   ghost.freed[static_cast<size_t>(pfn)].store(0);
-  return pfn;
+}
+
+Pfn World::alloc_folio(sync::Site s) {
+  alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+  Pfn head = kNoPfn;
+  if (!thp_pool_.pop(head)) return kNoPfn;
+  // mm/page_alloc.c: prep_new_page() -> prep_compound_page(): every page
+  // clean, the head's flags say head, one reference.
+  for (int k = 0; k < (1 << kCollapseOrder); ++k)
+    prep_new_page(static_cast<Pfn>(head + k), k == 0 ? PG_head : 0);
+  page(head).refcount.store(1, std::memory_order_release, s);
+  return head;
 }
 
 void World::free_page(Pfn pfn, sync::Site s) {
   Page& p = page(pfn);
   if (p.is_device() || p.order() > 0 || pfn == zero_pfn) {
-    // Device pages go back to their driver (memremap.cc); large folios are
-    // built at setup and are not reused once freed; the zero page is never
-    // freed. All of them are poisoned here all the same.
+    // Device pages go back to their driver (memremap.cc); a large folio of
+    // kCollapseOrder goes back to alloc_folio()'s pool, other orders are
+    // built at setup and not reused; the zero page is never freed. All of
+    // them are poisoned here all the same.
     ghost.freed[static_cast<size_t>(pfn)].store(1);
     for (int i = 1; i < (1 << p.order()); ++i)
       ghost.freed[static_cast<size_t>(pfn + i)].store(1);
     p.data.store(kPoison, std::memory_order_relaxed, s);
+    if (!p.is_device() && pfn != zero_pfn && p.order() == kCollapseOrder) {
+      for (int i = 1; i < (1 << kCollapseOrder); ++i)
+        page(static_cast<Pfn>(pfn + i)).data.init(kPoison);
+      alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+      thp_pool_.push(pfn);
+    }
     return;
   }
   p.data.store(kPoison, std::memory_order_relaxed, s);

@@ -122,6 +122,12 @@ inline constexpr uint32_t MMF_HAS_PINNED = 1u << 0;
 // (pte()), which only collapse changes, under mmap_lock for write.
 inline constexpr int kVpnPerPmd = 2;
 inline constexpr int kNumPmds = kMaxVpn / kVpnPerPmd;
+// The order of the folio a collapse makes: one PMD's worth of pages, mapped
+// by PTEs (docs/model.md, "THP collapse").
+inline constexpr int kCollapseOrder = 1;
+static_assert((1 << kCollapseOrder) == kVpnPerPmd);
+// Free folios of kCollapseOrder the allocator keeps apart (alloc_folio()).
+inline constexpr int kThpPool = 2;
 inline constexpr uint32_t kPmdNone = 1;   // cleared (pmdp_collapse_flush)
 inline constexpr uint32_t kPmdTable = 2;  // which of the two tables
 inline constexpr uint32_t kPmdGen = 4;    // one generation
@@ -482,6 +488,13 @@ class World {
   // a small reserve kept for that.
   Pfn alloc_page(sync::Site s = sync::Site::here(), bool nofail = false);
   void free_page(Pfn pfn, sync::Site s = sync::Site::here());
+  // mm/page_alloc.c: __folio_alloc(order = kCollapseOrder), as khugepaged's
+  // alloc_charge_folio() asks. The model's buddy allocator does not merge
+  // order-0 pages: it keeps kThpPool free folios of that order apart, set
+  // up after the free list, and a freed folio of that order goes back there.
+  // kNoPfn when none is free (SCAN_ALLOC_HUGE_PAGE_FAIL). One scheduling
+  // point, the allocator's, as alloc_page().
+  Pfn alloc_folio(sync::Site s = sync::Site::here());
 
   // I/O completions from the writeback path to whoever ends writeback.
   bool submit_io(const IoCompletion& c, sync::Site s = sync::Site::here());
@@ -520,12 +533,16 @@ class World {
  private:
   void build(const WorldSpec& spec);
   Pfn take_setup_pages(int n);
+  // A page as the allocator hands it out, clean and not free, with `flags`
+  // and no reference (the caller sets the refcount, a scheduling point).
+  void prep_new_page(Pfn pfn, uint32_t flags);
   int add_pgmap(PgmapType type, int nr_pages);
 
   int npages_ = 0;
   std::array<PageExt, kMaxPages> page_ext_;
   boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> free_list_;
   boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> reserve_;
+  boost::lockfree::stack<Pfn, boost::lockfree::capacity<kMaxPages>> thp_pool_;
   int reserve_target_ = 0;            // pages the reserve is kept at
   std::atomic<int> reserve_count_{0};
   boost::lockfree::queue<IoCompletion, boost::lockfree::capacity<32>> io_queue_;

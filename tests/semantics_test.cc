@@ -479,6 +479,46 @@ TEST(Migrate, FailsWithAnExtraReferenceAndMovesAnUnreferencedPage) {
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
 
+// mm/migrate.c: migrate_pages_batch() moves a large anon folio whole when a
+// folio of its order is free: a pin of a tail page keeps it where it is
+// (try_to_migrate()'s back-off, then folio_expected_refs()); unpinned, every
+// page moves with its data and exclusivity into one new folio and the old
+// one is freed. With no folio of that order free it splits first
+// (try_split_folio()) and the page's piece moves alone. Every correct design.
+TEST(Migrate, MovesALargeFolioWholeOrSplitsItWhenNoneIsFree) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    auto w = world(d.c_str(), Backing::kAnon, /*order=*/kCollapseOrder);
+    Task& t = w->tasks[0];
+    const Pfn head = mapped(*w, 0);
+    const uint32_t data1 = w->page(head + 1).data.peek();
+    ASSERT_EQ(pin_user_pages(*w, t, 1, 1, {.write = true}), 1);
+    EXPECT_EQ(migrate_vpn(*w, t, 0), -kEAGAIN) << d;
+    EXPECT_EQ(mapped(*w, 0), head) << d;
+    EXPECT_EQ(mapped(*w, 1), head + 1) << d;
+    unpin_user_page(*w, t, 0);
+    ASSERT_EQ(migrate_vpn(*w, t, 1), 0) << d;
+    const Pfn moved = mapped(*w, 0);
+    EXPECT_NE(moved, head) << d;
+    EXPECT_EQ(mapped(*w, 1), moved + 1) << d;
+    EXPECT_EQ(w->page(moved).order(), kCollapseOrder) << d;
+    EXPECT_EQ(w->ref(moved), 2) << d;
+    EXPECT_EQ(w->page(moved + 1).data.peek(), data1) << d;
+    EXPECT_TRUE(w->page(moved + 1).flags.peek() & PG_anon_exclusive) << d;
+    EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(head)].load()) << d;
+    // Empty the pool: the next migration splits.
+    while (w->alloc_folio() != kNoPfn) {
+    }
+    ASSERT_EQ(migrate_vpn(*w, t, 1), 0) << d;
+    EXPECT_EQ(w->page(moved).order(), 0) << d;
+    EXPECT_EQ(mapped(*w, 0), moved) << d;  // the other piece stays
+    EXPECT_EQ(w->page(mapped(*w, 1)).order(), 0) << d;
+    EXPECT_EQ(w->page(mapped(*w, 1)).data.peek(), data1) << d;
+    EXPECT_NE(mapped(*w, 1), moved + 1) << d;
+    final_check(*w);
+    EXPECT_FALSE(w->violated()) << d << ": " << first_violation(*w);
+  }
+}
+
 // mm/huge_memory.c: can_split_folio() refuses a folio with a reference
 // beyond its mappings (a pin of a tail page, a GUP get), leaving it whole;
 // once they are gone the split makes every page an order-0 folio holding
@@ -524,6 +564,57 @@ TEST(Split, RefusesAReferencedFolioAndMakesOrderZeroPieces) {
       final_check(*w);
       EXPECT_FALSE(w->violated()) << d << ": " << first_violation(*w);
     }
+  }
+}
+
+// mm/khugepaged.c: collapse_huge_page() refuses while a GUP reference holds
+// one of the PMD's pages (is_refcount_suitable()), leaving the old pages
+// mapped; once it is gone, the PMD maps one new folio of kCollapseOrder with
+// the old data, every page AnonExclusive and mapped once, one reference per
+// PTE; the old pages are freed. The new folio is a large folio like any: a
+// pin of its tail counts on its head, and when it is freed the allocator
+// can hand it to the next collapse. Under every correct design.
+TEST(Collapse, MakesOneLargeFolioOnlyWhenNoReferenceButTheMappings) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    WorldSpec s;
+    s.vpn[2] = VpnSpec{Backing::kAnon, 0, true};
+    s.vpn[3] = VpnSpec{Backing::kAnon, 0, true};
+    auto w = std::make_unique<World>(design(d.c_str()), s);
+    Task& t = w->tasks[0];
+    const Pfn old2 = mapped(*w, 2), old3 = mapped(*w, 3);
+    const uint32_t data3 = w->page(old3).data.peek();
+    ASSERT_EQ(get_user_pages(*w, t, 3, 1, {}), 1);
+    EXPECT_EQ(collapse_pmd(*w, t, 2), -kEBUSY) << d;
+    EXPECT_EQ(mapped(*w, 2), old2) << d;
+    EXPECT_EQ(mapped(*w, 3), old3) << d;
+    put_page(*w, t, 0);
+    ASSERT_EQ(collapse_pmd(*w, t, 3), 0) << d;
+    const Pfn head = mapped(*w, 2);
+    EXPECT_NE(head, old2) << d;
+    EXPECT_EQ(mapped(*w, 3), head + 1) << d;
+    EXPECT_EQ(w->page(head).order(), kCollapseOrder) << d;
+    EXPECT_EQ(w->page(head + 1).head(), head) << d;
+    EXPECT_EQ(w->ref(head), kVpnPerPmd) << d;
+    EXPECT_EQ(w->page(head + 1).data.peek(), data3) << d;
+    for (int k = 0; k < kVpnPerPmd; ++k) {
+      const Page& p = w->page(static_cast<Pfn>(head + k));
+      EXPECT_EQ(p.mapcount.peek(), 1) << d << " page " << k;
+      EXPECT_TRUE(p.flags.peek() & PG_anon_exclusive) << d << " page " << k;
+    }
+    EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(old2)].load()) << d;
+    EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(old3)].load()) << d;
+    EXPECT_EQ(collapse_pmd(*w, t, 2), -kEINVAL) << d;  // already large
+    // A pin of the tail page is the folio's.
+    ASSERT_EQ(pin_user_pages(*w, t, 3, 1, {.write = true}), 1);
+    EXPECT_EQ(t.held[0].head, head) << d;
+    EXPECT_TRUE(folio_maybe_dma_pinned(*w, &t, head)) << d;
+    unpin_user_page(*w, t, 0);
+    munmap_vpn(*w, t, 2);
+    munmap_vpn(*w, t, 3);
+    EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(head)].load()) << d;
+    EXPECT_EQ(w->alloc_folio(), head) << d;  // back in the pool
+    final_check(*w);
+    EXPECT_FALSE(w->violated()) << d << ": " << first_violation(*w);
   }
 }
 
