@@ -84,6 +84,9 @@ void zap_pte(World& w, const Task* t, int mm, int vpn);
 // mm/memory.c: unmap_mapping_folio(): zap every PTE that maps this
 // page-cache folio, found through the file's VMAs under each PTL.
 void unmap_mapping_folio(World& w, const Task* t, Pfn head);
+// The same for the indexes [from, from + nr) of the folio at `head`, whose
+// first index is `first` (truncate_pagecache_range()'s unmap of a hole).
+void unmap_mapping_pages(World& w, const Task* t, Pfn head, int first, int from, int nr);
 // The rmap walk: every (mm, vpn) whose PTE maps `pfn` (present, or a
 // device-private entry), read with peek() - what rmap_walk() finds under
 // the anon_vma / i_mmap locks, which the model does not have. A plain
@@ -104,6 +107,10 @@ Mappings mappings_of(World& w, Pfn pfn);
 // The first mapping of `pfn` in another mm than `mm` (mappings_of(), peek:
 // no scheduling point), or nullopt.
 std::optional<Mapping> other_mm_mapping(World& w, int mm, Pfn pfn);
+// include/linux/pagemap.h: folio_contains(): the folio at `head` holds
+// file index `index` (it reads the head's index, a scheduling point).
+bool folio_contains(World& w, Pfn head, int index);
+
 // include/linux/rmap.h: folio_large_mapcount(): the mapcounts of the
 // folio's pages, each load a scheduling point.
 int folio_large_mapcount(World& w, Pfn head);

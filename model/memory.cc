@@ -210,6 +210,11 @@ std::optional<Mapping> other_mm_mapping(World& w, int mm, Pfn pfn) {
   return std::nullopt;
 }
 
+bool folio_contains(World& w, Pfn head, int index) {
+  const int first = w.page(head).index.load(std::memory_order_relaxed);
+  return index >= first && index < first + (1 << w.page(head).order());
+}
+
 int folio_large_mapcount(World& w, Pfn head) {
   int n = 0;
   for (int i = 0; i < (1 << w.page(head).order()); ++i)
@@ -325,12 +330,17 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
 void zap_pte(World& w, const Task* t, int mm, int vpn) { zap_one(w, t, mm, vpn, kNoPfn, "munmap"); }
 
 void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
-  // mm/memory.c: unmap_mapping_folio() -> the file's i_mmap tree: every VMA
-  // that maps the folio's index, each PTE examined under its PTL, so a zap
-  // in flight elsewhere (munmap) is waited for, not missed.
   Page& h = w.page(head);
   const int nr = 1 << h.order();
   const int first = h.index.load(std::memory_order_relaxed);
+  unmap_mapping_pages(w, t, head, first, first, nr);
+}
+
+void unmap_mapping_pages(World& w, const Task* t, Pfn head, int first, int from, int nr) {
+  // mm/memory.c: unmap_mapping_folio() / unmap_mapping_pages() -> the
+  // file's i_mmap tree: every VMA that maps an index of [from, from + nr),
+  // each PTE examined under its PTL, so a zap in flight elsewhere (munmap)
+  // is waited for, not missed. `first` is the folio's first index.
   for (int mm = 0; mm < kMaxMm; ++mm) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
     if (!m.live.load()) continue;
@@ -338,7 +348,7 @@ void unmap_mapping_folio(World& w, const Task* t, Pfn head) {
       const Vma vma = m.vma_unlocked(vpn);  // the i_mmap tree's view
       // Private mappings too: their PTEs that still map the cache's page
       // (zap_one() zaps only PTEs mapping this folio, never a COW copy).
-      if (!vma.file() || vma.pgoff < first || vma.pgoff >= first + nr) continue;
+      if (!vma.file() || vma.pgoff < from || vma.pgoff >= from + nr) continue;
       zap_one(w, t, mm, vpn, static_cast<Pfn>(head + (vma.pgoff - first)), "file_unmap");
     }
   }
@@ -668,8 +678,7 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
 static bool lock_still_cached(World& w, const Task* t, Pfn head, int pgoff) {
   folio_lock(w, head);
   Page& h = w.page(head);
-  if (h.mapping.load(std::memory_order_acquire) == kBufferedFile &&
-      h.index.load(std::memory_order_relaxed) == pgoff)
+  if (h.mapping.load(std::memory_order_acquire) == kBufferedFile && folio_contains(w, head, pgoff))
     return true;
   folio_unlock(w, head);
   folio_put(w, t, head);
@@ -1066,9 +1075,11 @@ void munmap_vpn(World& w, Task& t, int vpn) {
 // The ghost's expectation for the disk: a store into a shared file mapping's
 // page (or something newer) must reach the file by the final sync.
 static void note_file_store(World& w, Pfn pfn, const Vma& vma, uint32_t v) {
-  const Page& h = w.page(w.page(pfn).head());
+  const Pfn head = w.page(pfn).head();
+  const Page& h = w.page(head);
   if (h.mapping.peek() < 0 || vma.kind != VmaKind::kFile) return;
-  auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index.peek())];
+  // The page's own index: the folio's first plus its place in the folio.
+  auto& e = w.ghost.expected_disk[static_cast<size_t>(h.index.peek() + (pfn - head))];
   int64_t cur = e.load();
   while (cur < v && !e.compare_exchange_weak(cur, v)) {
   }

@@ -47,7 +47,7 @@ bool reclaim_file(World& w, Task& t, int index) {
   // shrink_folio_list() -> __remove_mapping(): under the lock, the folio
   // must still belong to this file at this index.
   if (p.mapping.load(std::memory_order_acquire) != 0 ||
-      p.index.load(std::memory_order_relaxed) != index ||
+      !folio_contains(w, head, index) ||
       (p.flags.load(std::memory_order_acquire) & (PG_writeback | PG_dirty)))
     return give_up();  // truncated or reused, or dirty (pageout is writeback's job here)
   // try_to_unmap(): file PTEs go (a dirty PTE dirties the folio).

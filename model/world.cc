@@ -45,7 +45,8 @@ WorldSpec WorldSpec::canonical() const {
       ++vpn;
       continue;
     }
-    bool large_ok = v.backing == Backing::kAnon || v.backing == Backing::kAnonMovable;
+    bool large_ok = v.backing == Backing::kAnon || v.backing == Backing::kAnonMovable ||
+                    v.backing == Backing::kFile;
     // Mapped read-only: the zero page always; a page-cache page in a private
     // mapping (do_read_fault() maps it without write, a write COWs it); any
     // page of a mapping without VM_WRITE.
@@ -176,10 +177,11 @@ void World::build(const WorldSpec& s) {
       case Backing::kAnonMovable:
       case Backing::kFile:
       case Backing::kFilePrivate: {
-        // Large folios are anonymous only: the model's writeback and
-        // truncate handle order-0 page-cache folios (docs/model.md).
+        // A large folio is anonymous or a shared file's page-cache folio
+        // (every index of it in the cache, one reference per page:
+        // folio_expected_refs()); a private file mapping's is order 0.
         const bool is_file = v.backing == Backing::kFile || v.backing == Backing::kFilePrivate;
-        nr = is_file ? 1 : 1 << v.order;
+        nr = v.backing == Backing::kFilePrivate ? 1 : 1 << v.order;
         if (vpn + nr > kMaxVpn) nr = 1;  // a folio must fit the mm
         int order = nr > 1 ? v.order : 0;
         Pfn head = take_setup_pages(nr);

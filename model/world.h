@@ -441,10 +441,13 @@ struct WorldSpec {
   friend bool operator==(const WorldSpec&, const WorldSpec&) = default;
 };
 
+// One folio's write I/O: its pages go to the file indexes from `index`
+// (the head's) on. snapshot[i]: the data page i writes (a bounce buffer);
+// -1 = read the page at completion.
 struct IoCompletion {
-  int16_t pfn;
+  int16_t pfn;  // the folio's head
   int16_t index;
-  int64_t snapshot;  // data written to disk; -1 = read the page at completion
+  std::array<int64_t, 1 << kMaxOrder> snapshot;
 };
 
 class World {

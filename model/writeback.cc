@@ -37,10 +37,13 @@ void complete_io(World& w, const Task* t) {
   IoCompletion c;
   while (w.pop_io(c)) {
     Page& p = w.page(c.pfn);
-    // The device reads the page during the I/O unless writeback bounced it.
-    uint32_t data = c.snapshot >= 0 ? static_cast<uint32_t>(c.snapshot)
-                                    : p.data.load(std::memory_order_relaxed);
-    w.file.disk[static_cast<size_t>(c.index)].store(data, std::memory_order_release);
+    // The device reads each page during the I/O unless writeback bounced it.
+    for (int i = 0; i < (1 << p.order()); ++i) {
+      const int64_t snap = c.snapshot[static_cast<size_t>(i)];
+      uint32_t data = snap >= 0 ? static_cast<uint32_t>(snap)
+                                : w.page(static_cast<Pfn>(c.pfn + i)).data.load(std::memory_order_relaxed);
+      w.file.disk[static_cast<size_t>(c.index + i)].store(data, std::memory_order_release);
+    }
     // folio_end_writeback(): clear PG_writeback, wake waiters.
     p.flags.fetch_and(~PG_writeback, std::memory_order_release);
     sync::wake(&p);
@@ -72,7 +75,7 @@ bool writeback(World& w, Task& t, int index) {
   Page& p = w.page(head);
   folio_lock(w, head);
   for (;;) {
-    if (p.mapping.load(std::memory_order_acquire) != 0 || p.index.load() != index) {
+    if (p.mapping.load(std::memory_order_acquire) != 0 || !folio_contains(w, head, index)) {
       folio_unlock(w, head);  // truncated (or migrated) meanwhile
       folio_put(w, &t, head);
       return false;
@@ -105,22 +108,29 @@ bool writeback(World& w, Task& t, int index) {
     folio_put(w, &t, head);
     return false;
   }
+  // The whole folio is written, from its first index
+  // (write_cache_pages() -> ->writepage on the folio).
+  const int first = p.index.peek();  // stable: we hold the folio lock
+  const int nr = 1 << p.order();
   // ->writepage: ext4 expects buffers on every dirty page it writes.
   if (!(p.flags.load(std::memory_order_acquire) & PG_private)) {
-    if (w.ghost.get_dirtied[static_cast<size_t>(index)].load())
+    if (w.ghost.get_dirtied[static_cast<size_t>(first)].load())
       w.report(ViolationKind::get_dirty_without_buffers, head, &t, "ext4_writepage",
                "writeback of a page a FOLL_GET user dirtied after its buffers were released");
     else
       w.report(ViolationKind::dirty_without_buffers, head, &t, "ext4_writepage",
                "writeback of a dirty page whose buffers were released");
   }
-  int64_t snapshot = -1;
+  IoCompletion io{head, static_cast<int16_t>(first), {}};
+  io.snapshot.fill(-1);
   if (w.design.writeback == WritebackPolicy::bounce)
-    snapshot = p.data.load(std::memory_order_acquire);  // a stable copy, after the clear
+    for (int i = 0; i < nr; ++i)  // a stable copy, after the clear
+      io.snapshot[static_cast<size_t>(i)] =
+          w.page(static_cast<Pfn>(head + i)).data.load(std::memory_order_acquire);
   p.flags.fetch_or(PG_writeback, std::memory_order_release);  // folio_start_writeback()
   folio_unlock(w, head);
   // Our reference travels with the I/O and is dropped at completion.
-  w.submit_io(IoCompletion{head, static_cast<int16_t>(index), snapshot});
+  w.submit_io(io);
   complete_io(w, &t);
   return true;
 }

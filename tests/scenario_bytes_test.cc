@@ -41,7 +41,7 @@ TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
       "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
       "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
-  Scenario s = parsed("pinfuzz-scenario 4\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 5\nthread 0\n");
   s.design = d.design;
   EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
 }
@@ -139,8 +139,9 @@ TEST(ScenarioBytes, VersionOneInputsKeepTheirMeaning) {
   EXPECT_EQ(*t1.scenario, *old.scenario);
 }
 
-// The same bytes under version `v` and `v + 1`: version v + 1 appended an
-// op, which a version-v input dropped when it was written, and still drops.
+// The same bytes under version `v` and `v + 1`: version v + 1 gave some
+// bytes a meaning (an appended op, which a version-v input dropped when it
+// was written, and still drops; an order bit it ignored, and still ignores).
 // `world` is the vpn-spec part of the body, `ops` one thread's op bytes;
 // `before`/`after` the text each version prints after the header.
 void expect_appended_op_keeps_meaning(uint8_t v, std::vector<uint8_t> world,
@@ -182,6 +183,16 @@ TEST(ScenarioBytes, VersionThreeInputsKeepTheirMeaning) {
       {2, 27, 0, 0, 0, 26, 0, 0, 0},           // split 0, uffd_continue 0
       "vpn 0 anon order=2\nthread 0\n  uffd_continue 0\nschedule input\n",
       "vpn 0 anon order=2\nthread 0\n  split 0\n  uffd_continue 0\nschedule input\n");
+}
+
+// Version 5 (issue 17) lets a file vpn be a large page-cache folio. A
+// version-4 input's order bits on a file vpn were ignored, and still are.
+TEST(ScenarioBytes, VersionFourInputsKeepTheirMeaning) {
+  expect_appended_op_keeps_meaning(
+      4, {1, 0, 0x14},                         // vpn 0: file, order bits 1
+      {1, 12, 1, 0, 0},                        // writeback 1
+      "vpn 0 file\nthread 0\n  writeback 1\nschedule input\n",
+      "vpn 0 file order=1\nthread 0\n  writeback 1\nschedule input\n");
 }
 
 TEST(ScenarioBytes, IgnoreDesignSkipsAnInvalidDesignField) {

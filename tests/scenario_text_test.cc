@@ -91,7 +91,7 @@ TEST(ScenarioText, CommentsLayoutFlagOrderAndDefaultsAreFree) {
       "\tunpin all\n"
       "schedule random seed=5\n");
   Scenario tidy = parsed(
-      "pinfuzz-scenario 4\n"
+      "pinfuzz-scenario 5\n"
       "vpn 0 anon_movable order=1 ro\n"
       "vpn 2 anon\n"
       "thread 0\n"
@@ -102,16 +102,16 @@ TEST(ScenarioText, CommentsLayoutFlagOrderAndDefaultsAreFree) {
 }
 
 TEST(ScenarioText, AbsentScheduleIsInputWithNoPoints) {
-  Scenario s = parsed("pinfuzz-scenario 4\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 5\nthread 0\n");
   EXPECT_EQ(s.schedule, Schedule{});
-  EXPECT_EQ(print_text(s), "pinfuzz-scenario 4\nthread 0\nschedule input\n");
+  EXPECT_EQ(print_text(s), "pinfuzz-scenario 5\nthread 0\nschedule input\n");
 }
 
 TEST(ScenarioText, OptionsOmittedTakeTheirDefaults) {
-  Scenario pct = parsed("pinfuzz-scenario 4\nthread 0\nschedule pct seed=9\n");
+  Scenario pct = parsed("pinfuzz-scenario 5\nthread 0\nschedule pct seed=9\n");
   EXPECT_EQ(pct.schedule.depth, 3);
   EXPECT_EQ(pct.schedule.k, 200);
-  EXPECT_EQ(print_text(pct), "pinfuzz-scenario 4\nthread 0\nschedule pct seed=9 depth=3 k=200\n");
+  EXPECT_EQ(print_text(pct), "pinfuzz-scenario 5\nthread 0\nschedule pct seed=9 depth=3 k=200\n");
 }
 
 // ---- text errors ------------------------------------------------------------------
@@ -126,8 +126,8 @@ TEST(ScenarioTextErrors, EachMistakeIsNamedAtItsLineAndColumn) {
   std::string seventeen = kHead + "thread 0\n";
   for (int i = 0; i < 17; ++i) seventeen += "  sync\n";
   const std::vector<BadText> cases = {
-      {"", "1:1", "missing 'pinfuzz-scenario 4' header, got end of input"},
-      {"# only a comment\nthread 0\n", "2:1", "missing 'pinfuzz-scenario 4' header, got 'thread'"},
+      {"", "1:1", "missing 'pinfuzz-scenario 5' header, got end of input"},
+      {"# only a comment\nthread 0\n", "2:1", "missing 'pinfuzz-scenario 5' header, got 'thread'"},
       {"pinfuzz-scenario 99\nthread 0\n", "1:18",
        "scenario format version 99; this build reads versions 1 to"},
       {kHead, "2:1", "no thread: a scenario needs 1 to 4"},
@@ -137,8 +137,8 @@ TEST(ScenarioTextErrors, EachMistakeIsNamedAtItsLineAndColumn) {
       {kHead + "vpn 3 anon\nvpn 2 anon order=1\n", "3:12",
        "the order-1 folio at vpn 2 would cover vpn 3, declared on line 2"},
       {kHead + "vpn 0 anon\nvpn 0 file\n", "3:5", "vpn 0 is already declared on line 2"},
-      {kHead + "vpn 0 file order=1\n", "2:12",
-       "order applies only to anon and anon_movable, not file"},
+      {kHead + "vpn 0 file_private order=1\n", "2:20",
+       "order applies only to anon, anon_movable and file, not file_private"},
       {kHead + "vpn 6 anon order=2\n", "2:12", "an order-2 folio at vpn 6 does not fit"},
       {kHead + "vpn 0 none\n", "2:7", "expected a backing (anon anon_movable zero file"},
       {kHead + "free_pages 17\n", "2:12", "free_pages 17 is out of range 0..16"},
@@ -178,7 +178,7 @@ TEST(ScenarioTextErrors, EachMistakeIsNamedAtItsLineAndColumn) {
       {kHead + "thread 0\nschedule fifo\n", "3:10",
        "expected a schedule kind (input, random or pct), got 'fifo'"},
       {kHead + "free_pages 3 4\n", "2:14", "expected end of line, got '4'"},
-      {std::string("\x00\xff junk\n", 8), "1:1", "missing 'pinfuzz-scenario 4' header, got '\\x00\\xff'"},
+      {std::string("\x00\xff junk\n", 8), "1:1", "missing 'pinfuzz-scenario 5' header, got '\\x00\\xff'"},
   };
   for (const BadText& c : cases) {
     TextParse r = parse_text(c.text, "t.scn");
@@ -196,7 +196,7 @@ TEST(ScenarioTextErrors, GarbageAndMutationsNeverCrashAndAlwaysSayWhere) {
   std::vector<std::string> inputs;
   inputs.push_back(kHead + std::string(1 << 20, 'x'));         // one very long word
   inputs.push_back(kHead + "thread 0\n" + std::string(1 << 20, ' ') + "sync 1\n");
-  inputs.push_back(std::string("pinfuzz-scenario 4\0\nthread 0\n", 29));
+  inputs.push_back(std::string("pinfuzz-scenario 5\0\nthread 0\n", 29));
   inputs.push_back(kHead + "vpn 99999999999999999999999999 anon\n");
   for (int i = 0; i < 1000; ++i) {  // binary garbage, half of it after a valid header
     std::string s(rng.below(200), '\0');

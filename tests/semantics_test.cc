@@ -356,6 +356,78 @@ TEST(FollGet, OnlyAnExclusivePageStaysTheProcesssPage) {
   EXPECT_FALSE(w->violated()) << first_violation(*w);
 }
 
+// A large page-cache folio (folio_expected_refs(): the cache holds one
+// reference per page): a store through any page dirties the folio, and
+// writeback of any of its indexes writes every page to its own index.
+// Reclaim refuses it while a page is pinned and frees it whole once not.
+TEST(FileFolio, WritebackWritesEveryPageAndReclaimFreesTheFolioWhole) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    auto w = world(d.c_str(), Backing::kFile, /*order=*/2);
+    Task& t = w->tasks[0];
+    const Pfn head = mapped(*w, 0);
+    EXPECT_EQ(mapped(*w, 3), head + 3) << d;
+    EXPECT_EQ(w->file.cache[3].peek(), head + 3) << d;
+    EXPECT_EQ(w->ref(head), 4 + 4 + 1) << d;  // PTEs, cache, buffers
+    const int64_t v = user_write(*w, t, 0, 2);
+    ASSERT_GE(v, 0) << d;
+    EXPECT_TRUE(w->page(head).flags.peek() & PG_dirty) << d;
+    EXPECT_TRUE(writeback(*w, t, 3)) << d;
+    complete_io(*w, &t);
+    EXPECT_EQ(w->file.disk[2].peek(), static_cast<uint32_t>(v)) << d;
+    EXPECT_EQ(w->file.disk[3].peek(), w->page(head + 3).data.peek()) << d;
+    EXPECT_FALSE(writeback(*w, t, 0)) << d;  // clean now
+    ASSERT_EQ(pin_user_pages(*w, t, 1, 1, {}), 1);
+    EXPECT_FALSE(reclaim_file(*w, t, 2)) << d;
+    EXPECT_EQ(w->file.cache[0].peek(), head) << d;
+    unpin_user_page(*w, t, 0);
+    EXPECT_TRUE(reclaim_file(*w, t, 2)) << d;
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(w->file.cache[static_cast<size_t>(i)].peek(), kNoPfn) << d << " index " << i;
+      EXPECT_FALSE(Pte::unpack(w->mm[0].pte(i).peek()).present) << d << " vpn " << i;
+    }
+    EXPECT_TRUE(w->ghost.freed[static_cast<size_t>(head)].load()) << d;
+    final_check(*w);
+    EXPECT_FALSE(w->violated()) << d << ": " << first_violation(*w);
+  }
+}
+
+// mm/truncate.c: truncate_inode_partial_folio(): a hole punched in one page
+// of a large page-cache folio zeroes and unmaps that page; the split the
+// model never makes fails, so a dirty folio stays whole in the cache and a
+// clean one leaves it whole. With a pin on another page of the clean folio,
+// that is the pinned_folio_truncated kernel limitation, not a violation,
+// and the pin's release is clean.
+TEST(FileFolio, PartialTruncateKeepsADirtyFolioAndDropsACleanOne) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    for (const bool dirty : {true, false}) {
+      auto w = world(d.c_str(), Backing::kFile, /*order=*/1);
+      Task& t = w->tasks[0];
+      const Pfn head = mapped(*w, 0);
+      if (dirty) ASSERT_GE(user_write(*w, t, 0, 0), 0);
+      ASSERT_EQ(pin_user_pages(*w, t, 0, 1, {}), 1);  // page 0, not the hole
+      truncate_index(*w, t, 1);
+      EXPECT_FALSE(Pte::unpack(w->mm[0].pte(1).peek()).present) << d;
+      EXPECT_EQ(w->page(head + 1).data.peek(), 0u) << d;
+      EXPECT_EQ(w->file.disk[1].peek(), 0u) << d;
+      if (dirty) {
+        EXPECT_EQ(w->file.cache[0].peek(), head) << d;
+        EXPECT_EQ(w->file.cache[1].peek(), head + 1) << d;
+        EXPECT_EQ(mapped(*w, 0), head) << d;
+        EXPECT_FALSE(w->limitations.first()) << d;
+      } else {
+        EXPECT_EQ(w->file.cache[0].peek(), kNoPfn) << d;
+        EXPECT_EQ(w->file.cache[1].peek(), kNoPfn) << d;
+        EXPECT_FALSE(Pte::unpack(w->mm[0].pte(0).peek()).present) << d;
+        ASSERT_TRUE(w->limitations.first()) << d;
+        EXPECT_EQ(w->limitations.first()->kind, ViolationKind::pinned_folio_truncated) << d;
+      }
+      unpin_user_page(*w, t, 0);
+      final_check(*w);
+      EXPECT_FALSE(w->violated()) << d << " dirty=" << dirty << ": " << first_violation(*w);
+    }
+  }
+}
+
 // --- 4. Fork, COW, anon exclusivity ----------------------------------------
 
 TEST(Fork, CopiesAPinnedPageForTheChild) {

@@ -206,8 +206,7 @@ MUTANTS = [
     dict(
         id="file_fault_no_truncate_recheck",
         file="model/memory.cc",
-        old="""  if (h.mapping.load(std::memory_order_acquire) == kBufferedFile &&
-      h.index.load(std::memory_order_relaxed) == pgoff)
+        old="""  if (h.mapping.load(std::memory_order_acquire) == kBufferedFile && folio_contains(w, head, pgoff))
     return true;""",
         new="""  if (true)  // "Did it get truncated?" forgotten
     return true;""",

@@ -134,8 +134,10 @@ constexpr uint8_t kSpecProtRead = 1u << 7;  // version 2: no VM_WRITE
 // number of backings and of ops (ops.def rows) it knew. Op kinds beyond
 // them are dropped, as they were when the input was written.
 constexpr int kVersion1Backings = 9;
-constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, kNumOps};
-static_assert(kOpsInVersion[kFormatVersion] > kOpsInVersion[kFormatVersion - 1]);
+constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, kNumOps, kNumOps};
+static_assert(kOpsInVersion[kFormatVersion] >= kOpsInVersion[kFormatVersion - 1]);
+// The first version whose `file` vpns may be large folios.
+constexpr int kLargeFileVersion = 5;
 
 uint8_t spec_byte(const VpnSpec& v) {
   return static_cast<uint8_t>(static_cast<uint8_t>(v.backing) | (v.order & 3) << 4 |
@@ -146,6 +148,7 @@ VpnSpec spec_of(uint8_t x, int version) {
   VpnSpec v;
   v.backing = static_cast<Backing>((x & 15) % (version == 1 ? kVersion1Backings : kNumBackings));
   v.order = static_cast<uint8_t>((x >> 4) & 3);
+  if (version < kLargeFileVersion && v.backing == Backing::kFile) v.order = 0;
   v.writable = !(x & kSpecRo);
   v.vm_write = version == 1 || !(x & kSpecProtRead);
   return v;

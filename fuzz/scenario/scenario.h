@@ -39,7 +39,10 @@ namespace pf {
 // text form is a subset of version 2's. Version 3 (issue 16) added the op
 // uffd_continue; a version-2 input's op kind 26 is still dropped. Version 4
 // (issue 17) added split; a version-3 input's op kind 27 is still dropped.
-inline constexpr int kFormatVersion = 4;
+// Version 5 (issue 17) lets a `file` vpn be a large page-cache folio
+// (order=K); a version-4 input's file vpn keeps order 0 whatever its
+// order bits say, as it did.
+inline constexpr int kFormatVersion = 5;
 inline constexpr int kOldestFormatVersion = 1;
 // "this build reads versions 1 to 3": for the errors that reject a version.
 std::string format_versions_read();

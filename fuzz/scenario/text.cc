@@ -339,8 +339,8 @@ bool Parser::vpn(const Line& l) {
     } else if (t.text.substr(0, 6) == "order=") {
       if (order_at) return fail(t, "order given twice");
       order_at = &t;
-      if (!is_anon(spec.backing))
-        return fail(t, fmt::format("order applies only to anon and anon_movable, not {}",
+      if (!is_anon(spec.backing) && spec.backing != Backing::kFile)
+        return fail(t, fmt::format("order applies only to anon, anon_movable and file, not {}",
                                    backing_name(spec.backing)));
       if (!number(t.sub(6), "order", 0, kMaxOrder, spec.order)) return false;
     } else {
