@@ -48,17 +48,33 @@ static void truncate_partial_folio(World& w, Task& t, Pfn head, int index) {
   if (p.flags.load(std::memory_order_acquire) & PG_dirty) return;
   const int nr = 1 << p.order();
   truncate_inode_folio(w, t, head);
-  // The other pages left the cache with it: what a pinner of one of them
-  // writes from now on reaches no file (limitations.def). Like the hole's
-  // own index (truncate_index()), their truncate generation moves once they
-  // are gone, so a pin that raced the removal counts as one taken before.
-  if (const int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load(); pins > 0)
-    w.report(ViolationKind::pinned_folio_truncated, head, &t, "truncate_inode_partial_folio",
+  // The other pages left the cache with it. What a GUP user wrote into one
+  // of them since writeback cleaned the folio (a /proc/pid/mem write dirties
+  // it only after its copy: __access_remote_vm()) never reaches the file,
+  // nor what a pinner's device writes from now on (limitations.def). Like
+  // the hole's own index (truncate_index()), each index's truncate
+  // generation moves, and its expectation is dropped, once the folio is
+  // gone, so that a GUP user that raced the removal counts as one before.
+  std::string lost;
+  for (int i = 0; i < nr; ++i) {
+    const size_t at = static_cast<size_t>(first + i);
+    if (first + i == index) continue;
+    if (w.ghost.expected_disk[at].load() > static_cast<int64_t>(w.file.disk[at].peek()))
+      lost += fmt::format("{}{}", lost.empty() ? "" : ", ", first + i);
+    w.ghost.expected_disk[at].store(-1);
+    w.ghost.trunc_gen[at].fetch_add(1);
+  }
+  const int32_t pins = w.ghost.pins[static_cast<size_t>(head)].load();
+  if (pins > 0 || !lost.empty())
+    w.report(ViolationKind::large_folio_truncated_whole, head, &t, "truncate_inode_partial_folio",
              fmt::format("a hole punched at file index {} dropped the whole clean large folio "
-                         "(indexes {}..{}) from the page cache with {} pin(s) on it",
-                         index, first, first + nr - 1, pins));
-  for (int i = 0; i < nr; ++i)
-    if (first + i != index) w.ghost.trunc_gen[static_cast<size_t>(first + i)].fetch_add(1);
+                         "(indexes {}..{}) from the page cache{}{}",
+                         index, first, first + nr - 1,
+                         pins > 0 ? fmt::format(" with {} pin(s) on it", pins) : "",
+                         lost.empty() ? ""
+                                      : fmt::format("; data written at index(es) {} after the "
+                                                    "folio was cleaned is lost",
+                                                    lost)));
 }
 
 void truncate_index(World& w, Task& t, int index) {

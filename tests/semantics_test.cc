@@ -395,7 +395,7 @@ TEST(FileFolio, WritebackWritesEveryPageAndReclaimFreesTheFolioWhole) {
 // of a large page-cache folio zeroes and unmaps that page; the split the
 // model never makes fails, so a dirty folio stays whole in the cache and a
 // clean one leaves it whole. With a pin on another page of the clean folio,
-// that is the pinned_folio_truncated kernel limitation, not a violation,
+// that is the large_folio_truncated_whole kernel limitation, not a violation,
 // and the pin's release is clean.
 TEST(FileFolio, PartialTruncateKeepsADirtyFolioAndDropsACleanOne) {
   for (const std::string& d : design_names(DesignSet::kCorrect)) {
@@ -419,7 +419,7 @@ TEST(FileFolio, PartialTruncateKeepsADirtyFolioAndDropsACleanOne) {
         EXPECT_EQ(w->file.cache[1].peek(), kNoPfn) << d;
         EXPECT_FALSE(Pte::unpack(w->mm[0].pte(0).peek()).present) << d;
         ASSERT_TRUE(w->limitations.first()) << d;
-        EXPECT_EQ(w->limitations.first()->kind, ViolationKind::pinned_folio_truncated) << d;
+        EXPECT_EQ(w->limitations.first()->kind, ViolationKind::large_folio_truncated_whole) << d;
       }
       unpin_user_page(*w, t, 0);
       final_check(*w);

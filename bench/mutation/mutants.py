@@ -410,36 +410,6 @@ MUTANTS = [
         new="""      // one reference for the folio, as if the PMD mapped it""",
         breaks="collapse_huge_page() maps the new folio with PTEs but leaves it the single reference a PMD mapping holds, so each PTE's zap puts a reference the folio never had",
     ),
-    dict(
-        id="collapse_refcount_check_before_flush",
-        file="model/khugepaged.cc",
-        old="""    m.ptl.lock();
-    v = pmd.load(std::memory_order_acquire);
-    pmd.store(v | kPmdNone, std::memory_order_release);
-    m.ptl.unlock();
-    sync::smp_mb();  // the TLB flush IPI, which GUP-fast's irq-off walk waits out
-    // "Check if the page has any GUP (or other external) pins": only the
-    // mapping's reference may be there, and the swap cache's
-    // (is_refcount_suitable()).
-    for (int k = 0; k < kVpnPerPmd; ++k) {
-      Page& op = w.page(old[static_cast<size_t>(k)]);
-      const int32_t expected = 1 + ((op.flags.load(std::memory_order_acquire) & PG_swapcache) ? 1 : 0);
-      if (w.width.value(op.refcount.load(std::memory_order_acquire)) != expected)
-        result = -kEBUSY;
-    }""",
-        new="""    for (int k = 0; k < kVpnPerPmd; ++k) {  // the pin check, before the PMD is cleared
-      Page& op = w.page(old[static_cast<size_t>(k)]);
-      const int32_t expected = 1 + ((op.flags.load(std::memory_order_acquire) & PG_swapcache) ? 1 : 0);
-      if (w.width.value(op.refcount.load(std::memory_order_acquire)) != expected)
-        result = -kEBUSY;
-    }
-    m.ptl.lock();
-    v = pmd.load(std::memory_order_acquire);
-    pmd.store(v | kPmdNone, std::memory_order_release);
-    m.ptl.unlock();
-    sync::smp_mb();""",
-        breaks="collapse_huge_page() checks the old pages' refcounts before pmdp_collapse_flush(): a GUP-fast pin that grabs and re-checks the PMD in between survives on a page the collapse then replaces",
-    ),
 ]
 
 EQUIVALENT = {m["id"]: m["equivalent"] for m in MUTANTS if "equivalent" in m}
