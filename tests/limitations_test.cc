@@ -95,6 +95,38 @@ TEST(Limitations, FollGetDirtierMeetsReleasedBuffersUnderEveryDesign) {
   EXPECT_EQ(g.limitation->kind, ViolationKind::get_dirty_without_buffers);
 }
 
+// A write to /proc/pid/mem (thread 2's poke, a FOLL_GET that dirties the
+// folio only after its copy) lands in page 1 of a large page-cache folio
+// that writeback (thread 1) has just cleaned; then thread 1 punches a hole
+// at index 3 of the same folio. truncate_inode_partial_folio() cannot split
+// it (the poke's reference) and drops the clean folio whole, so the data at
+// index 1, which nobody truncated, never reaches the file. The kernel's own
+// (mm/truncate.c), under every correct design; found by a campaign.
+constexpr const char* kPokeVsHolePunch = R"(pinfuzz-scenario 5
+free_pages 0
+vpn 0 file order=2
+thread 0
+  user_write 0 0
+thread 1
+  writeback 3
+  truncate 3
+thread 2
+  user_write 0 0
+  poke 0 1
+schedule input 29:1 35:0 46:1
+)";
+
+TEST(Limitations, HolePunchDropsACleanLargeFolioAGetUserWrote) {
+  for (const std::string& d : design_names(DesignSet::kCorrect)) {
+    RunResult r = run(kPokeVsHolePunch, d.c_str());
+    EXPECT_FALSE(r.violation) << d << ": " << r.violation->to_string();
+    ASSERT_TRUE(r.limitation) << d;
+    EXPECT_EQ(r.limitation->kind, ViolationKind::large_folio_truncated_whole) << d;
+    EXPECT_NE(r.limitation->detail.find("index(es) 1 "), std::string::npos)
+        << r.limitation->detail;
+  }
+}
+
 // The teardown policies: devm evicts nothing (hang), retry waits for the
 // unpin and evicts again (no hang; kinder than any driver).
 TEST(Limitations, TeardownPolicies) {
