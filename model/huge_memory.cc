@@ -53,22 +53,12 @@ int split_folio(World& w, const Task* t, Pfn head) {
   // split_ignores_pins: no extra-reference check, and the freeze takes the
   // count as it finds it.
   if (!w.design.split_ignores_pins && mapcount != refs - extra - 1) return -kEAGAIN;
-  // unmap_folio() -> try_to_migrate(folio, TTU_SPLIT_HUGE_PMD | TTU_SYNC):
-  // every PTE of every page becomes a migration entry, with
-  // __folio_try_share_anon_rmap() for an exclusive one (it backs off if the
-  // folio may be pinned: try_to_migrate_one()).
-  bool busy = false;
-  for (int i = 0; i < nr && !busy; ++i)
-    busy = try_to_unmap(w, t, static_cast<Pfn>(head + i), UnmapFor::kMigration,
-                        /*check_pins=*/!w.design.no_try_share_check &&
-                            !w.design.split_ignores_pins)
-               .busy;
+  // unmap_folio() -> try_to_migrate(folio, TTU_SPLIT_HUGE_PMD | TTU_SYNC).
+  const bool busy = unmap_folio(
+      w, t, head, /*check_pins=*/!w.design.no_try_share_check && !w.design.split_ignores_pins);
   // remap_page(): remove_migration_ptes() for every page (each a folio of
   // its own once the split is done).
-  auto remap_page = [&] {
-    for (int i = 0; i < nr; ++i)
-      remove_migration_ptes(w, t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
-  };
+  auto remap_page = [&] { remove_folio_migration_ptes(w, t, head, head, nr); };
   // "if (folio_ref_freeze(folio, 1 + extra_pins))"
   const int32_t expect =
       w.design.split_ignores_pins ? w.width.value(h.refcount.load(std::memory_order_acquire))

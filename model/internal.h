@@ -169,6 +169,16 @@ int split_folio(World& w, const Task* t, Pfn head);
 // mm/migrate.c: remove_migration_ptes(): every migration entry for `from`
 // maps `to` again, with a reference on its folio and a mapcount.
 void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to);
+// The same for each of the `nr` pages of a folio: the entries for page
+// from + i map page to + i (remove_migration_ptes() of a whole folio;
+// from == to is split's remap_page() and a failed migration's undo).
+void remove_folio_migration_ptes(World& w, const Task* t, Pfn from, Pfn to, int nr);
+// mm/huge_memory.c: unmap_folio() / mm/rmap.c: try_to_migrate() of a whole
+// folio: every PTE of every page becomes a migration entry
+// (try_to_unmap(kMigration)), stopping at the first page whose exclusive
+// mapping may be pinned when `check_pins` (try_to_migrate_one()'s
+// back-off). True if it stopped there ("busy").
+bool unmap_folio(World& w, const Task* t, Pfn head, bool check_pins);
 
 // Swap slots and the swap cache (model/swap.cc).
 SwapSlot& swap_slot(World& w, int slot);

@@ -45,6 +45,11 @@ void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
   }
 }
 
+void remove_folio_migration_ptes(World& w, const Task* t, Pfn from, Pfn to, int nr) {
+  for (int i = 0; i < nr; ++i)
+    remove_migration_ptes(w, t, static_cast<Pfn>(from + i), static_cast<Pfn>(to + i));
+}
+
 // mm/migrate.c: migrate_pages_batch() of a large anon folio moved whole
 // (only kCollapseOrder has a folio to move to: World::alloc_folio()).
 // Isolate and lock it (migrate_folio_unmap()), unmap every page to a
@@ -73,16 +78,12 @@ static int migrate_large_folio(World& w, const Task& t, Pfn head) {
   const Pfn np = w.alloc_folio();
   if (np == kNoPfn) return putback(-kENOMEM);
   folio_lock(w, np);  // migrate_folio_unmap(): dst is locked until the move is done
-  bool busy = false;
-  for (int i = 0; i < nr && !busy; ++i)
-    busy = try_to_unmap(w, &t, static_cast<Pfn>(head + i), UnmapFor::kMigration,
-                        /*check_pins=*/!w.design.no_try_share_check && !w.design.migrate_pinned)
-               .busy;
+  const bool busy =
+      unmap_folio(w, &t, head, /*check_pins=*/!w.design.no_try_share_check && !w.design.migrate_pinned);
   // folio_expected_refs(): 1, ours. The PTEs' references went with the unmap.
   const bool frozen = !busy && folio_ref_freeze(w, head, 1);
   if (!frozen && (busy || !w.design.migrate_pinned)) {
-    for (int i = 0; i < nr; ++i)  // put the old PTEs back
-      remove_migration_ptes(w, &t, static_cast<Pfn>(head + i), static_cast<Pfn>(head + i));
+    remove_folio_migration_ptes(w, &t, head, head, nr);  // put the old PTEs back
     sync::wake(&h);
     folio_unlock(w, np);
     folio_put(w, &t, np);
@@ -109,8 +110,7 @@ static int migrate_large_folio(World& w, const Task& t, Pfn head) {
   nh.lru[0].store(kLruLinked, std::memory_order_relaxed);
   nh.lru[1].store(kLruLinked, std::memory_order_relaxed);
   nh.flags.fetch_or((h.flags.load() & PG_dirty) | PG_lru, std::memory_order_release);
-  for (int i = 0; i < nr; ++i)
-    remove_migration_ptes(w, &t, static_cast<Pfn>(head + i), static_cast<Pfn>(np + i));
+  remove_folio_migration_ptes(w, &t, head, np, nr);
   for (int i = 0; i < nr; ++i) {
     Page& o = w.page(static_cast<Pfn>(head + i));
     o.mapping.store(kNoMapping, std::memory_order_release);
@@ -120,14 +120,11 @@ static int migrate_large_folio(World& w, const Task& t, Pfn head) {
   sync::wake(&h);  // migration_entry_wait() sleepers
   folio_unlock(w, np);
   folio_put(w, &t, np);  // our allocation reference: the new folio is on the LRU
-  if (frozen) {
-    // The old folio is frozen at 0 and ours is gone with it; the caller's
-    // folio_put() must not run: give it a reference to drop.
-    folio_ref_unfreeze(w, head, 1);
-  } else {
-    // migrate_pinned: the old folio lives on with the extra references (a
-    // GUP pin, say); the caller's folio_put() drops ours.
-  }
+  // Frozen, the old folio's count is 0: give back the reference the freeze
+  // took, for the caller's folio_put() to drop, which frees it. Not frozen
+  // (migrate_pinned), it lives on with the extra references (a GUP pin, say)
+  // and the caller's folio_put() drops ours.
+  if (frozen) folio_ref_unfreeze(w, head, 1);
   return 0;
 }
 

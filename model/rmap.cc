@@ -77,4 +77,11 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
   return r;
 }
 
+bool unmap_folio(World& w, const Task* t, Pfn head, bool check_pins) {
+  bool busy = false;
+  for (int i = 0; i < (1 << w.page(head).order()) && !busy; ++i)
+    busy = try_to_unmap(w, t, static_cast<Pfn>(head + i), UnmapFor::kMigration, check_pins).busy;
+  return busy;
+}
+
 }  // namespace pf
