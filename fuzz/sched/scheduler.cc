@@ -30,6 +30,7 @@ extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
 #include <boost/context/fiber.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <stdexcept>
@@ -175,7 +176,45 @@ class Scheduler::Impl final : public sync::Hook {
   void block(sync::Site site, const void* obj) override;
   void wake(const void* obj) override;
 
+  int64_t weak_load(sync::Site site, const sync::Cell& c, std::memory_order mo) override;
+  int64_t weak_store(sync::Site site, const sync::Cell& c, int64_t v,
+                     std::memory_order mo) override;
+  int64_t weak_rmw_read(sync::Site site, const sync::Cell& c, std::memory_order mo) override;
+  void weak_rmw_write(sync::Site site, const sync::Cell& c, int64_t v,
+                      std::memory_order mo) override;
+  void weak_fence(sync::Site site, sync::Fence f) override;
+  bool weak_defer(void (*fn)(const void*), const void* ctx, size_t size) override;
+
  private:
+  // Weak memory: a store waiting in its thread's buffer (docs/model.md,
+  // "Weak memory").
+  struct Pending {
+    sync::Cell cell;
+    int64_t value = 0;
+    sync::Site site;
+    uint32_t epoch = 0;    // the thread's smp_wmb() count when it was made
+    bool rmw = false;      // a read-modify-write's write
+    bool release = false;  // arm: visible only after every older entry
+    uint64_t id = 0;       // the run's count of buffered entries
+    void (*ghost)(const void*) = nullptr;  // when_visible(): runs at the flush
+    alignas(std::max_align_t) std::array<unsigned char, kDeferBytes> ghost_ctx{};
+  };
+  // A thread's buffer holds at most this many; one more drains the oldest.
+  static constexpr size_t kBufferCap = 8;
+  bool weak() const { return options_.memory != sync::Memory::kSc; }
+  bool arm() const { return options_.memory == sync::Memory::kArm; }
+  bool flushable(uint32_t t, size_t i) const;
+  uint32_t collect_flush_choices(uint32_t at);
+  void write_out(uint32_t t, size_t i);
+  void settle_rmws(uint32_t t, const void* obj);
+  void drain(uint32_t t) {
+    while (!sb_[t].empty()) write_out(t, 0);
+  }
+  bool settle_all();
+  void buffer(uint32_t t, const Pending& e);
+  int64_t view(uint32_t t, const sync::Cell& c) const;
+  void record_flush(uint32_t owner, const Pending& e, int64_t before);
+
   struct Slot {
     bctx::fiber fiber;  // the suspended context; empty while running/done
     FiberStack stack;   // model threads only; kept across runs
@@ -226,8 +265,17 @@ class Scheduler::Impl final : public sync::Hook {
   bool in_after_step_ = false;
   bool runnable_dirty_ = true;
   Status status_ = Status::kCompleted;
-  std::array<uint8_t, kMaxThreads> runnable_{};
+  // The runnable threads, then (weak memory) the flush choices of a decision.
+  std::array<uint8_t, kMaxThreads + kMaxFlushChoices> runnable_{};
   uint32_t nrunnable_ = 0;
+  std::array<std::vector<Pending>, kMaxThreads> sb_;  // store buffers
+  std::array<uint32_t, kMaxThreads> wmb_epoch_{};
+  // flush choice i = entry second of thread first's buffer
+  std::array<std::pair<uint8_t, uint8_t>, kMaxFlushChoices> flush_choice_{};
+  uint32_t nflush_ = 0;
+  uint64_t buffered_ = 0;  // entries buffered this run (Pending::id)
+  // The entry this thread's last access buffered, if any (weak_defer()).
+  std::array<uint64_t, kMaxThreads> last_buffered_{};
   uint64_t steps_ = 0, switches_ = 0, preemptions_ = 0, parks_ = 0;
   uint64_t unwind_steps_ = 0;
   uint64_t hash_ = kFnvOffset;
@@ -266,6 +314,13 @@ Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
   eh_ = eh_globals();  // every fiber of the run lives on this OS thread
 
   wants_loads = options_.recording == Recording::kFullTrace;
+  memory = options_.memory;  // before the hook is installed: ScopedHook reads it
+  for (uint32_t t = 0; t < kMaxThreads; ++t) {
+    sb_[t].clear();
+    wmb_epoch_[t] = 0;
+    last_buffered_[t] = 0;
+  }
+  buffered_ = 0;
   strategy.begin_run(n_);
   for (uint32_t t = 0; t < n_; ++t) create_fiber(t);
   runnable_dirty_ = true;
@@ -412,19 +467,36 @@ uint32_t Scheduler::Impl::runnable_count() {
 }
 
 uint32_t Scheduler::Impl::decide(Reason reason) {
-  if (runnable_count() == 0) die("decision with no runnable thread");
-  Decision d{std::span<const uint8_t>(runnable_.data(), nrunnable_),
-             reason == Reason::kStart ? kNoThread : cur_, steps_, reason};
-  const uint32_t t = strategy_->pick(d);
-  if (t >= n_ || slots_[t].state != ThreadState::kRunnable) [[unlikely]] {
-    if (t == kEndRun) return t;  // the caller ends the run
-    die("the strategy picked a thread that is not runnable");
+  for (;;) {
+    if (runnable_count() == 0) die("decision with no runnable thread");
+    const uint32_t choices = weak() ? collect_flush_choices(nrunnable_) : nrunnable_;
+    Decision d{std::span<const uint8_t>(runnable_.data(), choices),
+               reason == Reason::kStart ? kNoThread : cur_, steps_, reason};
+    const uint32_t t = strategy_->pick(d);
+    if (t >= n_ || slots_[t].state != ThreadState::kRunnable) [[unlikely]] {
+      if (t == kEndRun) return t;  // the caller ends the run
+      if (!is_flush_choice(t) || t - kFlushBase >= nflush_)
+        die("the strategy picked a thread that is not runnable");
+      // A flush is a step of its own and not a switch: ask again.
+      const auto [owner, i] = flush_choice_[t - kFlushBase];
+      write_out(owner, i);
+      observe();
+      if (stopping_) return kEndRun;
+      if (steps_ >= options_.step_budget) {
+        begin_stop(Status::kHang);
+        return kEndRun;
+      }
+      continue;
+    }
+    return t;
   }
-  return t;
 }
 
 uint32_t Scheduler::Impl::next_after_exit() {
   if (!stopping_) {
+    if (runnable_count() == 0 && weak() && settle_all()) {
+      if (stopping_) return unwind_next();
+    }
     if (runnable_count() > 0) {
       const uint32_t t = decide(Reason::kFinished);
       if (t != kEndRun) return t;
@@ -519,6 +591,7 @@ void Scheduler::Impl::on_access(sync::Site site, const void* obj,
       if (stopping_) return unwind_point();
     }
   }
+  if (weak()) last_buffered_[cur_] = 0;
   record(site, obj, kind);
 }
 
@@ -546,9 +619,18 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
     if (std::uncaught_exceptions() == 0) throw StopRun{};
     return park_while_unwinding(obj);
   }
+  // Going to sleep is a context switch: a full barrier (see fiber_main()).
+  if (weak()) drain(cur_);
   covered_ = false;
   ++parks_;
   park(cur_, obj);
+  if (runnable_count() == 0 && weak() && settle_all()) {
+    if (stopping_) {
+      if (std::uncaught_exceptions() == 0) throw StopRun{};
+      return park_while_unwinding(obj);
+    }
+    return;  // woken with the others: re-check (the next access decides)
+  }
   if (runnable_count() == 0) {
     begin_stop(Status::kDeadlock);  // unparks everyone, this thread too
     if (std::uncaught_exceptions() == 0) throw StopRun{};
@@ -567,6 +649,9 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
 }
 
 void Scheduler::Impl::wake(const void* obj) {
+  // kernel/sched/core.c: try_to_wake_up() is a full barrier for the waker
+  // (smp_mb__after_spinlock()): what it stored before is visible to the woken.
+  if (weak() && !stopping_ && cur_ < n_) drain(cur_);
   for (uint32_t t = 0; t < n_; ++t) {
     Slot& s = slots_[t];
     if (s.state == ThreadState::kParked && s.parked_on == obj) {
@@ -574,6 +659,215 @@ void Scheduler::Impl::wake(const void* obj) {
       set_state(t, ThreadState::kRunnable);
     }
   }
+}
+
+// ---- weak memory ------------------------------------------------------------------------
+//
+// Each thread's stores wait in a buffer until a flush makes them visible
+// (to every other thread at once: TSO and ARMv8 are both multi-copy atomic).
+// A thread reads its own newest buffered store to the same word (store
+// forwarding), else memory.
+//
+//   tso  plain (relaxed, release) stores are buffered, FIFO; a store the
+//        model writes seq_cst, every read-modify-write and smp_mb() drain the
+//        buffer first (x86: xchg and LOCK-prefixed instructions, MFENCE);
+//        smp_rmb(), smp_wmb() and smp_mb__{before,after}_atomic() are
+//        compiler barriers.
+//   arm  plain stores and relaxed read-modify-writes (atomic_add(),
+//        xchg_relaxed()) are buffered; an entry may become visible before
+//        older ones, except behind an older entry for the same word, an
+//        older smp_wmb(), or when it is a store-release (then after every
+//        older entry). Value-returning (fully ordered), acquire and release
+//        read-modify-writes, seq_cst stores, smp_mb() and
+//        smp_mb__{before,after}_atomic() drain the buffer.
+//   both block() and wake() drain the thread's buffer (a context switch,
+//        try_to_wake_up(): full barriers). A finished thread's buffer stays
+//        until a flush choice or the end of the run empties it.
+//
+// Atomicity: a read-modify-write's buffered write must follow the value it
+// read in the word's coherence order, so before any other write to that word
+// reaches memory (or another read-modify-write reads it), the pending
+// read-modify-write is flushed, with the entries older than it.
+//
+// Not modelled (a sound subset: every outcome shown is one the hardware
+// allows, not every one): loads satisfied out of order (ARM's load-load
+// reordering, which smp_rmb() forbids), and stores into the buffer after an
+// acquire that the hardware would let pass it.
+
+// No thread can run: what finished threads left in their buffers becomes
+// visible (a thread's buffer outlives it, as a CPU's does its task), and the
+// parked threads re-check their conditions (spurious wake-ups are allowed).
+// Returns whether anything was flushed.
+bool Scheduler::Impl::settle_all() {
+  bool any = false;
+  for (uint32_t t = 0; t < n_; ++t) {
+    any |= !sb_[t].empty();
+    drain(t);
+  }
+  if (!any) return false;
+  observe();
+  if (stopping_) return true;
+  for (uint32_t t = 0; t < n_; ++t)
+    if (slots_[t].state == ThreadState::kParked) {
+      slots_[t].parked_on = nullptr;
+      set_state(t, ThreadState::kRunnable);
+    }
+  return true;
+}
+
+bool Scheduler::Impl::flushable(uint32_t t, size_t i) const {
+  if (i == 0) return true;
+  if (!arm()) return false;  // tso: FIFO
+  const std::vector<Pending>& b = sb_[t];
+  const Pending& e = b[i];
+  if (e.release || e.epoch != b[0].epoch) return false;
+  for (size_t j = 0; j < i; ++j)
+    if (b[j].cell.obj == e.cell.obj) return false;
+  return true;
+}
+
+// Appends the flush choices to runnable_ from index `at`; returns the count
+// of runnable_ entries in use.
+uint32_t Scheduler::Impl::collect_flush_choices(uint32_t at) {
+  nflush_ = 0;
+  for (uint32_t t = 0; t < n_; ++t)
+    for (size_t i = 0; i < sb_[t].size() && nflush_ < kMaxFlushChoices; ++i)
+      if (flushable(t, i)) {
+        flush_choice_[nflush_] = {static_cast<uint8_t>(t), static_cast<uint8_t>(i)};
+        runnable_[at + nflush_] = static_cast<uint8_t>(kFlushBase + nflush_);
+        ++nflush_;
+      }
+  return at + nflush_;
+}
+
+void Scheduler::Impl::write_out(uint32_t t, size_t i) {
+  const Pending e = sb_[t][i];
+  sb_[t].erase(sb_[t].begin() + static_cast<std::ptrdiff_t>(i));
+  settle_rmws(t, e.cell.obj);
+  const int64_t before = e.cell.read(e.cell.obj);
+  e.cell.write(e.cell.obj, e.value);
+  if (e.ghost) e.ghost(e.ghost_ctx.data());
+  record_flush(t, e, before);
+}
+
+bool Scheduler::Impl::weak_defer(void (*fn)(const void*), const void* ctx, size_t size) {
+  const uint32_t t = cur_;
+  if (t >= n_ || stopping_ || size > kDeferBytes) return false;
+  for (Pending& e : sb_[t])
+    if (e.id == last_buffered_[t]) {
+      if (e.ghost) return false;  // one note per store: a second runs now
+      e.ghost = fn;
+      std::memcpy(e.ghost_ctx.data(), ctx, size);
+      return true;
+    }
+  return false;  // the store is visible already
+}
+
+// Before thread t writes `obj` in memory: the other threads' pending
+// read-modify-writes of it go first (atomicity, above).
+void Scheduler::Impl::settle_rmws(uint32_t t, const void* obj) {
+  for (uint32_t u = 0; u < n_; ++u) {
+    if (u == t) continue;
+    for (size_t i = sb_[u].size(); i-- > 0;)
+      if (sb_[u][i].rmw && sb_[u][i].cell.obj == obj) {
+        for (size_t k = 0; k <= i; ++k) write_out(u, 0);
+        break;
+      }
+  }
+}
+
+void Scheduler::Impl::buffer(uint32_t t, const Pending& e) {
+  if (sb_[t].size() >= kBufferCap) write_out(t, 0);
+  sb_[t].push_back(e);
+  sb_[t].back().id = last_buffered_[t] = ++buffered_;
+  if (options_.recording == Recording::kFullTrace && !trace_.empty())
+    trace_.back().buffered = true;
+}
+
+int64_t Scheduler::Impl::view(uint32_t t, const sync::Cell& c) const {
+  const std::vector<Pending>& b = sb_[t];
+  for (size_t i = b.size(); i-- > 0;)
+    if (b[i].cell.obj == c.obj) return b[i].value;
+  return c.read(c.obj);
+}
+
+int64_t Scheduler::Impl::weak_load(sync::Site, const sync::Cell& c, std::memory_order) {
+  return cur_ < n_ ? view(cur_, c) : c.read(c.obj);
+}
+
+int64_t Scheduler::Impl::weak_store(sync::Site site, const sync::Cell& c, int64_t v,
+                                    std::memory_order mo) {
+  const uint32_t t = cur_;
+  if (t >= n_ || stopping_) {  // unwinding: nothing is buffered any more
+    if (t < n_) sb_[t].clear();
+    const int64_t old = c.read(c.obj);
+    c.write(c.obj, v);
+    return old;
+  }
+  const int64_t old = view(t, c);
+  if (mo == std::memory_order_seq_cst) {
+    drain(t);
+    settle_rmws(t, c.obj);
+    c.write(c.obj, v);
+    return old;
+  }
+  buffer(t, Pending{c, v, site, wmb_epoch_[t], false, arm() && mo == std::memory_order_release});
+  return old;
+}
+
+int64_t Scheduler::Impl::weak_rmw_read(sync::Site, const sync::Cell& c, std::memory_order mo) {
+  const uint32_t t = cur_;
+  if (t >= n_ || stopping_) {
+    if (t < n_) sb_[t].clear();
+    return c.read(c.obj);
+  }
+  if (!(arm() && mo == std::memory_order_relaxed)) drain(t);
+  settle_rmws(t, c.obj);
+  return view(t, c);
+}
+
+void Scheduler::Impl::weak_rmw_write(sync::Site site, const sync::Cell& c, int64_t v,
+                                     std::memory_order mo) {
+  const uint32_t t = cur_;
+  if (t < n_ && !stopping_ && arm() && mo == std::memory_order_relaxed) {
+    buffer(t, Pending{c, v, site, wmb_epoch_[t], true, false});
+    return;
+  }
+  c.write(c.obj, v);
+}
+
+void Scheduler::Impl::weak_fence(sync::Site, sync::Fence f) {
+  const uint32_t t = cur_;
+  if (t >= n_ || stopping_) return;
+  switch (f) {
+    case sync::Fence::kMb:
+      drain(t);
+      break;
+    case sync::Fence::kMbBeforeAtomic:
+    case sync::Fence::kMbAfterAtomic:
+      if (arm()) drain(t);
+      break;
+    case sync::Fence::kWmb:
+      ++wmb_epoch_[t];
+      break;
+    case sync::Fence::kRmb:
+      break;  // loads are satisfied in order here
+  }
+}
+
+void Scheduler::Impl::record_flush(uint32_t owner, const Pending& e, int64_t before) {
+  if (stopping_) return;
+  const uint64_t index = steps_++;
+  const uint64_t word = uint64_t{owner} | uint64_t{static_cast<uint8_t>(sync::Access::kFlush)} << 8;
+  hash_ = combine(hash_, word ^ fn_hash(e.site.fn) * 0x9e3779b97f4a7c15ull);
+  hash_ = combine(hash_, static_cast<uint64_t>(before) ^
+                             static_cast<uint64_t>(e.value) * 0xc2b2ae3d27d4eb4full);
+  if (options_.recording == Recording::kFullTrace)
+    trace_.push_back(Step{index, static_cast<uint8_t>(owner), e.site.fn ? e.site.fn : "",
+                          e.site.line, sync::Access::kFlush, object_index(e.cell.obj),
+                          e.cell.obj, before, e.value, true, false});
+  if (options_.observer) options_.observer->on_step(owner, e.site, e.cell.obj, sync::Access::kFlush);
+  step_pending_ = true;
 }
 
 // ---- observing and recording --------------------------------------------------------
@@ -649,5 +943,6 @@ void Scheduler::set_observer(StepObserver* observer) {
 void Scheduler::set_recording(Recording recording) {
   impl_->options().recording = recording;
 }
+void Scheduler::set_memory(sync::Memory memory) { impl_->options().memory = memory; }
 
 }  // namespace pf::sched

@@ -53,6 +53,11 @@ class StepObserver {
 
 struct Options {
   uint64_t step_budget = 100000;  // more steps than this: Status::kHang
+  // The memory model (docs/model.md, "Weak memory"). Under kTso and kArm a
+  // buffered store becomes visible when the strategy picks a flush choice
+  // (Decision::runnable's ids from kFlushBase), or when a barrier, a
+  // read-modify-write, block(), wake() or the thread's end drains it.
+  sync::Memory memory = sync::Memory::kSc;
   Recording recording = Recording::kHashOnly;
   // Runs after every step, before the next decision, on the fiber that made
   // the step (Relacy's invariant(), folly's setAuxChk). Read-only: it must
@@ -89,6 +94,7 @@ class Scheduler {
   void set_step_budget(uint64_t budget);
   void set_observer(StepObserver* observer);
   void set_recording(Recording recording);
+  void set_memory(sync::Memory memory);
 
   class Impl;
 

@@ -136,6 +136,7 @@ void PctStrategy::begin_run(uint32_t threads) {
   }
   priority_.fill(0);
   for (uint32_t i = 0; i < n; ++i) priority_[i] = d + perm[i];
+  flush_rng_ = SplitMix64(~seed_);
   // d-1 change points uniform in [1, k], distinct while k allows it.
   change_at_.clear();
   for (uint32_t i = 0; i + 1 < d; ++i) {
@@ -156,8 +157,15 @@ uint32_t PctStrategy::pick(const Decision& d) {
       if (change_at_[i] == step)
         priority_[d.current] = static_cast<uint32_t>(i + 1);
   }
+  // Weak memory: the flush choices come after the threads. PCT gives them
+  // no priority; a decision that may flush does so with probability
+  // kPctFlushChance, uniformly, and otherwise lets the stores wait.
+  size_t threads = d.runnable.size();
+  while (d.runnable[threads - 1] >= kFlushBase) --threads;
+  if (threads < d.runnable.size() && flush_rng_.chance(flush_chance_))
+    return d.runnable[threads + flush_rng_.below(d.runnable.size() - threads)];
   uint32_t best = d.runnable[0];
-  for (uint8_t t : d.runnable)
+  for (uint8_t t : d.runnable.first(threads))
     if (priority_[t] > priority_[best]) best = t;
   return best;
 }

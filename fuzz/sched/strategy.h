@@ -20,6 +20,15 @@ inline constexpr uint32_t kMaxThreads = 8;
 inline constexpr uint32_t kNoThread = 0xffffffffu;
 // What pick() returns to end the run now (see Strategy::pick()).
 inline constexpr uint32_t kEndRun = 0xfffffffeu;
+// Weak memory: Decision::runnable may also hold flush choices, the ids
+// kFlushBase + i, i < kMaxFlushChoices, after the threads. Picking one makes
+// a buffered store visible (the i-th store that may become visible now, in
+// thread order, then oldest first) and asks again; it never switches threads.
+inline constexpr uint32_t kFlushBase = kMaxThreads;
+inline constexpr uint32_t kMaxFlushChoices = 16;
+inline constexpr bool is_flush_choice(uint32_t id) {
+  return id >= kFlushBase && id < kFlushBase + kMaxFlushChoices;
+}
 
 // Why the scheduler asks. Every decision is for one step: the thread picked
 // executes the next shared access (at kAccess, picking the current thread
@@ -32,7 +41,8 @@ enum class Reason : uint8_t {
 };
 
 struct Decision {
-  std::span<const uint8_t> runnable;  // thread indices, ascending, never empty
+  std::span<const uint8_t> runnable;  // thread indices, ascending, never empty;
+                                      // then any flush choices (kFlushBase...)
   uint32_t current;  // thread that was running; kNoThread at kStart. It is in
                      // `runnable` only for kAccess.
   uint64_t step;     // index of the step being decided = steps executed so far
@@ -208,6 +218,8 @@ class PctStrategy final : public Strategy {
   uint64_t k_;
   std::array<uint32_t, kMaxThreads> priority_{};
   std::vector<uint64_t> change_at_;  // change_at_[i]: 1-based step -> prio i+1
+  SplitMix64 flush_rng_;             // weak memory only: which store, when
+  SplitMix64::Chance flush_chance_{1.0 / 4};
 };
 
 // ---- as preemption points ----------------------------------------------------

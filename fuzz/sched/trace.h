@@ -38,6 +38,10 @@ struct Step {
   int64_t before = 0;
   int64_t after = 0;
   bool has_value = false;
+  // Weak memory: a store or read-modify-write whose write went into the
+  // thread's store buffer, not yet visible to the others; a later
+  // Access::kFlush step of the same thread (same fn and line) publishes it.
+  bool buffered = false;
 };
 
 struct Result {

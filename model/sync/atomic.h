@@ -7,8 +7,10 @@
 // scheduling point: it is for oracles and invariants, which must not perturb
 // the schedule, never for model logic.
 //
-// Memory orders. The deterministic engine ignores them (every fiber switch
-// is a full barrier); `pinfuzz stress` runs them on real cores and
+// Memory orders. Under the deterministic engine's sc model they do not
+// matter (every fiber switch is a full barrier); under its tso and arm models
+// they decide what a store buffer may hold back (fuzz/sched/scheduler.cc,
+// docs/model.md "Weak memory"); `pinfuzz stress` runs them on real cores and
 // ThreadSanitizer checks them. Model code writes the order the kernel's
 // primitive implies (Documentation/atomic_t.txt, atomic_bitops.txt,
 // memory-barriers.txt), and says why where it differs:
@@ -39,13 +41,20 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 
 #include "model/sync/hook.h"
 
 namespace pf::sync {
 
-template <class T>
+// kBuffered = false (Immediate<T>): a word outside the weak memory model.
+// Its accesses are scheduling points like any other, but under tso and arm
+// a store to it is visible at once and drains nothing, and a load reads
+// memory. For page contents and the disk: what orders them in the kernel is
+// the TLB shootdown (its IPI drains the interrupted CPU's stores), I/O
+// completion and the page lock, not a store buffer the model could show.
+template <class T, bool kBuffered = true>
 class Atomic {
   static_assert(std::is_integral_v<T> || std::is_enum_v<T>,
                 "Atomic<T> models kernel atomics: integers and enums only");
@@ -60,14 +69,17 @@ class Atomic {
 
   T load(mo order = mo::seq_cst, Site s = Site::here()) const {
     access(s, this, Access::kLoad);
-    T v = v_.load(order);
+    T v;
+    if (Hook* h = buffered_hook()) [[unlikely]]
+      v = from_i64(h->weak_load(s, cell(), order));
+    else
+      v = v_.load(order);
     loaded(s, this, as_i64(v));
     return v;
   }
   void store(T x, mo order = mo::seq_cst, Site s = Site::here()) {
     access(s, this, Access::kStore);
-    T old = v_.exchange(x, order);
-    value(s, this, as_i64(old), as_i64(x));
+    value(s, this, exchange_word(x, order, s), as_i64(x));
   }
   // store(make()), with make() called after the scheduling point, right
   // before the store: a value drawn from a ghost counter is then ordered
@@ -77,39 +89,43 @@ class Atomic {
   T store_from(Make make, mo order = mo::seq_cst, Site s = Site::here()) {
     access(s, this, Access::kStore);
     T x = make();
-    T old = v_.exchange(x, order);
-    value(s, this, as_i64(old), as_i64(x));
+    value(s, this, exchange_word(x, order, s), as_i64(x));
     return x;
   }
   T fetch_add(T d, mo order = mo::seq_cst, Site s = Site::here()) {
-    access(s, this, Access::kRmw);
-    T old = v_.fetch_add(d, order);
-    value(s, this, as_i64(old), as_i64(static_cast<T>(old + d)));
-    return old;
+    return rmw([d](T o) { return std::optional<T>(static_cast<T>(o + d)); },
+               [&] { return v_.fetch_add(d, order); }, order, s);
   }
   T fetch_sub(T d, mo order = mo::seq_cst, Site s = Site::here()) {
-    access(s, this, Access::kRmw);
-    T old = v_.fetch_sub(d, order);
-    value(s, this, as_i64(old), as_i64(static_cast<T>(old - d)));
-    return old;
+    return rmw([d](T o) { return std::optional<T>(static_cast<T>(o - d)); },
+               [&] { return v_.fetch_sub(d, order); }, order, s);
   }
   T fetch_or(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
-    access(s, this, Access::kRmw);
-    T old = v_.fetch_or(bits, order);
-    value(s, this, as_i64(old), as_i64(static_cast<T>(old | bits)));
-    return old;
+    return rmw([bits](T o) { return std::optional<T>(static_cast<T>(o | bits)); },
+               [&] { return v_.fetch_or(bits, order); }, order, s);
   }
   T fetch_and(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
-    access(s, this, Access::kRmw);
-    T old = v_.fetch_and(bits, order);
-    value(s, this, as_i64(old), as_i64(static_cast<T>(old & bits)));
-    return old;
+    return rmw([bits](T o) { return std::optional<T>(static_cast<T>(o & bits)); },
+               [&] { return v_.fetch_and(bits, order); }, order, s);
+  }
+  // xchg() / xchg_relaxed(): writes x, returns the value it replaced; one
+  // read-modify-write (x86's ptep_get_and_clear() is an xchg).
+  T xchg(T x, mo order = mo::seq_cst, Site s = Site::here()) {
+    return rmw([x](T) { return std::optional<T>(x); },
+               [&] { return v_.exchange(x, order); }, order, s);
   }
   // Kernel-style cmpxchg: returns the value found; success iff it == expected.
   T cmpxchg(T expected, T desired, mo order = mo::seq_cst,
             Site s = Site::here()) {
     access(s, this, Access::kRmw);
     T found = expected;
+    if (Hook* h = buffered_hook()) [[unlikely]] {
+      found = weak_rmw(h, s, order, [&](T o) {
+        return o == expected ? std::optional<T>(desired) : std::nullopt;
+      });
+      if (found == expected) value(s, this, as_i64(expected), as_i64(desired));
+      return found;
+    }
     if (v_.compare_exchange_strong(found, desired, order)) {
       value(s, this, as_i64(expected), as_i64(desired));
       return expected;
@@ -121,20 +137,41 @@ class Atomic {
   bool add_unless(T d, T unless, mo order = mo::seq_cst,
                   Site s = Site::here()) {
     access(s, this, Access::kRmw);
-    T cur = v_.load(mo::relaxed);
-    do {
+    T cur;
+    if (Hook* h = buffered_hook()) [[unlikely]] {
+      cur = weak_rmw(h, s, order, [&](T o) {
+        return o == unless ? std::nullopt : std::optional<T>(static_cast<T>(o + d));
+      });
       if (cur == unless) return false;
-    } while (!v_.compare_exchange_weak(cur, static_cast<T>(cur + d), order,
-                                       mo::relaxed));
+    } else {
+      cur = v_.load(mo::relaxed);
+      do {
+        if (cur == unless) return false;
+      } while (!v_.compare_exchange_weak(cur, static_cast<T>(cur + d), order,
+                                         mo::relaxed));
+    }
     value(s, this, as_i64(cur), as_i64(static_cast<T>(cur + d)));
     return true;
   }
-  // For oracles and invariants only: not a scheduling point.
+
+  // The kernel's names for the same accesses (Documentation/memory-barriers.txt).
+  T read_once(Site s = Site::here()) const { return load(mo::relaxed, s); }
+  void write_once(T x, Site s = Site::here()) { store(x, mo::relaxed, s); }
+  T load_acquire(Site s = Site::here()) const { return load(mo::acquire, s); }
+  void store_release(T x, Site s = Site::here()) { store(x, mo::release, s); }
+
+  // For oracles and invariants only: not a scheduling point. Under weak
+  // memory it reads memory: what every other thread could see, not what the
+  // calling thread's own store buffer holds.
   T peek() const noexcept { return v_.load(mo::seq_cst); }
   // For world setup before any model thread runs.
   void init(T x) noexcept { v_.store(x, mo::relaxed); }
 
  private:
+  static Hook* buffered_hook() {
+    if constexpr (kBuffered) return weak_hook();
+    return nullptr;
+  }
   static int64_t as_i64(T x) {
     if constexpr (std::is_enum_v<T>) {
       return static_cast<int64_t>(static_cast<std::underlying_type_t<T>>(x));
@@ -142,13 +179,93 @@ class Atomic {
       return static_cast<int64_t>(x);
     }
   }
+  static T from_i64(int64_t x) {
+    if constexpr (std::is_enum_v<T>) {
+      return static_cast<T>(static_cast<std::underlying_type_t<T>>(x));
+    } else {
+      return static_cast<T>(x);
+    }
+  }
+  static int64_t read_word(const void* obj) {
+    return as_i64(static_cast<const Atomic*>(obj)->v_.load(mo::relaxed));
+  }
+  static void write_word(void* obj, int64_t x) {
+    static_cast<Atomic*>(obj)->v_.store(from_i64(x), mo::relaxed);
+  }
+  Cell cell() const {
+    return Cell{const_cast<Atomic*>(this), &read_word, &write_word};
+  }
+  // After a store's scheduling point: the value replaced.
+  int64_t exchange_word(T x, mo order, Site s) {
+    if (Hook* h = buffered_hook()) [[unlikely]]
+      return h->weak_store(s, cell(), as_i64(x), order);
+    return as_i64(v_.exchange(x, order));
+  }
+  // next(old): the value to write, or nullopt to write nothing.
+  template <class Next>
+  T weak_rmw(Hook* h, Site s, mo order, Next next) {
+    const Cell c = cell();
+    const T old = from_i64(h->weak_rmw_read(s, c, order));
+    if (const std::optional<T> x = next(old)) h->weak_rmw_write(s, c, as_i64(*x), order);
+    return old;
+  }
+  // An unconditional read-modify-write: `native` on the real atomic, or
+  // next(old) through the weak-memory hook.
+  template <class Next, class Native>
+  T rmw(Next next, Native native, mo order, Site s) {
+    access(s, this, Access::kRmw);
+    T old;
+    if (Hook* h = buffered_hook()) [[unlikely]]
+      old = weak_rmw(h, s, order, next);
+    else
+      old = native();
+    value(s, this, as_i64(old), as_i64(*next(old)));
+    return old;
+  }
   std::atomic<T> v_;
 };
 
-// smp_mb(): a full barrier, and a scheduling point of its own.
-inline void smp_mb(Site s = Site::here()) {
+template <class T>
+using Immediate = Atomic<T, false>;
+
+// Ghost bookkeeping (oracle state, never model state) that must change in
+// the same instant as the store just made: f() runs now under sc, and under
+// tso or arm when that store becomes visible to the other threads, so an
+// oracle never sees the note before the store or the store before the note.
+// f is copied: capture pointers and values, not references to locals.
+template <class F>
+void when_visible(const F& f) {
+  static_assert(std::is_trivially_copyable_v<F> && sizeof(F) <= Hook::kDeferBytes,
+                "when_visible(): a small lambda that captures pointers and values");
+  if (Hook* h = weak_hook();
+      h && h->weak_defer([](const void* ctx) { (*static_cast<const F*>(ctx))(); }, &f, sizeof f))
+    return;
+  f();
+}
+
+// The barriers. Each is a scheduling point of its own (an Access::kFence
+// step); in free mode a C++ fence of the strength the kernel's has.
+inline void fence(Fence f, std::memory_order mo, Site s) {
   access(s, nullptr, Access::kFence);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (Hook* h = weak_hook()) [[unlikely]]
+    h->weak_fence(s, f);
+  else
+    std::atomic_thread_fence(mo);
+}
+// smp_mb(): a full barrier.
+inline void smp_mb(Site s = Site::here()) { fence(Fence::kMb, std::memory_order_seq_cst, s); }
+// smp_rmb(): orders loads before it against loads after it.
+inline void smp_rmb(Site s = Site::here()) { fence(Fence::kRmb, std::memory_order_acquire, s); }
+// smp_wmb(): orders stores before it against stores after it.
+inline void smp_wmb(Site s = Site::here()) { fence(Fence::kWmb, std::memory_order_release, s); }
+// smp_mb__{before,after}_atomic(): upgrade a non-value-returning atomic
+// (atomic_add(), set_bit()) to a full barrier; x86's are compiler barriers,
+// its atomics being locked instructions already.
+inline void smp_mb__before_atomic(Site s = Site::here()) {
+  fence(Fence::kMbBeforeAtomic, std::memory_order_seq_cst, s);
+}
+inline void smp_mb__after_atomic(Site s = Site::here()) {
+  fence(Fence::kMbAfterAtomic, std::memory_order_seq_cst, s);
 }
 
 }  // namespace pf::sync

@@ -6,10 +6,14 @@ namespace pf::sync {
 
 namespace detail {
 thread_local Hook* tls_hook = nullptr;
+thread_local Hook* tls_weak = nullptr;
 }
 
 Hook* current_hook() noexcept { return detail::tls_hook; }
-void set_current_hook(Hook* hook) noexcept { detail::tls_hook = hook; }
+void set_current_hook(Hook* hook) noexcept {
+  detail::tls_hook = hook;
+  detail::tls_weak = hook && hook->memory != Memory::kSc ? hook : nullptr;
+}
 
 void block(Site site, const void* obj) {
   if (Hook* h = detail::tls_hook) {
@@ -27,6 +31,16 @@ const char* access_name(Access a) {
     case Access::kFence: return "fence";
     case Access::kLock: return "lock";
     case Access::kUnlock: return "unlock";
+    case Access::kFlush: return "flush";
+  }
+  return "?";
+}
+
+const char* memory_name(Memory m) {
+  switch (m) {
+    case Memory::kSc: return "sc";
+    case Memory::kTso: return "tso";
+    case Memory::kArm: return "arm";
   }
   return "?";
 }

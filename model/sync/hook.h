@@ -17,6 +17,7 @@
 // stale condition forever.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace pf::sync {
@@ -41,9 +42,39 @@ enum class Access : uint8_t {
   kFence,    // smp_mb() and friends: no data, still an ordering point
   kLock,     // acquiring a lock (one attempt)
   kUnlock,   // releasing a lock
+  kFlush,    // weak memory: a buffered store becomes visible to the others
 };
 
 const char* access_name(Access a);
+
+// The memory model the scheduler gives a run (issue 19; docs/model.md,
+// "Weak memory"). kSc: every access is visible at once, in one order (and
+// free mode: whatever the hardware does). kTso: x86-TSO (Owens, Sarkar,
+// Sewell 2009): each thread's plain stores wait in a FIFO store buffer, so a
+// later load may pass them. kArm: a sound subset of ARMv8: stores and relaxed
+// read-modify-writes wait in a buffer that drains out of order, except as
+// the barriers, a release and same-address order demand.
+enum class Memory : uint8_t { kSc, kTso, kArm };
+inline constexpr int kNumMemoryModels = 3;
+const char* memory_name(Memory m);  // "sc", "tso", "arm"
+
+// The kernel's barriers (Documentation/memory-barriers.txt,
+// Documentation/atomic_t.txt).
+enum class Fence : uint8_t {
+  kMb,              // smp_mb()
+  kRmb,             // smp_rmb()
+  kWmb,             // smp_wmb()
+  kMbBeforeAtomic,  // smp_mb__before_atomic()
+  kMbAfterAtomic,   // smp_mb__after_atomic()
+};
+
+// One atomic word, as the weak-memory hook sees it: its address and how to
+// read and write it (Atomic<T> fills these in for its T).
+struct Cell {
+  void* obj;
+  int64_t (*read)(const void* obj);
+  void (*write)(void* obj, int64_t v);
+};
 
 class Hook {
  public:
@@ -69,6 +100,45 @@ class Hook {
   // acting at one instant (a CPU's TLB lookup and access, which a shootdown
   // cannot split) is then not modelled (model/memory.cc: the TLB).
   bool parallel = false;
+  // The memory model of the runs under this hook. Set before the hook is
+  // installed (ScopedHook reads it), never while installed.
+  Memory memory = Memory::kSc;
+  // Weak memory (memory != kSc): Atomic<T> does not touch its word itself but
+  // asks the hook, after the scheduling point (on_access) of the access.
+  // A load: the value this thread sees (its own buffered store, or memory).
+  virtual int64_t weak_load(Site site, const Cell& c, std::memory_order mo) {
+    (void)site, (void)mo;
+    return c.read(c.obj);
+  }
+  // A store: buffered or written, as the model and `mo` allow. Returns the
+  // value it replaces in this thread's view, for recording.
+  virtual int64_t weak_store(Site site, const Cell& c, int64_t v, std::memory_order mo) {
+    (void)site, (void)mo;
+    const int64_t old = c.read(c.obj);
+    c.write(c.obj, v);
+    return old;
+  }
+  // A read-modify-write in two halves: the value it reads, then (unless it
+  // fails, as a cmpxchg may) the value it writes.
+  virtual int64_t weak_rmw_read(Site site, const Cell& c, std::memory_order mo) {
+    (void)site, (void)mo;
+    return c.read(c.obj);
+  }
+  virtual void weak_rmw_write(Site site, const Cell& c, int64_t v, std::memory_order mo) {
+    (void)site, (void)mo;
+    c.write(c.obj, v);
+  }
+  // A barrier, after its own scheduling point.
+  virtual void weak_fence(Site site, Fence f) { (void)site, (void)f; }
+  // Ghost bookkeeping that belongs to this thread's last access, a store:
+  // if that store waits in a buffer, keep fn(ctx) (a copy of `size` <=
+  // kDeferBytes bytes) to run when it becomes visible, and return true;
+  // false: run it now.
+  static constexpr size_t kDeferBytes = 48;
+  virtual bool weak_defer(void (*fn)(const void* ctx), const void* ctx, size_t size) {
+    (void)fn, (void)ctx, (void)size;
+    return false;
+  }
   // The calling thread cannot proceed until something about `obj` changes.
   // Returns when the caller should re-check its condition (spurious returns
   // are allowed, so callers always loop).
@@ -97,6 +167,8 @@ class ScopedHook {
 
 namespace detail {
 extern thread_local Hook* tls_hook;
+// tls_hook if its memory model is weak, else nullptr: what Atomic<T> tests.
+extern thread_local Hook* tls_weak;
 }
 
 inline void access(Site site, const void* obj, Access kind) {
@@ -108,6 +180,8 @@ inline void value(Site site, const void* obj, int64_t before, int64_t after) {
 inline void loaded(Site site, const void* obj, int64_t v) {
   if (Hook* h = detail::tls_hook; h && h->wants_loads) h->on_load(site, obj, v);
 }
+// The installed hook if it runs a weak memory model, else nullptr.
+inline Hook* weak_hook() { return detail::tls_weak; }
 // Free mode: std::this_thread::yield(). See Hook::block.
 void block(Site site, const void* obj);
 inline void wake(const void* obj) {
