@@ -60,7 +60,7 @@ TEST(FuzzerFlags, EnvironmentNamesComeFromTheFlagsSpelling) {
   std::string names;
   for (const FlagDoc& d : fuzzer_flag_docs())
     if (d.env == FlagEnv::kAlsoEnv) names += d.env_name() + " ";
-  EXPECT_EQ(names, "PINFUZZ_DESIGN PINFUZZ_STRATEGY PINFUZZ_STEPS PINFUZZ_EXPECT ");
+  EXPECT_EQ(names, "PINFUZZ_DESIGN PINFUZZ_STRATEGY PINFUZZ_MEMORY PINFUZZ_STEPS PINFUZZ_EXPECT ");
   ASSERT_EQ(::setenv("PINFUZZ_STRATEGY", "input", 1), 0);
   RunConfig c;
   EXPECT_EQ(c.parse_env(), "");

@@ -41,7 +41,7 @@ TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
       "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
       "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
-  Scenario s = parsed("pinfuzz-scenario 5\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 6\nthread 0\n");
   s.design = d.design;
   EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
 }
@@ -193,6 +193,39 @@ TEST(ScenarioBytes, VersionFourInputsKeepTheirMeaning) {
       {1, 12, 1, 0, 0},                        // writeback 1
       "vpn 0 file\nthread 0\n  writeback 1\nschedule input\n",
       "vpn 0 file order=1\nthread 0\n  writeback 1\nschedule input\n");
+}
+
+// Version 6 (issue 19) reads the memory model from bits 2-3 of the schedule
+// kind byte. A version-5 input runs under sc whatever those bits say; a
+// version-6 one under the model they name, and it round-trips.
+TEST(ScenarioBytes, VersionFiveInputsRunUnderScWhateverTheKindByteSays) {
+  // no design, free_pages 8, no vpn, 1 thread with no ops, kind byte 0x06
+  // (input, memory bits 1 = tso), no points.
+  for (int version : {5, 6}) {
+    const std::vector<uint8_t> in = {static_cast<uint8_t>(version), 0, 0, 8, 0, 0, 0, 0x06};
+    ByteDecode d = decode_bytes(in);
+    ASSERT_TRUE(d.scenario) << d.error;
+    EXPECT_EQ(d.scenario->schedule.kind, ScheduleKind::kInput);
+    EXPECT_EQ(d.scenario->schedule.memory,
+              version == 5 ? sync::Memory::kSc : sync::Memory::kTso);
+  }
+  for (sync::Memory m : {sync::Memory::kSc, sync::Memory::kTso, sync::Memory::kArm})
+    for (ScheduleKind k : {ScheduleKind::kInput, ScheduleKind::kRandom, ScheduleKind::kPct}) {
+      Scenario s;
+      s.program.threads.resize(1);
+      s.schedule.kind = k;
+      s.schedule.memory = m;
+      ByteDecode d = decode_bytes(encode_bytes(s));
+      ASSERT_TRUE(d.scenario) << d.error;
+      EXPECT_EQ(*d.scenario, s) << sync::memory_name(m);
+      EXPECT_EQ(encode_bytes(s)[7] == static_cast<uint8_t>(k), m == sync::Memory::kSc)
+          << "a sc scenario's kind byte is what version 5 wrote";
+    }
+  // --memory replaces the input's.
+  const std::vector<uint8_t> tso = {6, 0, 0, 8, 0, 0, 0, 0x06};
+  ByteDecode forced = decode_bytes(tso, DecodeOptions{.memory = sync::Memory::kArm});
+  ASSERT_TRUE(forced.scenario);
+  EXPECT_EQ(forced.scenario->schedule.memory, sync::Memory::kArm);
 }
 
 TEST(ScenarioBytes, IgnoreDesignSkipsAnInvalidDesignField) {

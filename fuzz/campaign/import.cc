@@ -119,6 +119,7 @@ int import_crashes(const ImportOptions& opt) {
                     [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '_'; },
                     '_');
     in.strategy = opt.strategy;
+    in.memory = opt.memory;
     in.step_budget = opt.step_budget;
     in.seen_at = st->elapsed;
     TriageResult r = triage(in, crash_dir, [&](const std::string& line) { return known.count(line) > 0; });

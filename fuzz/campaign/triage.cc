@@ -80,7 +80,9 @@ TriageResult triage(const TriageInput& in, const std::string& crash_dir,
     // skipped when it was decoded, and its --strategy chose how the
     // schedule bytes read: decode it the same way.
     LoadedScenario l =
-        load_scenario_file(in.path, DecodeOptions{.ignore_design = true, .strategy = in.strategy});
+        load_scenario_file(in.path, DecodeOptions{.ignore_design = true,
+                                                   .strategy = in.strategy,
+                                                   .memory = in.memory});
     if (!l.scenario) {
       out.kind = TriageResult::Kind::kBadInput;
       out.message = l.error;

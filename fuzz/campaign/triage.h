@@ -31,6 +31,8 @@ struct TriageInput {
   // The worker's --strategy (none: --strategy=any, the input's own kind)
   // and --steps: a crash file replays only as the worker decoded it.
   std::optional<ScheduleKind> strategy;
+  // The worker's --memory (none: --memory=any, the input's own model).
+  std::optional<sync::Memory> memory;
   uint64_t step_budget = 0;
   double seen_at = 0;  // campaign seconds when the worker wrote it
 };

@@ -71,6 +71,7 @@ TriageInput Campaign::triage_input(const Config& c, std::string path) const {
   in.design = c.design;
   in.slug = c.slug;
   in.strategy = worker_.strategy;
+  in.memory = worker_.memory;
   // A native worker's schedules are of its --search kind, whatever the
   // campaign's --strategy: its files carry the kind in their name
   // (<kind>-crash-<sha1>, workers.cc), so they decode as they ran, now and

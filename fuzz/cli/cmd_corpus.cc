@@ -95,11 +95,13 @@ int cmd_find(const std::string& bug_name, const RunConfig& config, SearchStrateg
   const Design design = bug ? bug->buggy_design() : config.fallback_design();
   const std::optional<ViolationKind> expect =
       bug ? std::optional(bug->expected) : config.expect;
-  fmt::print("searching for {} under {}, {} schedules, seed {}, up to {} s\n",
+  fmt::print("searching for {} under {}, {} schedules, seed {}, memory {}, up to {} s\n",
              expect ? violation_name(*expect) : "any violation", design.name(),
-             search_strategy_name(strategy), seed, seconds);
+             search_strategy_name(strategy), seed,
+             sync::memory_name(config.memory.value_or(sync::Memory::kSc)), seconds);
+  const sync::Memory memory = config.memory.value_or(sync::Memory::kSc);
   SearchResult r = search(design, strategy, seed, expect, SearchBudget{runs, seconds},
-                          config.step_budget);
+                          config.step_budget, nullptr, memory);
   if (!r.found) {
     fmt::print("not found after {} executions in {:.1f} s\n", r.runs, r.seconds);
     return kExitClean;

@@ -74,6 +74,16 @@ void add_config_options(CLI::App& cmd, RunConfig& config) {
          "any: as the scenario says (the default)")
       ->envname("PINFUZZ_STRATEGY");
   cmd.add_option_function<std::string>(
+         "--memory",
+         [&config](const std::string& v) {
+           if (auto e = parse_memory_value(v, &config.memory); !e.empty())
+             throw CLI::ValidationError(e);
+         },
+         "Memory model: sc (sequentially consistent), tso (x86 store buffers) or arm (stores "
+         "and relaxed atomics visible out of order; docs/model.md, \"Weak memory\"); replaces "
+         "the scenario's; any: as the scenario says (the default; sc for a search)")
+      ->envname("PINFUZZ_MEMORY");
+  cmd.add_option_function<std::string>(
          "--steps",
          [&config](const std::string& v) {
            if (auto e = parse_steps_value(v, &config.step_budget); !e.empty())

@@ -31,6 +31,17 @@ std::string parse_strategy_value(std::string_view v, std::optional<ScheduleKind>
   return "";
 }
 
+std::string parse_memory_value(std::string_view v, std::optional<sync::Memory>* out) {
+  if (v == "any") {  // as the scenario says
+    out->reset();
+    return "";
+  }
+  auto m = parse_memory(v);
+  if (!m) return fmt::format("--memory={}: unknown memory model (valid: sc, tso, arm, any)", v);
+  *out = *m;
+  return "";
+}
+
 std::string parse_steps_value(std::string_view v, uint64_t* out) {
   uint64_t x = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
@@ -174,6 +185,7 @@ std::string RunConfig::replay_flags() const {
   std::string s;
   if (design) s += fmt::format(" --design={}", design->name());
   if (strategy) s += fmt::format(" --strategy={}", schedule_kind_name(*strategy));
+  if (memory) s += fmt::format(" --memory={}", sync::memory_name(*memory));
   if (step_budget != kDefaultStepBudget) s += fmt::format(" --steps={}", step_budget);
   return s.empty() ? s : s.substr(1);
 }

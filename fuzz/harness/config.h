@@ -30,6 +30,12 @@ namespace pf {
 // 5/5, 5/5 found in 60 s) to 3.7 / 14.4 / 3.6 s (5/5 each).
 inline constexpr ScheduleKind kFuzzerDefaultStrategy = ScheduleKind::kRandom;
 
+// pinfuzz_fuzzer's memory model when neither --memory nor PINFUZZ_MEMORY
+// says: sc, so that a campaign's time to the catalog's rows is what
+// docs/time-to-bug.md measured; --memory=any reads each input's own (format
+// 6: tso or arm for half of all byte strings), --memory=tso|arm forces one.
+inline constexpr sync::Memory kFuzzerDefaultMemory = sync::Memory::kSc;
+
 // pinfuzz_fuzzer --amplify: at most this many schedules per input.
 inline constexpr uint32_t kMaxAmplify = 64;
 
@@ -55,7 +61,7 @@ struct RunConfig {
 
   // How inputs are decoded under this config: a chosen design or strategy
   // replaces the input's.
-  DecodeOptions decode_options() const { return {design.has_value(), strategy}; }
+  DecodeOptions decode_options() const { return {design.has_value(), strategy, memory}; }
   // The design for scenarios that carry none.
   Design fallback_design() const { return design.value_or(Design{}); }
   // The flags that reproduce this config: "--design=X --strategy=pct".
@@ -112,6 +118,7 @@ const std::vector<FlagDoc>& fuzzer_flag_docs();
 // Setters shared with the CLI's own option parsing.
 std::string parse_design_value(std::string_view v, std::optional<Design>* out);
 std::string parse_strategy_value(std::string_view v, std::optional<ScheduleKind>* out);
+std::string parse_memory_value(std::string_view v, std::optional<sync::Memory>* out);
 std::string parse_steps_value(std::string_view v, uint64_t* out);
 std::string parse_expect_value(std::string_view v, std::optional<ViolationKind>* out);
 

@@ -103,7 +103,9 @@ Design effective_design(const Scenario& s, const Design& fallback) {
 
 RunResult Runner::run(const Scenario& s, const Design& fallback, const RunOptions& options) {
   auto strategy = s.schedule.make_strategy();
-  return run(effective_design(s, fallback), s.program, *strategy, options);
+  RunOptions o = options;
+  o.memory = s.schedule.memory;
+  return run(effective_design(s, fallback), s.program, *strategy, o);
 }
 
 RunResult Runner::run(const Design& design, const Program& program, sched::Strategy& strategy,
@@ -121,6 +123,7 @@ RunResult Runner::run(const Design& design, const Program& program, sched::Strat
   st.sched.set_step_budget(options.step_budget);
   st.sched.set_observer(options.observer);
   st.sched.set_recording(options.recording);
+  st.sched.set_memory(options.memory);
   if (options.observer) options.observer->begin_run(*world);
 
   size_t nthreads = std::clamp<size_t>(program.threads.size(), 1, kMaxThreads);

@@ -33,6 +33,8 @@ struct RunOptions {
   OpMode mode = OpMode::kWellFormed;
   bool check_each_step = true;    // check_invariants() after every step
   RunObserver* observer = nullptr;
+  // The memory model (Schedule::memory for a scenario's run).
+  sync::Memory memory = sync::Memory::kSc;
 };
 
 // Where a model thread began an op: trace steps from `step` on belong to it

@@ -106,7 +106,7 @@ std::optional<Scenario> draw_scenario(sched::SplitMix64& rng, ScheduleKind kind,
 
 SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed,
                     std::optional<ViolationKind> expect, const SearchBudget& budget,
-                    uint64_t step_budget, const SearchHooks* hooks) {
+                    uint64_t step_budget, const SearchHooks* hooks, sync::Memory memory) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   sched::SplitMix64 rng(seed);
@@ -162,7 +162,7 @@ SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed
       schedules = follow_up_schedules(kind, rng, steps_estimate, 1);
       if (kind == ScheduleKind::kPct) schedules[0].depth = rng.below(2) ? 2 : 3;
     } else if (kind == ScheduleKind::kPct) {
-      s.schedule = Schedule{};
+      s.schedule = Schedule{.memory = memory};
       if (run(s, &r)) break;
       steps_estimate = std::max<uint64_t>(r.steps, 1);
       schedules = follow_up_schedules(kind, rng, steps_estimate, 3);
@@ -171,6 +171,7 @@ SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed
     }
     for (const Schedule& sc : schedules) {
       s.schedule = sc;
+      s.schedule.memory = memory;
       if (run(s, &r)) break;
       if (!pure) steps_estimate = std::max<uint64_t>(r.steps, 1);
     }

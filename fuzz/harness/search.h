@@ -103,9 +103,10 @@ struct SearchHooks {
 
 // expect: stop only at this kind (others are counted in `kinds` and
 // skipped). The random and pct strategies draw exactly what they drew
-// before mix existed: seeds keep their scenarios.
+// before mix existed: seeds keep their scenarios. Every run uses `memory`.
 SearchResult search(const Design& design, SearchStrategy strategy, uint64_t seed,
                     std::optional<ViolationKind> expect, const SearchBudget& budget,
-                    uint64_t step_budget = kDefaultStepBudget, const SearchHooks* hooks = nullptr);
+                    uint64_t step_budget = kDefaultStepBudget, const SearchHooks* hooks = nullptr,
+                    sync::Memory memory = sync::Memory::kSc);
 
 }  // namespace pf

@@ -107,6 +107,7 @@ std::string step_detail(const sched::Step& st, const std::string& object) {
   } else if (st.kind == sync::Access::kRmw) {
     s += " (failed: no change)";
   }
+  if (st.buffered) s += " (buffered: not yet visible to other threads)";
   return s;
 }
 
@@ -120,6 +121,8 @@ struct ObjectUse {
   std::vector<std::string> flags;  // kPageFlags: each change
   int failed = 0;                  // read-modify-writes that changed nothing
   std::optional<int64_t> read;     // the last value a load saw, if recorded
+  bool buffered = false;           // weak memory: a write waits in the store buffer
+  bool flushed = false;            // weak memory: a buffered write became visible
 };
 
 // "folio_put_refs ×2  page 3 refcount 1026→1025→2, read page 3 flags"
@@ -143,6 +146,8 @@ std::string summarize(const TimelineRow& row, std::span<const sched::Step> steps
       if (st.has_value) it->read = st.before;
       continue;
     }
+    it->buffered |= st.buffered;
+    it->flushed |= st.kind == sync::Access::kFlush;
     if (st.has_value) {
       if (it->form == Form::kPageFlags) it->flags.push_back(flags_change(st.before, st.after));
       if (it->values.empty() || it->values.back() != st.before) it->values.push_back(st.before);
@@ -172,6 +177,10 @@ std::string summarize(const TimelineRow& row, std::span<const sched::Step> steps
       }
     }
     if (u.failed) p += u.failed > 1 ? fmt::format(" ✗{}", u.failed) : " ✗";
+    // Weak memory: "⧖" a store only this thread sees yet; "visible:" when
+    // the others see it (a flush step, docs/model.md "Weak memory").
+    if (u.buffered) p += " ⧖";
+    if (u.flushed) p = "visible: " + p;
     parts.push_back(p);
   }
   if (fence) parts.push_back("fence");

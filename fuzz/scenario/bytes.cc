@@ -35,6 +35,12 @@ const char* schedule_kind_name(ScheduleKind k) {
   return "?";
 }
 
+std::optional<sync::Memory> parse_memory(std::string_view name) {
+  for (int i = 0; i < sync::kNumMemoryModels; ++i)
+    if (name == sync::memory_name(static_cast<sync::Memory>(i))) return static_cast<sync::Memory>(i);
+  return std::nullopt;
+}
+
 std::optional<ScheduleKind> parse_schedule_kind(std::string_view name) {
   for (int i = 0; i < kNumScheduleKinds; ++i)
     if (name == schedule_kind_name(static_cast<ScheduleKind>(i)))
@@ -77,6 +83,20 @@ std::string Schedule::to_string() const {
 // ---- bytes ------------------------------------------------------------------------
 
 namespace {
+
+sync::Memory memory_of_bits(int bits) {
+  return bits == 1 ? sync::Memory::kTso : bits == 2 ? sync::Memory::kArm : sync::Memory::kSc;
+}
+
+// The smallest byte that decodes to the schedule's kind and memory model:
+// the kind itself under sc, so a sc scenario's bytes are what version 5 wrote.
+uint8_t kind_byte(const Schedule& sc) {
+  for (int b = 0; b < 256; ++b)
+    if (b % kNumScheduleKinds == static_cast<int>(sc.kind) &&
+        memory_of_bits((b >> 2) & 3) == sc.memory)
+      return static_cast<uint8_t>(b);
+  std::abort();  // every (kind, memory) pair has a byte
+}
 
 // Reads bytes front to back; past the end every read is 0 (the contract of
 // FuzzedDataProvider's "always returns min").
@@ -134,7 +154,7 @@ constexpr uint8_t kSpecProtRead = 1u << 7;  // version 2: no VM_WRITE
 // number of backings and of ops (ops.def rows) it knew. Op kinds beyond
 // them are dropped, as they were when the input was written.
 constexpr int kVersion1Backings = 9;
-constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, kNumOps, kNumOps};
+constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, kNumOps, kNumOps, kNumOps};
 static_assert(kOpsInVersion[kFormatVersion] >= kOpsInVersion[kFormatVersion - 1]);
 // The first version whose `file` vpns may be large folios.
 constexpr int kLargeFileVersion = 5;
@@ -209,6 +229,10 @@ ByteDecode decode_bytes(std::span<const uint8_t> bytes, const DecodeOptions& opt
   Schedule& sc = s.schedule;
   uint8_t kind_byte = in.u8();
   sc.kind = opt.strategy ? *opt.strategy : static_cast<ScheduleKind>(kind_byte % kNumScheduleKinds);
+  if (opt.memory)
+    sc.memory = *opt.memory;
+  else if (version >= kMemoryVersion)
+    sc.memory = memory_of_bits((kind_byte >> 2) & 3);
   switch (sc.kind) {
     case ScheduleKind::kInput:
       sc.points = sched::decode_preemptions(in.rest());
@@ -262,7 +286,7 @@ std::vector<uint8_t> encode_bytes(const Scenario& s) {
     }
   }
   const Schedule& sc = s.schedule;
-  out.u8(static_cast<uint8_t>(sc.kind));
+  out.u8(kind_byte(sc));
   switch (sc.kind) {
     case ScheduleKind::kInput: {
       auto points = std::span(sc.points).first(std::min(sc.points.size(), sched::kMaxPreemptions));
@@ -333,8 +357,10 @@ LoadedScenario load_scenario_file(const std::string& path, const DecodeOptions& 
     Schedule forced;
     forced.kind = *opt.strategy;
     forced.seed = sc.seed;
+    forced.memory = sc.memory;
     sc = forced;
   }
+  if (opt.memory) r.scenario->schedule.memory = *opt.memory;
   return r;
 }
 

@@ -42,7 +42,11 @@ namespace pf {
 // Version 5 (issue 17) lets a `file` vpn be a large page-cache folio
 // (order=K); a version-4 input's file vpn keeps order 0 whatever its
 // order bits say, as it did.
-inline constexpr int kFormatVersion = 5;
+// Version 6 (issue 19) adds the memory model: the `memory` statement, and in
+// the byte form bits 2-3 of the schedule kind byte (a version-5 input runs
+// under sc whatever they say).
+inline constexpr int kFormatVersion = 6;
+inline constexpr int kMemoryVersion = 6;
 inline constexpr int kOldestFormatVersion = 1;
 // "this build reads versions 1 to 3": for the errors that reject a version.
 std::string format_versions_read();
@@ -62,6 +66,9 @@ struct Schedule {
   uint8_t one_in = 8;    // random: switch at a step with probability 1/one_in (1..255)
   uint8_t depth = 3;     // pct: bug depth d (1..kMaxPctDepth)
   uint16_t k = 200;      // pct: steps estimate (1..65535)
+  // The memory model the run uses (format 6): under tso and arm a flush of a
+  // buffered store is a choice of the schedule (sched::kFlushBase).
+  sync::Memory memory = sync::Memory::kSc;
 
   // The strategy this schedule describes, ready for Scheduler::run().
   std::unique_ptr<sched::Strategy> make_strategy() const;
@@ -134,7 +141,8 @@ std::string print_text(const Scenario& s);
 //   per thread: u8 nops (mod kMaxOpsPerThread + 1), then 4 bytes per op:
 //               kind (x & 31; a kind >= kNumOps drops the op), a, b, flags,
 //               made canonical (Op::canonical())
-//   u8  schedule kind           mod kNumScheduleKinds, then
+//   u8  schedule kind           mod kNumScheduleKinds; version 6: bits 2-3 the
+//                               memory model (0 sc, 1 tso, 2 arm, 3 sc), then
 //       input:  every remaining byte: sched::decode_preemptions()
 //       random: u64 seed (little endian), u8 one_in (0 reads as 1)
 //       pct:    u64 seed, u8 depth (1 + x mod kMaxPctDepth), u16 k (0 reads as 1)
@@ -146,7 +154,12 @@ struct DecodeOptions {
   // The runner chose the strategy (--strategy): the kind byte is skipped and
   // the schedule body is read as this kind.
   std::optional<ScheduleKind> strategy;
+  // The runner chose the memory model (--memory): the scenario's is replaced.
+  std::optional<sync::Memory> memory;
 };
+
+// "sc", "tso", "arm" -> the model; nullopt for anything else.
+std::optional<sync::Memory> parse_memory(std::string_view name);
 
 struct ByteDecode {
   std::optional<Scenario> scenario;

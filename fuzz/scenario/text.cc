@@ -19,7 +19,7 @@ namespace pf {
 namespace {
 
 constexpr std::string_view kOrderHint =
-    "statements go in this order: pinfuzz-scenario, design, free_pages, vpn, thread, schedule";
+    "statements go in this order: pinfuzz-scenario, design, free_pages, vpn, thread, memory, schedule";
 
 // ---- tokens ---------------------------------------------------------------------
 
@@ -148,7 +148,7 @@ bool is_anon(Backing b) { return b == Backing::kAnon || b == Backing::kAnonMovab
 // ---- the parser -----------------------------------------------------------------
 
 // How far the statements have got; each statement may only move it forward.
-enum class Stage : uint8_t { kStart, kHeader, kDesign, kFreePages, kVpn, kThreads, kSchedule };
+enum class Stage : uint8_t { kStart, kHeader, kDesign, kFreePages, kVpn, kThreads, kMemory, kSchedule };
 
 class Parser {
  public:
@@ -216,6 +216,7 @@ class Parser {
     if (kw.text == "free_pages") return in_order(kw, Stage::kFreePages) && free_pages(l);
     if (kw.text == "vpn") return in_order(kw, Stage::kVpn) && vpn(l);
     if (kw.text == "thread") return in_order(kw, Stage::kThreads) && thread(l);
+    if (kw.text == "memory") return in_order(kw, Stage::kMemory) && memory(l);
     if (kw.text == "schedule") return in_order(kw, Stage::kSchedule) && schedule(l);
     if (stage_ == Stage::kThreads) return op(l);
     if (stage_ < Stage::kThreads && parse_op_kind(kw.text))
@@ -232,7 +233,8 @@ class Parser {
       case Stage::kDesign: return "free_pages, vpn or thread";
       case Stage::kFreePages:
       case Stage::kVpn: return "vpn or thread";
-      case Stage::kThreads: return "an op, thread or schedule";
+      case Stage::kThreads: return "an op, thread, memory or schedule";
+      case Stage::kMemory: return "schedule";
       case Stage::kSchedule: return "end of input after the schedule";
     }
     return "?";
@@ -243,7 +245,8 @@ class Parser {
   bool in_order(const Token& kw, Stage s) {
     bool repeats = s == Stage::kVpn || s == Stage::kThreads;
     bool ok = stage_ < s || (repeats && stage_ == s);
-    if (s == Stage::kSchedule) ok = stage_ == Stage::kThreads;
+    if (s == Stage::kMemory) ok = stage_ == Stage::kThreads;
+    if (s == Stage::kSchedule) ok = stage_ == Stage::kThreads || stage_ == Stage::kMemory;
     if (!ok)
       return fail(kw, fmt::format("expected {}, got {} ({})", allowed_now(), shown(kw), kOrderHint));
     stage_ = s;
@@ -259,6 +262,7 @@ class Parser {
       return fail(v, fmt::format("scenario format version {}; {}", shown(v.text),
                                  format_versions_read()));
     stage_ = Stage::kHeader;
+    version_ = static_cast<int>(d.value);
     return done(l, 2);
   }
 
@@ -277,6 +281,17 @@ class Parser {
            done(l, 2);
   }
 
+  // memory sc|tso|arm (format 6)
+  bool memory(const Line& l) {
+    const Token& t = word(l, 1);
+    auto m = t.kind == Token::kWord ? parse_memory(t.text) : std::nullopt;
+    if (!m) return expected(t, "a memory model (sc, tso or arm)");
+    if (version_ < kMemoryVersion)
+      return fail(l.words[0], fmt::format("the memory statement needs scenario format {} or later",
+                                          kMemoryVersion));
+    s_.schedule.memory = *m;
+    return done(l, 2);
+  }
   bool vpn(const Line& l);
   bool thread(const Line& l);
   bool op(const Line& l);
@@ -310,6 +325,7 @@ class Parser {
   std::string_view file_;
   std::string error_;
   Stage stage_ = Stage::kStart;
+  int version_ = kFormatVersion;
   Scenario s_;
   std::array<Claim, kMaxVpn> claim_{};
 };
@@ -471,7 +487,7 @@ bool Parser::schedule(const Line& l) {
   auto kind = kt.kind == Token::kWord ? parse_schedule_kind(kt.text) : std::nullopt;
   if (!kind) return expected(kt, "a schedule kind (input, random or pct)");
   Schedule& sc = s_.schedule;
-  sc = Schedule{};
+  sc = Schedule{.memory = sc.memory};
   sc.kind = *kind;
   constexpr uint64_t kAnyU64 = std::numeric_limits<uint64_t>::max();
   switch (*kind) {
@@ -577,6 +593,7 @@ std::string print_text(const Scenario& s) {
   sc.one_in = std::max<uint8_t>(sc.one_in, 1);
   sc.depth = std::clamp<uint8_t>(sc.depth, 1, kMaxPctDepth);
   sc.k = std::max<uint16_t>(sc.k, 1);
+  if (sc.memory != sync::Memory::kSc) out += fmt::format("memory {}\n", sync::memory_name(sc.memory));
   out += fmt::format("schedule {}\n", sc.to_string());
   return out;
 }

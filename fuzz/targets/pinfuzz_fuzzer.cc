@@ -318,6 +318,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   }
   // config.h says why this default; --strategy=any reads each input's own.
   if (!g_flags.run.given(RunFlag::strategy)) g_flags.run.strategy = kFuzzerDefaultStrategy;
+  if (!g_flags.run.given(RunFlag::memory)) g_flags.run.memory = kFuzzerDefaultMemory;
   g_known.path = g_flags.known;
   g_known.reload_if_changed();
   if (g_flags.search) native_search(*argc, *argv);
