@@ -279,7 +279,9 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
     m.ptl.unlock();
     return false;
   }
-  m.pte(vpn).store(kPteNone, std::memory_order_release);
+  // ptep_get_and_clear_full(): an xchg (x86: locked, a full barrier; arm64:
+  // xchg_relaxed()).
+  m.pte(vpn).xchg(kPteNone, std::memory_order_relaxed);
   // zap_present_folio_ptes(): "if (pte_dirty(ptent)) folio_mark_dirty()" for
   // a page-cache folio. A private mapping's PTE of one is dirty only if
   // UFFDIO_CONTINUE installed it, i.e. the file is shmem, whose
@@ -301,8 +303,12 @@ static bool zap_one(World& w, const Task* t, int mm, int vpn, Pfn only, const ch
   // outcome by leaving no window for that page (its stale stores would land
   // in the page cache's page before the flush either way).
   if (pte.present && !file_dirty) tlb_defer(w, mm, vpn, pte.pack());
-  if (dontneed) w.ghost.zap_gen[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].fetch_add(1);
-  if (pte.present || pte.device_private) w.ghost.note_replaced(mm, pte.pfn, why);
+  // The ghost's notes change with the PTE, when other CPUs can see it go.
+  sync::when_visible([g = &w.ghost, mm, vpn, dontneed, why,
+                      replaced = pte.present || pte.device_private ? pte.pfn : kNoPfn] {
+    if (dontneed) g->zap_gen[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].fetch_add(1);
+    if (replaced != kNoPfn) g->note_replaced(mm, replaced, why);
+  });
   if (pte.swap) {
     // zap_nonpresent_ptes() -> free_swap_and_cache_nr()
     free_swap_and_cache(w, t, pte.pfn);

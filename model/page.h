@@ -73,7 +73,7 @@ struct Page {
   sync::Atomic<int32_t> mapping{kNoMapping};
   sync::Atomic<int32_t> index{0};
   sync::Atomic<int32_t> pincount{0};  // folio->_pincount (head of large folios)
-  sync::Atomic<uint32_t> data{0};     // page contents, as a version number
+  sync::Immediate<uint32_t> data{0};  // page contents, as a version number
   sync::Atomic<int32_t> swap{-1};     // folio->swap: its slot, with PG_swapcache
   // ZONE_DEVICE pages: bumped by every put and by the free, before their
   // wake, so a waiter can tell whether one happened since it looked

@@ -27,7 +27,9 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
                            (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive);
     const bool pinned_early = reordered && check_pins && folio_maybe_dma_pinned(w, t, pfn);
     bool exclusive = false;
-    m.pte(vpn).store(kPteNone, std::memory_order_release);  // ptep_clear_flush()
+    // ptep_clear_flush() -> ptep_get_and_clear(): an xchg (x86: locked;
+    // arm64: xchg_relaxed(), hence the smp_mb() below).
+    m.pte(vpn).xchg(kPteNone, std::memory_order_relaxed);
     w.ghost.note_replaced(mm, pfn, why == UnmapFor::kSwap ? "swap" : "migration");
     if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
       exclusive = true;

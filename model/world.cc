@@ -295,7 +295,7 @@ void World::build(const WorldSpec& s) {
 }
 
 Pfn World::alloc_page(sync::Site s, bool nofail) {
-  alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+  alloc_word_.fetch_add(1, std::memory_order_acq_rel, s);  // zone->lock
   Pfn pfn = kNoPfn;
   if (free_list_.pop(pfn)) {
     nfree_.fetch_sub(1);
@@ -324,7 +324,7 @@ void World::prep_new_page(Pfn pfn, uint32_t flags) {
 }
 
 Pfn World::alloc_folio(sync::Site s) {
-  alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+  alloc_word_.fetch_add(1, std::memory_order_acq_rel, s);  // zone->lock
   Pfn head = kNoPfn;
   if (!thp_pool_.pop(head)) return kNoPfn;
   // mm/page_alloc.c: prep_new_page() -> prep_compound_page(): every page
@@ -349,7 +349,7 @@ void World::free_page(Pfn pfn, sync::Site s) {
     if (!p.is_device() && pfn != zero_pfn && p.order() == kCollapseOrder) {
       for (int i = 1; i < (1 << kCollapseOrder); ++i)
         page(static_cast<Pfn>(pfn + i)).data.init(kPoison);
-      alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+      alloc_word_.fetch_add(1, std::memory_order_acq_rel, s);  // zone->lock
       thp_pool_.push(pfn);
     }
     return;
@@ -357,7 +357,7 @@ void World::free_page(Pfn pfn, sync::Site s) {
   p.data.store(kPoison, std::memory_order_relaxed, s);
   p.flags.store(0, std::memory_order_relaxed, s);
   ghost.freed[static_cast<size_t>(pfn)].store(1);
-  alloc_word_.fetch_add(1, std::memory_order_relaxed, s);
+  alloc_word_.fetch_add(1, std::memory_order_acq_rel, s);  // zone->lock
   // A freed page refills the __GFP_NOFAIL reserve first, so that ordinary
   // allocations cannot drain what a driver's eviction will need.
   if (reserve_count_.load() < reserve_target_) {

@@ -208,7 +208,7 @@ struct Mm {
 struct SwapSlot {
   sync::Atomic<int32_t> count{0};
   sync::Atomic<int16_t> cache{kNoPfn};
-  sync::Atomic<uint32_t> data{0};
+  sync::Immediate<uint32_t> data{0};
   std::atomic<bool> used{false};
 };
 
@@ -217,7 +217,7 @@ struct File {
   bool buffers = true;         // ext4-style: every dirty page needs buffers
   sync::SpinLock i_pages_lock; // xa_lock of the page cache
   std::array<sync::Atomic<int16_t>, kMaxFileIdx> cache;  // index -> pfn
-  std::array<sync::Atomic<uint32_t>, kMaxFileIdx> disk;  // block contents
+  std::array<sync::Immediate<uint32_t>, kMaxFileIdx> disk;  // block contents
   sync::RwSem invalidate_lock; // mapping->invalidate_lock (truncate vs fault)
 
   File() {
@@ -549,7 +549,9 @@ class World {
   int reserve_target_ = 0;            // pages the reserve is kept at
   std::atomic<int> reserve_count_{0};
   boost::lockfree::queue<IoCompletion, boost::lockfree::capacity<32>> io_queue_;
-  sync::Atomic<int32_t> alloc_word_{0};  // the access the allocator makes
+  // The access the allocator makes: under zone->lock, so acq_rel (a page
+  // freed with its stores visible, handed to the next owner with them).
+  sync::Atomic<int32_t> alloc_word_{0};
   sync::Atomic<int32_t> io_word_{0};
   std::atomic<int> nfree_{0};
 };
