@@ -91,11 +91,11 @@ Trial run_libfuzzer(const std::string& fuzzer, const std::string& extra, const B
   fs::remove_all(dir);
   fs::create_directories(dir / "corpus");
   std::string cmd = fmt::format(
-      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 '{}' --design='{}' --expect={} {} -seed={} "
-      "-max_total_time={} -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "
+      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 '{}' --design='{}' --memory={} --expect={} {} "
+      "-seed={} -max_total_time={} -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "
       "-artifact_prefix='{}/' '{}/corpus' 2>&1",
-      fuzzer, bug.design, violation_name(bug.expected), extra, seed, static_cast<int>(cap),
-      dir.string(), dir.string());
+      fuzzer, bug.design, sync::memory_name(bug.memory()), violation_name(bug.expected), extra,
+      seed, static_cast<int>(cap), dir.string(), dir.string());
   Trial t;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return t;
@@ -157,7 +157,9 @@ Trial run_campaign(const std::string& pinfuzz, const std::string& fuzzer, const 
                                    "-q",
                                    "--fuzzer",
                                    fuzzer,
-                                   fmt::format("--fuzzer-arg=-seed={}", seed)};
+                                   fmt::format("--fuzzer-arg=-seed={}", seed),
+                                   fmt::format("--fuzzer-arg=--memory={}",
+                                               sync::memory_name(bug.memory()))};
   for (const auto& a : split_args(extra)) args.push_back("--fuzzer-arg=" + a);
   const fs::path log = work / fmt::format("campaign-{}-{}.log", bug.name, seed);
   const pid_t pid = ::fork();
@@ -220,7 +222,8 @@ Trial run_campaign(const std::string& pinfuzz, const std::string& fuzzer, const 
 
 Trial run_search(const BugConfig& bug, SearchStrategy kind, uint64_t seed, double cap) {
   SearchResult r = search(bug.buggy_design(), kind, seed, bug.expected,
-                          SearchBudget{UINT64_MAX, cap});
+                          SearchBudget{UINT64_MAX, cap}, kDefaultStepBudget, nullptr,
+                          bug.memory());
   return Trial{r.found, r.runs, r.seconds, static_cast<int64_t>(r.limitation_runs),
                r.limitation_kinds};
 }

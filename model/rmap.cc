@@ -19,25 +19,20 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
       m.ptl.unlock();
       continue;
     }
-    // no_try_share_barrier: without the smp_mb() the pin check may be
-    // satisfied before the PTE clear is visible to other CPUs (store-load
-    // reordering, which x86 allows too). The model shows that outcome by
-    // doing the check first.
-    const bool reordered = w.design.no_try_share_barrier &&
-                           (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive);
-    const bool pinned_early = reordered && check_pins && folio_maybe_dma_pinned(w, t, pfn);
-    bool exclusive = false;
     // ptep_clear_flush() -> ptep_get_and_clear(): an xchg (x86: locked;
     // arm64: xchg_relaxed(), hence the smp_mb() below).
     m.pte(vpn).xchg(kPteNone, std::memory_order_relaxed);
     w.ghost.note_replaced(mm, pfn, why == UnmapFor::kSwap ? "swap" : "migration");
+    bool exclusive = false;
     if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
       exclusive = true;
       // include/linux/rmap.h: __folio_try_share_anon_rmap(): "Paired with
       // the memory barrier in try_grab_folio()": smp_mb(), then back off if
       // the folio may be pinned, else the page is no longer exclusive.
-      if (!reordered) sync::smp_mb();
-      if (reordered ? pinned_early : check_pins && folio_maybe_dma_pinned(w, t, pfn)) {
+      // no_try_share_barrier deletes the barrier (the clear may then still
+      // wait in the store buffer under --memory=arm).
+      if (!w.design.no_try_share_barrier) sync::smp_mb();
+      if (check_pins && folio_maybe_dma_pinned(w, t, pfn)) {
         m.pte(vpn).store(raw, std::memory_order_release);  // set_pte_at()
         m.ptl.unlock();
         r.busy = true;

@@ -82,6 +82,13 @@ struct TrackingTraits {
   const char* pincount_word = "";
 };
 
+// mm/gup.c: try_grab_folio_fast(): "Adjust the pincount before re-checking
+// the PTE for changes. This is essentially a smp_mb() and is paired with a
+// memory barrier in folio_try_share_anon_rmap_*()": smp_mb__after_atomic()
+// after a pin's increment on the fast path. A design's grab() calls it; the
+// no_grab_barrier knob deletes it.
+void grab_fast_barrier(const World& w, sync::Site s);
+
 class Tracking {
  public:
   explicit constexpr Tracking(TrackingTraits t) : traits(t) {}

@@ -12,6 +12,10 @@
 #include <utility>
 #include <vector>
 
+#include "fuzz/harness/bugs.h"
+#include "fuzz/harness/regress.h"
+#include "fuzz/harness/run.h"
+#include "fuzz/scenario/scenario.h"
 #include "fuzz/sched/scheduler.h"
 #include "fuzz/sched/strategy.h"
 #include "model/sync/atomic.h"
@@ -275,3 +279,54 @@ TEST(WeakMemory, BlockAndWakeDrainTheBuffer) {
 
 }  // namespace
 }  // namespace pf::sched
+
+// ---- the catalog's barrier rows (fuzz/harness/bugs.def PF_BUG_MEMORY) ------
+
+namespace pf {
+namespace {
+
+// Each row that needs a weak memory model: its regression violates under
+// that model, and the same scenario runs clean under sc and tso, with its
+// own schedule and with 300 random and PCT ones each (a deleted barrier that
+// x86 and sequential consistency do not need is not a bug there).
+TEST(WeakMemory, BarrierRowsAreCleanUnderScAndTso) {
+  std::vector<std::string> errors;
+  const auto entries =
+      load_regressions(std::string(PINFUZZ_SOURCE_DIR) + "/corpus/regressions", &errors);
+  ASSERT_TRUE(errors.empty()) << errors.front();
+  Runner runner;
+  int rows = 0;
+  for (const BugConfig& b : bug_catalog()) {
+    if (b.memory() == sync::Memory::kSc) continue;
+    SCOPED_TRACE(std::string(b.name));
+    ++rows;
+    const RegressionEntry* e = nullptr;
+    for (const auto& x : entries)
+      if (x.bug == b.name) e = &x;
+    ASSERT_NE(e, nullptr) << "no regression for a barrier row";
+    LoadedScenario l = load_scenario_file(e->path);
+    ASSERT_TRUE(l.scenario) << l.error;
+    Scenario s = *l.scenario;
+    ASSERT_EQ(s.schedule.memory, b.memory());
+    const RunResult weak = runner.run(s, b.buggy_design());
+    ASSERT_TRUE(weak.violation);
+    EXPECT_EQ(weak.violation->kind, b.expected);
+    for (sync::Memory m : {sync::Memory::kSc, sync::Memory::kTso}) {
+      s.schedule.memory = m;
+      const RunResult own = runner.run(s, b.buggy_design());
+      EXPECT_FALSE(own.violation) << sync::memory_name(m) << ": " << own.violation->to_string();
+      for (uint64_t seed = 0; seed < 300; ++seed)
+        for (ScheduleKind k : {ScheduleKind::kRandom, ScheduleKind::kPct}) {
+          Scenario t = s;
+          t.schedule = Schedule{.kind = k, .seed = seed, .memory = m};
+          const RunResult r = runner.run(t, b.buggy_design());
+          ASSERT_FALSE(r.violation) << sync::memory_name(m) << " seed " << seed << ": "
+                                    << r.violation->to_string();
+        }
+    }
+  }
+  EXPECT_GE(rows, 2);
+}
+
+}  // namespace
+}  // namespace pf

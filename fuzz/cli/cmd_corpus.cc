@@ -95,11 +95,13 @@ int cmd_find(const std::string& bug_name, const RunConfig& config, SearchStrateg
   const Design design = bug ? bug->buggy_design() : config.fallback_design();
   const std::optional<ViolationKind> expect =
       bug ? std::optional(bug->expected) : config.expect;
+  // A catalog row runs under the memory model that shows it, unless
+  // --memory says otherwise.
+  const sync::Memory memory = config.memory.value_or(bug ? bug->memory() : sync::Memory::kSc);
   fmt::print("searching for {} under {}, {} schedules, seed {}, memory {}, up to {} s\n",
              expect ? violation_name(*expect) : "any violation", design.name(),
              search_strategy_name(strategy), seed,
-             sync::memory_name(config.memory.value_or(sync::Memory::kSc)), seconds);
-  const sync::Memory memory = config.memory.value_or(sync::Memory::kSc);
+             sync::memory_name(memory), seconds);
   SearchResult r = search(design, strategy, seed, expect, SearchBudget{runs, seconds},
                           config.step_budget, nullptr, memory);
   if (!r.found) {

@@ -20,8 +20,12 @@ int cmd_designs() {
                "", k.reference);
   fmt::print("\nBug catalog (pinfuzz find --bug NAME; corpus/regressions/NAME/; docs/designs.md):\n");
   for (const BugConfig& b : bug_catalog())
-    fmt::print("  {:<24} {}\n  {:<24} expect {} [{}]; fixed by {}\n", b.name, b.summary, "",
-               violation_name(b.expected), b.reference, b.fixed);
+    fmt::print("  {:<24} {}\n  {:<24} expect {}{} [{}]; fixed by {}\n", b.name, b.summary, "",
+               violation_name(b.expected),
+               b.memory() == sync::Memory::kSc
+                   ? ""
+                   : fmt::format(" under --memory={}", sync::memory_name(b.memory())),
+               b.reference, b.fixed);
   fmt::print("\nKnown kernel limitations (the real kernel does this too: reported apart, never a "
              "violation of a design):\n");
   for (int k = 0; k < kNumViolationKinds; ++k) {

@@ -9,7 +9,21 @@ namespace {
 constexpr BugConfig kBugs[] = {
 #define PF_BUG(name, design, fixed, expected, ref, summary) \
   {#name, design, fixed, ViolationKind::expected, ref, summary},
+#define PF_BUG_MEMORY(name, memory)
 #include "fuzz/harness/bugs.def"
+#undef PF_BUG_MEMORY
+#undef PF_BUG
+};
+
+struct BugMemory {
+  std::string_view name;
+  sync::Memory memory;
+};
+constexpr BugMemory kBugMemory[] = {
+#define PF_BUG(name, design, fixed, expected, ref, summary)
+#define PF_BUG_MEMORY(name, memory) {#name, sync::Memory::memory},
+#include "fuzz/harness/bugs.def"
+#undef PF_BUG_MEMORY
 #undef PF_BUG
 };
 
@@ -26,6 +40,12 @@ Design must_parse(std::string_view text) {
 
 Design BugConfig::buggy_design() const { return must_parse(design); }
 Design BugConfig::fixed_design() const { return must_parse(fixed); }
+
+sync::Memory BugConfig::memory() const {
+  for (const BugMemory& m : kBugMemory)
+    if (m.name == name) return m.memory;
+  return sync::Memory::kSc;
+}
 
 std::span<const BugConfig> bug_catalog() { return kBugs; }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/design.h"
+#include "model/sync/hook.h"
 #include "model/violation.h"
 
 namespace pf {
@@ -25,6 +26,9 @@ struct BugConfig {
 
   Design buggy_design() const;  // aborts if the table is wrong (tests check it)
   Design fixed_design() const;
+  // The memory model under which the mistake shows (PF_BUG_MEMORY; sc for
+  // most rows).
+  sync::Memory memory() const;
 };
 
 std::span<const BugConfig> bug_catalog();

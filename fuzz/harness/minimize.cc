@@ -22,9 +22,13 @@ ThreadMap identity_map() {
 
 class Minimizer {
  public:
-  Minimizer(const Design& d, const Signature& sig, const MinimizeOptions& opt)
+  // `memory`: the input's memory model, which every run and every schedule
+  // the minimizer writes keeps (a weak-memory bug needs its model).
+  Minimizer(const Design& d, const Signature& sig, const MinimizeOptions& opt,
+            sync::Memory memory)
       : design_(d), sig_(sig), opt_(opt) {
     run_opt_.step_budget = opt.step_budget;
+    run_opt_.memory = memory;
   }
 
   // Does `s` still show the signature? Counts the attempt.
@@ -62,7 +66,7 @@ class Minimizer {
     if (rec.points().size() > sched::kMaxPreemptions) return false;
     for (const auto& p : rec.points())
       if (p.after_steps > sched::kMaxEncodedAfterSteps) return false;
-    c.schedule = Schedule{};
+    c.schedule = Schedule{.memory = run_opt_.memory};
     c.schedule.points = rec.points();
     return true;
   }
@@ -105,7 +109,7 @@ class Minimizer {
     for (const auto& p : recorder.points())
       if (p.after_steps > sched::kMaxEncodedAfterSteps) return false;
     Scenario c = s;
-    c.schedule = Schedule{};
+    c.schedule = Schedule{.memory = run_opt_.memory};
     c.schedule.points = recorder.points();
     if (!holds(c)) return false;
     s = std::move(c);
@@ -119,7 +123,7 @@ class Minimizer {
   // them in order would spend the attempts on the first few steps; never
   // more than `max_points` points. On success `c` has the schedule that held.
   bool search_schedules(Scenario& c, size_t max_points, uint64_t two_point) {
-    c.schedule = Schedule{};
+    c.schedule = Schedule{.memory = run_opt_.memory};
     if (holds(c)) return true;
     if (max_points == 0) return false;
     const uint64_t steps = runner_.run(c, design_, run_opt_).steps;
@@ -284,7 +288,7 @@ bool shorter_gap(const Scenario& s, int i, Scenario* out) {
 bool plainer_schedule(const Scenario& s, int i, Scenario* out) {
   if (s.schedule.kind == ScheduleKind::kInput || i > 0) return false;
   *out = s;
-  out->schedule = Schedule{};
+  out->schedule = Schedule{.memory = s.schedule.memory};
   return true;
 }
 
@@ -358,7 +362,7 @@ std::optional<Reduction> Minimizer::reduction(const Scenario& s) {
 
 std::optional<Reduction> find_reduction(const Scenario& s, const Design& design,
                                         const Signature& sig, const MinimizeOptions& opt) {
-  Minimizer m(design, sig, opt);
+  Minimizer m(design, sig, opt, s.schedule.memory);
   Scenario with = s;
   with.design = design;
   return m.reduction(with);
@@ -378,7 +382,7 @@ MinimizeResult minimize(const Scenario& input, const Design& design, const Minim
     out.run = std::move(first);
     return out;
   }
-  Minimizer m(design, *sig, opt);
+  Minimizer m(design, *sig, opt, input.schedule.memory);
   Scenario s = out.scenario;
   // The schedule first, once: the plainest one, or one or two points found
   // by search, or the recorded points of a random/PCT run. Searching again

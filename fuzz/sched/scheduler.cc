@@ -161,14 +161,21 @@ class Scheduler::Impl final : public sync::Hook {
     return options_;
   }
 
-  void on_access(sync::Site site, const void* obj, sync::Access kind) override;
+  void on_access(sync::Site site, const void* obj, sync::Access kind) override {
+    access(site, obj, kind, nullptr);
+  }
+  void weak_access(sync::Site site, const void* obj, sync::Access kind, std::memory_order mo,
+                   sync::Fence fence) override {
+    const WeakOp op{mo, fence};
+    access(site, obj, kind, &op);
+  }
   void on_value(sync::Site site, const void* obj, int64_t before,
                 int64_t after) override;
   void on_load(sync::Site site, const void* obj, int64_t value) override {
     (void)site, (void)obj;
     if (options_.recording == Recording::kFullTrace && !stopping_ && cur_ != kHost &&
-        !trace_.empty()) {
-      Step& s = trace_.back();
+        last_access_ < trace_.size()) {
+      Step& s = trace_[last_access_];
       s.before = s.after = value;
       s.has_value = true;
     }
@@ -182,7 +189,6 @@ class Scheduler::Impl final : public sync::Hook {
   int64_t weak_rmw_read(sync::Site site, const sync::Cell& c, std::memory_order mo) override;
   void weak_rmw_write(sync::Site site, const sync::Cell& c, int64_t v,
                       std::memory_order mo) override;
-  void weak_fence(sync::Site site, sync::Fence f) override;
   bool weak_defer(void (*fn)(const void*), const void* ctx, size_t size) override;
 
  private:
@@ -199,6 +205,13 @@ class Scheduler::Impl final : public sync::Hook {
     void (*ghost)(const void*) = nullptr;  // when_visible(): runs at the flush
     alignas(std::max_align_t) std::array<unsigned char, kDeferBytes> ghost_ctx{};
   };
+  // What weak_access() knows beyond on_access().
+  struct WeakOp {
+    std::memory_order mo;
+    sync::Fence fence;
+  };
+  void access(sync::Site site, const void* obj, sync::Access kind, const WeakOp* op);
+  void prepare(const void* obj, sync::Access kind, const WeakOp& op);
   // A thread's buffer holds at most this many; one more drains the oldest.
   static constexpr size_t kBufferCap = 8;
   bool weak() const { return options_.memory != sync::Memory::kSc; }
@@ -282,6 +295,9 @@ class Scheduler::Impl final : public sync::Hook {
   EhGlobals* eh_ = nullptr;  // this OS thread's exception state
   std::exception_ptr error_;
   std::vector<Step> trace_;
+  // The trace entry of the access being made: its value and buffering are
+  // noted there, after any flush steps the access drained (weak memory).
+  size_t last_access_ = SIZE_MAX;
   std::unordered_map<const void*, uint32_t> objects_;
   struct FnHash {
     const char* fn = nullptr;
@@ -309,6 +325,7 @@ Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
   hash_ = kFnvOffset;
   error_ = nullptr;
   trace_.clear();
+  last_access_ = SIZE_MAX;
   objects_.clear();
   slots_[kHost].san.tsan_fiber = san::tsan_current_fiber();
   eh_ = eh_globals();  // every fiber of the run lives on this OS thread
@@ -561,8 +578,8 @@ void Scheduler::Impl::park_while_unwinding(const void* obj) {
 
 // ---- the hook ----------------------------------------------------------------------
 
-void Scheduler::Impl::on_access(sync::Site site, const void* obj,
-                                sync::Access kind) {
+void Scheduler::Impl::access(sync::Site site, const void* obj, sync::Access kind,
+                             const WeakOp* op) {
   if (cur_ == kHost || in_after_step_)
     die("scheduling point outside a model thread (after_step must use peek())");
   if (stopping_) return unwind_point();
@@ -591,7 +608,11 @@ void Scheduler::Impl::on_access(sync::Site site, const void* obj,
       if (stopping_) return unwind_point();
     }
   }
-  if (weak()) last_buffered_[cur_] = 0;
+  if (weak()) {
+    last_buffered_[cur_] = 0;
+    if (op) prepare(obj, kind, *op);
+    if (stopping_) return unwind_point();  // an invariant saw a flush violate
+  }
   record(site, obj, kind);
 }
 
@@ -602,8 +623,8 @@ void Scheduler::Impl::on_value(sync::Site site, const void* obj,
   // Always right after this thread's own access: no scheduling point between.
   hash_ = combine(hash_, static_cast<uint64_t>(before) ^
                             static_cast<uint64_t>(after) * 0xc2b2ae3d27d4eb4full);
-  if (options_.recording == Recording::kFullTrace && !trace_.empty()) {
-    Step& s = trace_.back();
+  if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size()) {
+    Step& s = trace_[last_access_];
     s.before = before;
     s.after = after;
     s.has_value = true;
@@ -780,8 +801,8 @@ void Scheduler::Impl::buffer(uint32_t t, const Pending& e) {
   if (sb_[t].size() >= kBufferCap) write_out(t, 0);
   sb_[t].push_back(e);
   sb_[t].back().id = last_buffered_[t] = ++buffered_;
-  if (options_.recording == Recording::kFullTrace && !trace_.empty())
-    trace_.back().buffered = true;
+  if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size())
+    trace_[last_access_].buffered = true;
 }
 
 int64_t Scheduler::Impl::view(uint32_t t, const sync::Cell& c) const {
@@ -805,9 +826,7 @@ int64_t Scheduler::Impl::weak_store(sync::Site site, const sync::Cell& c, int64_
     return old;
   }
   const int64_t old = view(t, c);
-  if (mo == std::memory_order_seq_cst) {
-    drain(t);
-    settle_rmws(t, c.obj);
+  if (mo == std::memory_order_seq_cst) {  // prepare() drained the buffer
     c.write(c.obj, v);
     return old;
   }
@@ -821,8 +840,7 @@ int64_t Scheduler::Impl::weak_rmw_read(sync::Site, const sync::Cell& c, std::mem
     if (t < n_) sb_[t].clear();
     return c.read(c.obj);
   }
-  if (!(arm() && mo == std::memory_order_relaxed)) drain(t);
-  settle_rmws(t, c.obj);
+  (void)mo;  // prepare() drained and settled as `mo` demands
   return view(t, c);
 }
 
@@ -836,23 +854,45 @@ void Scheduler::Impl::weak_rmw_write(sync::Site site, const sync::Cell& c, int64
   c.write(c.obj, v);
 }
 
-void Scheduler::Impl::weak_fence(sync::Site, sync::Fence f) {
+// Before a weak access is recorded: the flushes it forces, as steps of
+// their own before it (the table at the top of this section).
+void Scheduler::Impl::prepare(const void* obj, sync::Access kind, const WeakOp& op) {
   const uint32_t t = cur_;
-  if (t >= n_ || stopping_) return;
-  switch (f) {
-    case sync::Fence::kMb:
-      drain(t);
+  const bool relaxed_rmw = arm() && op.mo == std::memory_order_relaxed;
+  switch (kind) {
+    case sync::Access::kLoad:
       break;
-    case sync::Fence::kMbBeforeAtomic:
-    case sync::Fence::kMbAfterAtomic:
-      if (arm()) drain(t);
+    case sync::Access::kStore:
+    case sync::Access::kRmw:
+      if (kind == sync::Access::kStore ? op.mo == std::memory_order_seq_cst : !relaxed_rmw) {
+        drain(t);
+        settle_rmws(t, obj);
+      } else {
+        if (kind == sync::Access::kRmw) settle_rmws(t, obj);
+        if (sb_[t].size() >= kBufferCap) write_out(t, 0);
+      }
       break;
-    case sync::Fence::kWmb:
-      ++wmb_epoch_[t];
+    case sync::Access::kFence:
+      switch (op.fence) {
+        case sync::Fence::kMb:
+          drain(t);
+          break;
+        case sync::Fence::kMbBeforeAtomic:
+        case sync::Fence::kMbAfterAtomic:
+          if (arm()) drain(t);
+          break;
+        case sync::Fence::kWmb:
+          ++wmb_epoch_[t];
+          break;
+        case sync::Fence::kRmb:
+          break;  // loads are satisfied in order here
+      }
       break;
-    case sync::Fence::kRmb:
-      break;  // loads are satisfied in order here
+    default:
+      drain(t);  // locks are not Atomic<T> accesses; nothing else comes here
+      break;
   }
+  if (step_pending_) observe();  // the flushes are steps: invariants see them
 }
 
 void Scheduler::Impl::record_flush(uint32_t owner, const Pending& e, int64_t before) {
@@ -893,6 +933,7 @@ void Scheduler::Impl::record(sync::Site site, const void* obj,
   const uint64_t word = uint64_t{cur_} | uint64_t{static_cast<uint8_t>(kind)} << 8;
   hash_ = combine(hash_, word ^ fn_hash(site.fn) * 0x9e3779b97f4a7c15ull);
   if (options_.recording == Recording::kFullTrace) {
+    last_access_ = trace_.size();
     trace_.push_back(Step{index, static_cast<uint8_t>(cur_),
                           site.fn ? site.fn : "", site.line, kind,
                           object_index(obj), obj, 0, 0, false});

@@ -137,6 +137,11 @@ void PctStrategy::begin_run(uint32_t threads) {
   priority_.fill(0);
   for (uint32_t i = 0; i < n; ++i) priority_[i] = d + perm[i];
   flush_rng_ = SplitMix64(~seed_);
+  // Weak memory: how long stores wait is drawn per run (a store waits about
+  // 1/p decisions), so some runs publish at once and some hold a store
+  // across a whole race. Drawn from its own generator: sc runs are as before.
+  static constexpr double kFlushChances[] = {1.0 / 2, 1.0 / 8, 1.0 / 32, 1.0 / 128};
+  flush_chance_ = SplitMix64::Chance(kFlushChances[flush_rng_.below(4)]);
   // d-1 change points uniform in [1, k], distinct while k allows it.
   change_at_.clear();
   for (uint32_t i = 0; i + 1 < d; ++i) {
@@ -158,8 +163,8 @@ uint32_t PctStrategy::pick(const Decision& d) {
         priority_[d.current] = static_cast<uint32_t>(i + 1);
   }
   // Weak memory: the flush choices come after the threads. PCT gives them
-  // no priority; a decision that may flush does so with probability
-  // kPctFlushChance, uniformly, and otherwise lets the stores wait.
+  // no priority; a decision that may flush does so with the run's
+  // probability (begin_run()), uniformly, and otherwise lets the stores wait.
   size_t threads = d.runnable.size();
   while (d.runnable[threads - 1] >= kFlushBase) --threads;
   if (threads < d.runnable.size() && flush_rng_.chance(flush_chance_))

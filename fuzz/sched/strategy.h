@@ -219,7 +219,7 @@ class PctStrategy final : public Strategy {
   std::array<uint32_t, kMaxThreads> priority_{};
   std::vector<uint64_t> change_at_;  // change_at_[i]: 1-based step -> prio i+1
   SplitMix64 flush_rng_;             // weak memory only: which store, when
-  SplitMix64::Chance flush_chance_{1.0 / 4};
+  SplitMix64::Chance flush_chance_{1.0 / 8};  // per run: begin_run()
 };
 
 // ---- as preemption points ----------------------------------------------------

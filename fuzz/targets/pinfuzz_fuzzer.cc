@@ -385,6 +385,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Schedule own = scenario.schedule;
     for (const Schedule& sc : amplified_schedules(own, r.steps, g_flags.amplify - 1)) {
       scenario.schedule = sc;
+      scenario.schedule.memory = own.memory;
       if ((bad = run_once(scenario, &r))) break;
     }
     if (bad) derived_bytes = encode_bytes(scenario);
@@ -490,7 +491,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   const SearchResult r =
       search(fallback, *g_flags.search, seed, g_flags.run.expect,
-             SearchBudget{runs, max_time > 0 ? max_time : 1e18}, g_flags.run.step_budget, &hooks);
+             SearchBudget{runs, max_time > 0 ? max_time : 1e18}, g_flags.run.step_budget, &hooks,
+             g_flags.run.memory.value_or(kFuzzerDefaultMemory));
   std::fprintf(stderr, "pinfuzz: stats execs=%llu known_hits=%llu time=%.1f\n",
                static_cast<unsigned long long>(g_executions),
                static_cast<unsigned long long>(g_known.total_hits), elapsed());

@@ -68,9 +68,8 @@ class Atomic {
   Atomic& operator=(const Atomic&) = delete;
 
   T load(mo order = mo::seq_cst, Site s = Site::here()) const {
-    access(s, this, Access::kLoad);
     T v;
-    if (Hook* h = buffered_hook()) [[unlikely]]
+    if (Hook* h = begin(s, Access::kLoad, order)) [[unlikely]]
       v = from_i64(h->weak_load(s, cell(), order));
     else
       v = v_.load(order);
@@ -78,8 +77,8 @@ class Atomic {
     return v;
   }
   void store(T x, mo order = mo::seq_cst, Site s = Site::here()) {
-    access(s, this, Access::kStore);
-    value(s, this, exchange_word(x, order, s), as_i64(x));
+    Hook* h = begin(s, Access::kStore, order);
+    value(s, this, exchange_word(h, x, order, s), as_i64(x));
   }
   // store(make()), with make() called after the scheduling point, right
   // before the store: a value drawn from a ghost counter is then ordered
@@ -87,9 +86,9 @@ class Atomic {
   // Returns the value stored.
   template <class Make>
   T store_from(Make make, mo order = mo::seq_cst, Site s = Site::here()) {
-    access(s, this, Access::kStore);
+    Hook* h = begin(s, Access::kStore, order);
     T x = make();
-    value(s, this, exchange_word(x, order, s), as_i64(x));
+    value(s, this, exchange_word(h, x, order, s), as_i64(x));
     return x;
   }
   T fetch_add(T d, mo order = mo::seq_cst, Site s = Site::here()) {
@@ -117,9 +116,8 @@ class Atomic {
   // Kernel-style cmpxchg: returns the value found; success iff it == expected.
   T cmpxchg(T expected, T desired, mo order = mo::seq_cst,
             Site s = Site::here()) {
-    access(s, this, Access::kRmw);
     T found = expected;
-    if (Hook* h = buffered_hook()) [[unlikely]] {
+    if (Hook* h = begin(s, Access::kRmw, order)) [[unlikely]] {
       found = weak_rmw(h, s, order, [&](T o) {
         return o == expected ? std::optional<T>(desired) : std::nullopt;
       });
@@ -136,9 +134,8 @@ class Atomic {
   // value is u; true if it added. One atomic step, as in the kernel.
   bool add_unless(T d, T unless, mo order = mo::seq_cst,
                   Site s = Site::here()) {
-    access(s, this, Access::kRmw);
     T cur;
-    if (Hook* h = buffered_hook()) [[unlikely]] {
+    if (Hook* h = begin(s, Access::kRmw, order)) [[unlikely]] {
       cur = weak_rmw(h, s, order, [&](T o) {
         return o == unless ? std::nullopt : std::optional<T>(static_cast<T>(o + d));
       });
@@ -195,9 +192,20 @@ class Atomic {
   Cell cell() const {
     return Cell{const_cast<Atomic*>(this), &read_word, &write_word};
   }
-  // After a store's scheduling point: the value replaced.
-  int64_t exchange_word(T x, mo order, Site s) {
-    if (Hook* h = buffered_hook()) [[unlikely]]
+  // The scheduling point of an access: the weak-memory hook, if one runs
+  // this word, else the plain one (and nullptr).
+  Hook* begin(Site s, Access kind, mo order) const {
+    if (Hook* h = buffered_hook()) [[unlikely]] {
+      h->weak_access(s, this, kind, order, Fence::kMb);
+      return h;
+    }
+    access(s, this, kind);
+    return nullptr;
+  }
+  // After a store's scheduling point (h: what begin() returned): the value
+  // replaced.
+  int64_t exchange_word(Hook* h, T x, mo order, Site s) {
+    if (h) [[unlikely]]
       return h->weak_store(s, cell(), as_i64(x), order);
     return as_i64(v_.exchange(x, order));
   }
@@ -213,9 +221,8 @@ class Atomic {
   // next(old) through the weak-memory hook.
   template <class Next, class Native>
   T rmw(Next next, Native native, mo order, Site s) {
-    access(s, this, Access::kRmw);
     T old;
-    if (Hook* h = buffered_hook()) [[unlikely]]
+    if (Hook* h = begin(s, Access::kRmw, order)) [[unlikely]]
       old = weak_rmw(h, s, order, next);
     else
       old = native();
@@ -246,11 +253,12 @@ void when_visible(const F& f) {
 // The barriers. Each is a scheduling point of its own (an Access::kFence
 // step); in free mode a C++ fence of the strength the kernel's has.
 inline void fence(Fence f, std::memory_order mo, Site s) {
+  if (Hook* h = weak_hook()) [[unlikely]] {
+    h->weak_access(s, nullptr, Access::kFence, mo, f);
+    return;
+  }
   access(s, nullptr, Access::kFence);
-  if (Hook* h = weak_hook()) [[unlikely]]
-    h->weak_fence(s, f);
-  else
-    std::atomic_thread_fence(mo);
+  std::atomic_thread_fence(mo);
 }
 // smp_mb(): a full barrier.
 inline void smp_mb(Site s = Site::here()) { fence(Fence::kMb, std::memory_order_seq_cst, s); }

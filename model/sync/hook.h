@@ -103,8 +103,16 @@ class Hook {
   // The memory model of the runs under this hook. Set before the hook is
   // installed (ScopedHook reads it), never while installed.
   Memory memory = Memory::kSc;
-  // Weak memory (memory != kSc): Atomic<T> does not touch its word itself but
-  // asks the hook, after the scheduling point (on_access) of the access.
+  // Weak memory (memory != kSc): an Atomic<T> access or a barrier calls
+  // this in place of on_access(), with its memory order (and for a barrier,
+  // obj nullptr and kind kFence, which one), so that what it forces (the
+  // flushes a barrier or a fully ordered RMW drains) are steps before it.
+  virtual void weak_access(Site site, const void* obj, Access kind, std::memory_order mo,
+                           Fence fence) {
+    (void)mo, (void)fence;
+    on_access(site, obj, kind);
+  }
+  // Then Atomic<T> does not touch its word itself but asks the hook.
   // A load: the value this thread sees (its own buffered store, or memory).
   virtual int64_t weak_load(Site site, const Cell& c, std::memory_order mo) {
     (void)site, (void)mo;
@@ -128,8 +136,6 @@ class Hook {
     (void)site, (void)mo;
     c.write(c.obj, v);
   }
-  // A barrier, after its own scheduling point.
-  virtual void weak_fence(Site site, Fence f) { (void)site, (void)f; }
   // Ghost bookkeeping that belongs to this thread's last access, a store:
   // if that store waits in a buffer, keep fn(ctx) (a copy of `size` <=
   // kDeferBytes bytes) to run when it becomes visible, and return true;

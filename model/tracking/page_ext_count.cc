@@ -50,7 +50,7 @@ class PageExtCount final : public TrackingBase<PageExtCount> {
     PageExt* ext = w.page_ext_get(head);
     if (!ext) return;  // page_ext_get(): "NULL if no page_ext exists for this page"
     ext->word[kPinCount].fetch_add(1, std::memory_order_relaxed, s);
-    if (path == GrabPath::kFast) sync::smp_mb(s);  // smp_mb__after_atomic()
+    if (path == GrabPath::kFast) grab_fast_barrier(w, s);
   }
 
   int32_t put(World& w, const Task*, Pfn head, GupHow how, sync::Site s) const override {

@@ -26,10 +26,7 @@ void PinBias::grab(World& w, const Task* t, Pfn head, GupHow how, GrabPath path,
     h.pincount.fetch_add(1, std::memory_order_relaxed, s);
   else
     folio_ref_add(w, t, head, GUP_PIN_COUNTING_BIAS - 1);
-  // try_grab_folio_fast(): "Adjust the pincount before re-checking the PTE
-  // for changes. This is essentially a smp_mb() and is paired with a memory
-  // barrier in folio_try_share_anon_rmap_*()": smp_mb__after_atomic().
-  if (path == GrabPath::kFast) sync::smp_mb(s);
+  if (path == GrabPath::kFast) grab_fast_barrier(w, s);
 }
 
 int32_t PinBias::put(World& w, const Task*, Pfn head, GupHow how, sync::Site s) const {

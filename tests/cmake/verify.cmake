@@ -38,6 +38,12 @@ endforeach()
 # at bound 2.
 file(GLOB _verify_regressions CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/corpus/regressions/*/*.txt)
 foreach(entry ${_verify_regressions})
+  # A row that only a weak memory model shows (memory tso|arm) is beyond
+  # verify, which explores sc schedules (docs/verify.md); find covers it.
+  file(STRINGS ${entry} _memory REGEX "^memory (tso|arm)")
+  if(_memory)
+    continue()
+  endif()
   get_filename_component(_row ${entry} DIRECTORY)
   get_filename_component(_row ${_row} NAME)
   get_filename_component(_kind ${entry} NAME_WE)
