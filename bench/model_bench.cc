@@ -118,6 +118,23 @@ BENCHMARK_CAPTURE(BM_ModelScheduled, input, pf::ScheduleKind::kInput)->UseRealTi
 BENCHMARK_CAPTURE(BM_ModelScheduled, random, pf::ScheduleKind::kRandom)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ModelScheduled, pct, pf::ScheduleKind::kPct)->UseRealTime();
 
+// Executions per second per memory model (issue 19): BM_ModelScheduled is
+// sc; these run the same scenario and strategies with store buffers, whose
+// flushes are the strategy's choices.
+void BM_ModelMemory(benchmark::State& state, pf::ScheduleKind kind, pf::sync::Memory memory) {
+  pf::RunOptions opt;
+  opt.memory = memory;
+  run_scheduled(state, kind, opt);
+}
+BENCHMARK_CAPTURE(BM_ModelMemory, random_tso, pf::ScheduleKind::kRandom, pf::sync::Memory::kTso)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelMemory, random_arm, pf::ScheduleKind::kRandom, pf::sync::Memory::kArm)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelMemory, pct_tso, pf::ScheduleKind::kPct, pf::sync::Memory::kTso)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelMemory, pct_arm, pf::ScheduleKind::kPct, pf::sync::Memory::kArm)
+    ->UseRealTime();
+
 // What libFuzzer pays: the interleaving-coverage observer on every step.
 void BM_ModelScheduledWithCoverage(benchmark::State& state, pf::ScheduleKind kind) {
   static std::array<uint8_t, pf::InterleavingCoverage::kSize> counters;
