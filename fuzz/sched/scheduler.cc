@@ -578,8 +578,11 @@ void Scheduler::Impl::park_while_unwinding(const void* obj) {
 
 // ---- the hook ----------------------------------------------------------------------
 
-void Scheduler::Impl::access(sync::Site site, const void* obj, sync::Access kind,
-                             const WeakOp* op) {
+// Inlined into on_access(): the sc path is every step's cost.
+__attribute__((always_inline)) inline void Scheduler::Impl::access(sync::Site site,
+                                                                   const void* obj,
+                                                                   sync::Access kind,
+                                                                   const WeakOp* op) {
   if (cur_ == kHost || in_after_step_)
     die("scheduling point outside a model thread (after_step must use peek())");
   if (stopping_) return unwind_point();

@@ -48,6 +48,12 @@
 
 namespace pf::sync {
 
+// The sc fast path of every access is inlined into the model (it was, before
+// the weak paths grew the functions past the compiler's inlining budget and
+// made every load a call: 15-20% of model_bench). The weak paths stay out of
+// line and cold.
+#define PF_SYNC_INLINE __attribute__((always_inline)) inline
+
 // kBuffered = false (Immediate<T>): a word outside the weak memory model.
 // Its accesses are scheduling points like any other, but under tso and arm
 // a store to it is visible at once and drains nothing, and a load reads
@@ -67,16 +73,16 @@ class Atomic {
   Atomic(const Atomic&) = delete;
   Atomic& operator=(const Atomic&) = delete;
 
-  T load(mo order = mo::seq_cst, Site s = Site::here()) const {
+  PF_SYNC_INLINE T load(mo order = mo::seq_cst, Site s = Site::here()) const {
     T v;
     if (Hook* h = begin(s, Access::kLoad, order)) [[unlikely]]
-      v = from_i64(h->weak_load(s, cell(), order));
+      v = weak_load(h, s, order);
     else
       v = v_.load(order);
     loaded(s, this, as_i64(v));
     return v;
   }
-  void store(T x, mo order = mo::seq_cst, Site s = Site::here()) {
+  PF_SYNC_INLINE void store(T x, mo order = mo::seq_cst, Site s = Site::here()) {
     Hook* h = begin(s, Access::kStore, order);
     value(s, this, exchange_word(h, x, order, s), as_i64(x));
   }
@@ -85,36 +91,36 @@ class Atomic {
   // exactly like the stores (no other thread can store in between).
   // Returns the value stored.
   template <class Make>
-  T store_from(Make make, mo order = mo::seq_cst, Site s = Site::here()) {
+  PF_SYNC_INLINE T store_from(Make make, mo order = mo::seq_cst, Site s = Site::here()) {
     Hook* h = begin(s, Access::kStore, order);
     T x = make();
     value(s, this, exchange_word(h, x, order, s), as_i64(x));
     return x;
   }
-  T fetch_add(T d, mo order = mo::seq_cst, Site s = Site::here()) {
+  PF_SYNC_INLINE T fetch_add(T d, mo order = mo::seq_cst, Site s = Site::here()) {
     return rmw([d](T o) { return std::optional<T>(static_cast<T>(o + d)); },
                [&] { return v_.fetch_add(d, order); }, order, s);
   }
-  T fetch_sub(T d, mo order = mo::seq_cst, Site s = Site::here()) {
+  PF_SYNC_INLINE T fetch_sub(T d, mo order = mo::seq_cst, Site s = Site::here()) {
     return rmw([d](T o) { return std::optional<T>(static_cast<T>(o - d)); },
                [&] { return v_.fetch_sub(d, order); }, order, s);
   }
-  T fetch_or(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
+  PF_SYNC_INLINE T fetch_or(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
     return rmw([bits](T o) { return std::optional<T>(static_cast<T>(o | bits)); },
                [&] { return v_.fetch_or(bits, order); }, order, s);
   }
-  T fetch_and(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
+  PF_SYNC_INLINE T fetch_and(T bits, mo order = mo::seq_cst, Site s = Site::here()) {
     return rmw([bits](T o) { return std::optional<T>(static_cast<T>(o & bits)); },
                [&] { return v_.fetch_and(bits, order); }, order, s);
   }
   // xchg() / xchg_relaxed(): writes x, returns the value it replaced; one
   // read-modify-write (x86's ptep_get_and_clear() is an xchg).
-  T xchg(T x, mo order = mo::seq_cst, Site s = Site::here()) {
+  PF_SYNC_INLINE T xchg(T x, mo order = mo::seq_cst, Site s = Site::here()) {
     return rmw([x](T) { return std::optional<T>(x); },
                [&] { return v_.exchange(x, order); }, order, s);
   }
   // Kernel-style cmpxchg: returns the value found; success iff it == expected.
-  T cmpxchg(T expected, T desired, mo order = mo::seq_cst,
+  PF_SYNC_INLINE T cmpxchg(T expected, T desired, mo order = mo::seq_cst,
             Site s = Site::here()) {
     T found = expected;
     if (Hook* h = begin(s, Access::kRmw, order)) [[unlikely]] {
@@ -132,7 +138,7 @@ class Atomic {
   }
   // include/linux/atomic.h: atomic_add_unless(v, a, u): add a unless the
   // value is u; true if it added. One atomic step, as in the kernel.
-  bool add_unless(T d, T unless, mo order = mo::seq_cst,
+  PF_SYNC_INLINE bool add_unless(T d, T unless, mo order = mo::seq_cst,
                   Site s = Site::here()) {
     T cur;
     if (Hook* h = begin(s, Access::kRmw, order)) [[unlikely]] {
@@ -165,10 +171,6 @@ class Atomic {
   void init(T x) noexcept { v_.store(x, mo::relaxed); }
 
  private:
-  static Hook* buffered_hook() {
-    if constexpr (kBuffered) return weak_hook();
-    return nullptr;
-  }
   static int64_t as_i64(T x) {
     if constexpr (std::is_enum_v<T>) {
       return static_cast<int64_t>(static_cast<std::underlying_type_t<T>>(x));
@@ -194,24 +196,40 @@ class Atomic {
   }
   // The scheduling point of an access: the weak-memory hook, if one runs
   // this word, else the plain one (and nullptr).
-  Hook* begin(Site s, Access kind, mo order) const {
-    if (Hook* h = buffered_hook()) [[unlikely]] {
-      h->weak_access(s, this, kind, order, Fence::kMb);
-      return h;
+  [[gnu::noinline, gnu::cold]] T weak_load(Hook* h, Site s, mo order) const {
+    return from_i64(h->weak_load(s, cell(), order));
+  }
+  [[gnu::noinline, gnu::cold]] int64_t weak_store(Hook* h, T x, mo order, Site s) {
+    return h->weak_store(s, cell(), as_i64(x), order);
+  }
+  [[gnu::noinline, gnu::cold]] void weak_begin(Hook* h, Site s, Access kind, mo order) const {
+    h->weak_access(s, this, kind, order, Fence::kMb);
+  }
+  // One read of the thread-local hook: this is every access's fast path.
+  PF_SYNC_INLINE Hook* begin(Site s, Access kind, mo order) const {
+    (void)order;  // Immediate<T>: no weak path
+    Hook* h = detail::tls_hook;
+    if (!h) return nullptr;
+    if constexpr (kBuffered) {
+      if (h->memory != Memory::kSc) [[unlikely]] {
+        weak_begin(h, s, kind, order);
+        return h;
+      }
     }
-    access(s, this, kind);
+    h->on_access(s, this, kind);
     return nullptr;
   }
   // After a store's scheduling point (h: what begin() returned): the value
   // replaced.
-  int64_t exchange_word(Hook* h, T x, mo order, Site s) {
+  PF_SYNC_INLINE int64_t exchange_word(Hook* h, T x, mo order, Site s) {
     if (h) [[unlikely]]
-      return h->weak_store(s, cell(), as_i64(x), order);
+      return weak_store(h, x, order, s);
     return as_i64(v_.exchange(x, order));
   }
-  // next(old): the value to write, or nullopt to write nothing.
+  // next(old): the value to write, or nullopt to write nothing. Out of line:
+  // the weak paths must not make the sc fast path too big to inline.
   template <class Next>
-  T weak_rmw(Hook* h, Site s, mo order, Next next) {
+  [[gnu::noinline, gnu::cold]] T weak_rmw(Hook* h, Site s, mo order, Next next) {
     const Cell c = cell();
     const T old = from_i64(h->weak_rmw_read(s, c, order));
     if (const std::optional<T> x = next(old)) h->weak_rmw_write(s, c, as_i64(*x), order);
@@ -220,7 +238,7 @@ class Atomic {
   // An unconditional read-modify-write: `native` on the real atomic, or
   // next(old) through the weak-memory hook.
   template <class Next, class Native>
-  T rmw(Next next, Native native, mo order, Site s) {
+  PF_SYNC_INLINE T rmw(Next next, Native native, mo order, Site s) {
     T old;
     if (Hook* h = begin(s, Access::kRmw, order)) [[unlikely]]
       old = weak_rmw(h, s, order, next);
