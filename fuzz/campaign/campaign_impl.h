@@ -116,6 +116,11 @@ class Campaign {
   static std::string parse_worker_flags(const std::vector<std::string>& args, RunConfig* config,
                                         std::vector<std::string>* implied);
   std::string resume_worker_flags();
+  // The memory model a config's workers run and its crash files decode
+  // under: the workers' --memory if the user gave one (--fuzzer-arg), else
+  // the one its catalog row needs (bugs.def PF_BUG_MEMORY), else the
+  // fuzzer's default.
+  std::optional<sync::Memory> memory_of(const Config& c) const;
   int usage(const std::string& msg);
   int disk(const std::string& msg);
   void reconcile_findings();

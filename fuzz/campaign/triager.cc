@@ -1,6 +1,7 @@
 // The Triager thread (triage.h's triage() on each crash file in turn) and
 // the campaign's side of it: crash files queued, results published.
 #include "fuzz/campaign/campaign_impl.h"
+#include "fuzz/harness/bugs.h"
 
 #include <fmt/format.h>
 
@@ -65,13 +66,19 @@ void Triager::loop() {
   }
 }
 
+std::optional<sync::Memory> Campaign::memory_of(const Config& c) const {
+  if (worker_.given(RunFlag::memory)) return worker_.memory;
+  if (const BugConfig* b = c.bug.empty() ? nullptr : find_bug(c.bug)) return b->memory();
+  return kFuzzerDefaultMemory;
+}
+
 TriageInput Campaign::triage_input(const Config& c, std::string path) const {
   TriageInput in;
   in.path = std::move(path);
   in.design = c.design;
   in.slug = c.slug;
   in.strategy = worker_.strategy;
-  in.memory = worker_.memory;
+  in.memory = memory_of(c);
   // A native worker's schedules are of its --search kind, whatever the
   // campaign's --strategy: its files carry the kind in their name
   // (<kind>-crash-<sha1>, workers.cc), so they decode as they ran, now and
