@@ -92,7 +92,9 @@ TEST(Minimize, SeededScheduleFindingsShrinkToAFewPreemptionPoints) {
     EXPECT_LE(m.scenario.program.threads.size(), s.program.threads.size()) << name;
     EXPECT_LE(ops(m.scenario), ops(s)) << name;
   }
-  EXPECT_GE(seeded, 5);  // the corpus still has such entries to minimize
+  // The corpus still has such entries to minimize (four since issue 19
+  // re-minimized no_try_share_barrier's, found under arm, to points).
+  EXPECT_GE(seeded, 4);
 }
 
 }  // namespace
