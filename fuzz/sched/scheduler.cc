@@ -713,10 +713,13 @@ void Scheduler::Impl::wake(const void* obj) {
 // reaches memory (or another read-modify-write reads it), the pending
 // read-modify-write is flushed, with the entries older than it.
 //
+// The flushes an access forces are steps of their own, recorded before the
+// access (prepare()).
+//
 // Not modelled (a sound subset: every outcome shown is one the hardware
 // allows, not every one): loads satisfied out of order (ARM's load-load
-// reordering, which smp_rmb() forbids), and stores into the buffer after an
-// acquire that the hardware would let pass it.
+// reordering, which smp_rmb() forbids); and acquire and release
+// read-modify-writes drain the whole buffer, where ARM's are one-way.
 
 // No thread can run: what finished threads left in their buffers becomes
 // visible (a thread's buffer outlives it, as a CPU's does its task), and the
