@@ -81,7 +81,8 @@ void add_config_options(CLI::App& cmd, RunConfig& config) {
          },
          "Memory model: sc (sequentially consistent), tso (x86 store buffers) or arm (stores "
          "and relaxed atomics visible out of order; docs/model.md, \"Weak memory\"); replaces "
-         "the scenario's; any: as the scenario says (the default; sc for a search)")
+         "the scenario's; any: as the scenario says (the default; find: the catalog row's model, "
+         "else sc)")
       ->envname("PINFUZZ_MEMORY");
   cmd.add_option_function<std::string>(
          "--steps",
