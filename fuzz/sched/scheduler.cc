@@ -643,7 +643,8 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
     if (std::uncaught_exceptions() == 0) throw StopRun{};
     return park_while_unwinding(obj);
   }
-  // Going to sleep is a context switch: a full barrier (see fiber_main()).
+  // Going to sleep is a context switch: a full barrier (kernel/sched/core.c:
+  // __schedule()'s smp_mb__after_spinlock()).
   if (weak()) drain(cur_);
   covered_ = false;
   ++parks_;

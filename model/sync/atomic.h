@@ -194,8 +194,7 @@ class Atomic {
   Cell cell() const {
     return Cell{const_cast<Atomic*>(this), &read_word, &write_word};
   }
-  // The scheduling point of an access: the weak-memory hook, if one runs
-  // this word, else the plain one (and nullptr).
+  // The weak paths, out of line and cold.
   [[gnu::noinline, gnu::cold]] T weak_load(Hook* h, Site s, mo order) const {
     return from_i64(h->weak_load(s, cell(), order));
   }
@@ -205,7 +204,9 @@ class Atomic {
   [[gnu::noinline, gnu::cold]] void weak_begin(Hook* h, Site s, Access kind, mo order) const {
     h->weak_access(s, this, kind, order, Fence::kMb);
   }
-  // One read of the thread-local hook: this is every access's fast path.
+  // The scheduling point of an access: the weak-memory hook, if one runs
+  // this word (returned), else the plain one (nullptr returned). One read of
+  // the thread-local hook: this is every access's fast path.
   PF_SYNC_INLINE Hook* begin(Site s, Access kind, mo order) const {
     (void)order;  // Immediate<T>: no weak path
     Hook* h = detail::tls_hook;
