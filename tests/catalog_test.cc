@@ -31,6 +31,23 @@ TEST(Catalog, RowsParseBuggyAndFixed) {
   EXPECT_EQ(find_bug("no_such_bug"), nullptr);
 }
 
+// A row's buggy design, however it is reached (find --bug, a campaign
+// config, a ClusterFuzzLite target's name), defaults to the row's memory
+// model; its fix and the correct designs to sc. Some row must need a weak
+// model, or this checks nothing.
+TEST(Catalog, DefaultMemoryIsTheRowsModel) {
+  int weak = 0;
+  for (const BugConfig& b : bug_catalog()) {
+    SCOPED_TRACE(std::string(b.name));
+    EXPECT_EQ(default_memory(b.buggy_design()), b.memory());
+    EXPECT_EQ(default_memory(b.fixed_design()), sync::Memory::kSc);
+    weak += b.memory() != sync::Memory::kSc;
+  }
+  EXPECT_GE(weak, 2);
+  for (const std::string& name : design_names(DesignSet::kCorrect))
+    EXPECT_EQ(default_memory(*parse_design(name).design), sync::Memory::kSc) << name;
+}
+
 TEST(Catalog, RegressionCorpusHasAnEntryPerRowAndNoStrays) {
   std::vector<std::string> errors;
   auto entries = load_regressions(PINFUZZ_SOURCE_DIR "/corpus/regressions", &errors);

@@ -79,7 +79,7 @@ struct ImportOptions {
   std::vector<std::string> sources;
   std::string design;                     // "" = from each file's name
   std::optional<ScheduleKind> strategy;   // how the fuzzer read schedules (its --strategy)
-  std::optional<sync::Memory> memory;     // its memory model (its --memory)
+  std::optional<sync::Memory> memory;     // its --memory (none: its design's default_memory())
   uint64_t step_budget = 0;               // 0 = the default
 };
 int import_crashes(const ImportOptions& opt);

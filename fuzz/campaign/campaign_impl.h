@@ -118,8 +118,7 @@ class Campaign {
   std::string resume_worker_flags();
   // The memory model a config's workers run and its crash files decode
   // under: the workers' --memory if the user gave one (--fuzzer-arg), else
-  // the one its catalog row needs (bugs.def PF_BUG_MEMORY), else the
-  // fuzzer's default.
+  // default_memory() of its design, as pinfuzz_fuzzer defaults.
   std::optional<sync::Memory> memory_of(const Config& c) const;
   int usage(const std::string& msg);
   int disk(const std::string& msg);

@@ -119,7 +119,8 @@ int import_crashes(const ImportOptions& opt) {
                     [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '_'; },
                     '_');
     in.strategy = opt.strategy;
-    in.memory = opt.memory;
+    // As the target ran it: its design's model (pinfuzz_fuzzer's default).
+    in.memory = opt.memory ? opt.memory : std::optional(default_memory(design));
     in.step_budget = opt.step_budget;
     in.seen_at = st->elapsed;
     TriageResult r = triage(in, crash_dir, [&](const std::string& line) { return known.count(line) > 0; });

@@ -191,10 +191,6 @@ std::string Campaign::parse_worker_flags(const std::vector<std::string>& args, R
     config->strategy = kFuzzerDefaultStrategy;
     implied->push_back(fmt::format("--strategy={}", schedule_kind_name(*config->strategy)));
   }
-  if (!config->given(RunFlag::memory)) {
-    config->memory = kFuzzerDefaultMemory;
-    implied->push_back(fmt::format("--memory={}", sync::memory_name(*config->memory)));
-  }
   return "";
 }
 

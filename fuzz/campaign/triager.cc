@@ -68,8 +68,9 @@ void Triager::loop() {
 
 std::optional<sync::Memory> Campaign::memory_of(const Config& c) const {
   if (worker_.given(RunFlag::memory)) return worker_.memory;
-  if (const BugConfig* b = c.bug.empty() ? nullptr : find_bug(c.bug)) return b->memory();
-  return kFuzzerDefaultMemory;
+  // The worker defaulted the same way (pinfuzz_fuzzer's --memory).
+  const DesignParse d = parse_design(c.design);
+  return d.design ? default_memory(*d.design) : sync::Memory::kSc;
 }
 
 TriageInput Campaign::triage_input(const Config& c, std::string path) const {

@@ -133,11 +133,6 @@ bool Campaign::start_worker(size_t index) {
   for (const auto& a : worker_flags_) argv.push_back(a);
   for (const auto& a : opt_.fuzzer_args)
     if (!native || a.rfind("-seed=", 0) != 0) argv.push_back(a);
-  // After the campaign-wide flags: a catalog row that needs a weak memory
-  // model runs under it (the last --memory wins).
-  if (!worker_.given(RunFlag::memory))
-    if (const auto m = memory_of(c); m && *m != kFuzzerDefaultMemory)
-      argv.push_back(fmt::format("--memory={}", sync::memory_name(*m)));
   argv.push_back(corpus.string());
   argv.push_back((dir_ / "seeds").string());
   ++c.slices;

@@ -286,7 +286,6 @@ void add_campaign_commands(CLI::App& app, Action& action) {
   im->callback([&action] {
     action = [] {
       import_opt.strategy = kFuzzerDefaultStrategy;
-      import_opt.memory = kFuzzerDefaultMemory;
       if (!import_strategy.empty()) {
         if (auto e = parse_strategy_value(import_strategy, &import_opt.strategy); !e.empty()) {
           error("import: " + e);

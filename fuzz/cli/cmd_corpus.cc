@@ -95,9 +95,9 @@ int cmd_find(const std::string& bug_name, const RunConfig& config, SearchStrateg
   const Design design = bug ? bug->buggy_design() : config.fallback_design();
   const std::optional<ViolationKind> expect =
       bug ? std::optional(bug->expected) : config.expect;
-  // A catalog row runs under the memory model that shows it, unless
-  // --memory says otherwise.
-  const sync::Memory memory = config.memory.value_or(bug ? bug->memory() : sync::Memory::kSc);
+  // A catalog row's design runs under the memory model that shows it,
+  // unless --memory says otherwise.
+  const sync::Memory memory = config.memory.value_or(default_memory(design));
   fmt::print("searching for {} under {}, {} schedules, seed {}, memory {}, up to {} s\n",
              expect ? violation_name(*expect) : "any violation", design.name(),
              search_strategy_name(strategy), seed,

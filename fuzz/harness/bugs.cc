@@ -55,6 +55,12 @@ const BugConfig* find_bug(std::string_view name) {
   return nullptr;
 }
 
+sync::Memory default_memory(const Design& d) {
+  for (const BugConfig& b : kBugs)
+    if (b.memory() != sync::Memory::kSc && b.buggy_design() == d) return b.memory();
+  return sync::Memory::kSc;
+}
+
 std::vector<FuzzTarget> fuzz_targets() {
   std::vector<FuzzTarget> out;
   for (const BugConfig& b : kBugs)

@@ -34,6 +34,14 @@ struct BugConfig {
 std::span<const BugConfig> bug_catalog();
 const BugConfig* find_bug(std::string_view name);
 
+// The memory model a run of `d` defaults to when no --memory is given: the
+// model of the catalog row whose buggy design `d` is (PF_BUG_MEMORY), else
+// sc. pinfuzz_fuzzer (hence every campaign worker and every ClusterFuzzLite
+// target), find, and campaign triage and import all default through it, so
+// a barrier row is fuzzed, searched and decoded under the model that shows
+// it, however it was named.
+sync::Memory default_memory(const Design& d);
+
 // The fuzz targets an OSS-Fuzz / ClusterFuzzLite build leaves, one per
 // catalog row (its buggy design) and one per correct design, each named
 // kTargetPrefix + the row's or the design's name: pinfuzz_fuzzer reads its

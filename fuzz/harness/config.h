@@ -30,12 +30,6 @@ namespace pf {
 // 5/5, 5/5 found in 60 s) to 3.7 / 14.4 / 3.6 s (5/5 each).
 inline constexpr ScheduleKind kFuzzerDefaultStrategy = ScheduleKind::kRandom;
 
-// pinfuzz_fuzzer's memory model when neither --memory nor PINFUZZ_MEMORY
-// says: sc, so that a campaign's time to the catalog's rows is what
-// docs/time-to-bug.md measured; --memory=any reads each input's own (format
-// 6: tso or arm for half of all byte strings), --memory=tso|arm forces one.
-inline constexpr sync::Memory kFuzzerDefaultMemory = sync::Memory::kSc;
-
 // pinfuzz_fuzzer --amplify: at most this many schedules per input.
 inline constexpr uint32_t kMaxAmplify = 64;
 

@@ -318,7 +318,9 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   }
   // config.h says why this default; --strategy=any reads each input's own.
   if (!g_flags.run.given(RunFlag::strategy)) g_flags.run.strategy = kFuzzerDefaultStrategy;
-  if (!g_flags.run.given(RunFlag::memory)) g_flags.run.memory = kFuzzerDefaultMemory;
+  // bugs.h says why this default; --memory=any reads each input's own.
+  if (!g_flags.run.given(RunFlag::memory))
+    g_flags.run.memory = default_memory(g_flags.run.fallback_design());
   g_known.path = g_flags.known;
   g_known.reload_if_changed();
   if (g_flags.search) native_search(*argc, *argv);
@@ -327,9 +329,11 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   const std::string design = run.design ? run.design->name()
                                         : fmt::format("(from input, else {})",
                                                       tracking_name(kDefaultTracking));
-  std::fprintf(stderr, "pinfuzz_fuzzer: design=%s%s strategy=%s steps=%llu format=%d%s\n",
+  std::fprintf(stderr,
+               "pinfuzz_fuzzer: design=%s%s strategy=%s memory=%s steps=%llu format=%d%s\n",
                design.c_str(), named ? " (from its name)" : "",
                run.strategy ? schedule_kind_name(*run.strategy) : "any (from input)",
+               run.memory ? sync::memory_name(*run.memory) : "any (from input)",
                static_cast<unsigned long long>(run.step_budget), kFormatVersion,
                use_counters_given ? "" : " (-use_counters=0 added)");
   return 0;
@@ -492,7 +496,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const SearchResult r =
       search(fallback, *g_flags.search, seed, g_flags.run.expect,
              SearchBudget{runs, max_time > 0 ? max_time : 1e18}, g_flags.run.step_budget, &hooks,
-             g_flags.run.memory.value_or(kFuzzerDefaultMemory));
+             g_flags.run.memory.value_or(default_memory(fallback)));
   std::fprintf(stderr, "pinfuzz: stats execs=%llu known_hits=%llu time=%.1f\n",
                static_cast<unsigned long long>(g_executions),
                static_cast<unsigned long long>(g_known.total_hits), elapsed());

@@ -135,8 +135,8 @@ grep -q "^Done 2000 runs" "$log" || fail "the run did not finish its 2000 runs"
 # catalog row's may stop at its bug, which must then be a buggy design's.
 targets=$(cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$WORK/pinfuzz-build/fuzz/pinfuzz" designs --targets)
 [ "$(echo "$targets" | wc -w)" -ge 2 ] || fail "pinfuzz designs --targets listed: $targets"
-correct=$(cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$WORK/pinfuzz-build/fuzz/pinfuzz" designs |
-  awk '$2 == "correct" { print $1 }' | tr '\n' ' ')
+catalog=$(cd "$WORK" && ASAN_OPTIONS=detect_leaks=0 "$WORK/pinfuzz-build/fuzz/pinfuzz" designs)
+correct=$(awk '$2 == "correct" { print $1 }' <<<"$catalog" | tr '\n' ' ')
 [ -n "$correct" ] || fail "pinfuzz designs lists no correct design"
 for name in $targets; do
   for f in "$name" "${name}_seed_corpus.zip" "$name.dict" "$name.options"; do
@@ -153,6 +153,12 @@ for name in $targets; do
     fail "$name did not take its design from its name"
   }
   design=$(sed -n 's/^pinfuzz_fuzzer: design=\([^ ]*\) (from its name).*/\1/p' "$log")
+  # ... and runs under the memory model its catalog row needs, else sc.
+  want=$(awk -v row="${name#pinfuzz_fuzzer_}" '$1 == row { getline; if (match($0, /under --memory=[a-z]+/)) print substr($0, RSTART + 15, RLENGTH - 15) }' <<<"$catalog")
+  grep -q "^pinfuzz_fuzzer: design=.* memory=${want:-sc} " "$log" || {
+    head -n 3 "$log"
+    fail "$name does not run under memory=${want:-sc}"
+  }
   if [ "$rc" -ne 0 ]; then
     grep -q "^pinfuzz: VIOLATION .* design=$design " "$log" || {
       tail -n 20 "$log"
