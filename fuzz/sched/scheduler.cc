@@ -212,7 +212,8 @@ class Scheduler::Impl final : public sync::Hook {
   };
   void access(sync::Site site, const void* obj, sync::Access kind, const WeakOp* op);
   void prepare(const void* obj, sync::Access kind, const WeakOp& op);
-  // A thread's buffer holds at most this many; one more drains the oldest.
+  // A thread's buffer holds at most this many: an access that would buffer
+  // one more flushes the oldest first (prepare()).
   static constexpr size_t kBufferCap = 8;
   bool weak() const { return options_.memory != sync::Memory::kSc; }
   bool arm() const { return options_.memory == sync::Memory::kArm; }
@@ -225,6 +226,14 @@ class Scheduler::Impl final : public sync::Hook {
   }
   bool settle_all();
   void buffer(uint32_t t, const Pending& e);
+  // Whether thread t's weak accesses write through to memory: on the host,
+  // and once the run has ended (unwinding destructors), when what t's buffer
+  // still held is dropped, the run's outcome being decided.
+  bool writes_through(uint32_t t) {
+    if (t < n_ && !stopping_) return false;
+    if (t < n_) sb_[t].clear();
+    return true;
+  }
   int64_t view(uint32_t t, const sync::Cell& c) const;
   void record_flush(uint32_t owner, const Pending& e, int64_t before);
 
@@ -255,9 +264,27 @@ class Scheduler::Impl final : public sync::Hook {
     slots_[t].parked_on = obj;
     set_state(t, ThreadState::kParked);
   }
+  void unpark(uint32_t t) {
+    slots_[t].parked_on = nullptr;
+    set_state(t, ThreadState::kRunnable);
+  }
   uint32_t runnable_count();
   void observe();
   void record(sync::Site site, const void* obj, sync::Access kind);
+  // The trace hash's mix of a step and of an access's values (record(),
+  // record_flush(), on_value()).
+  void fold_step(uint32_t thread, sync::Access kind, const char* fn) {
+    // One mix per step: the name's hash goes through a multiply first so it
+    // cannot cancel against the (thread, kind) word. The line is left out on
+    // purpose: the hash names an interleaving by function, so it survives
+    // edits that only move code, and changes when scheduling points change.
+    const uint64_t word = uint64_t{thread} | uint64_t{static_cast<uint8_t>(kind)} << 8;
+    hash_ = combine(hash_, word ^ fn_hash(fn) * 0x9e3779b97f4a7c15ull);
+  }
+  void fold_value(int64_t before, int64_t after) {
+    hash_ = combine(hash_, static_cast<uint64_t>(before) ^
+                               static_cast<uint64_t>(after) * 0xc2b2ae3d27d4eb4full);
+  }
   uint64_t fn_hash(const char* fn);
   uint32_t object_index(const void* obj);
 
@@ -548,10 +575,7 @@ void Scheduler::Impl::begin_stop(Status status) {
   stopping_ = true;
   status_ = status;
   for (uint32_t t = 0; t < n_; ++t)
-    if (slots_[t].state == ThreadState::kParked) {
-      slots_[t].parked_on = nullptr;
-      set_state(t, ThreadState::kRunnable);  // to unwind
-    }
+    if (slots_[t].state == ThreadState::kParked) unpark(t);  // to unwind
 }
 
 // A scheduling point after the run ended: unwind this thread, unless it is
@@ -624,8 +648,7 @@ void Scheduler::Impl::on_value(sync::Site site, const void* obj,
   (void)site, (void)obj;
   if (stopping_ || cur_ == kHost) return;
   // Always right after this thread's own access: no scheduling point between.
-  hash_ = combine(hash_, static_cast<uint64_t>(before) ^
-                            static_cast<uint64_t>(after) * 0xc2b2ae3d27d4eb4full);
+  fold_value(before, after);
   if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size()) {
     Step& s = trace_[last_access_];
     s.before = before;
@@ -677,13 +700,8 @@ void Scheduler::Impl::wake(const void* obj) {
   // kernel/sched/core.c: try_to_wake_up() is a full barrier for the waker
   // (smp_mb__after_spinlock()): what it stored before is visible to the woken.
   if (weak() && !stopping_ && cur_ < n_) drain(cur_);
-  for (uint32_t t = 0; t < n_; ++t) {
-    Slot& s = slots_[t];
-    if (s.state == ThreadState::kParked && s.parked_on == obj) {
-      s.parked_on = nullptr;
-      set_state(t, ThreadState::kRunnable);
-    }
-  }
+  for (uint32_t t = 0; t < n_; ++t)
+    if (slots_[t].state == ThreadState::kParked && slots_[t].parked_on == obj) unpark(t);
 }
 
 // ---- weak memory ------------------------------------------------------------------------
@@ -736,10 +754,7 @@ bool Scheduler::Impl::settle_all() {
   observe();
   if (stopping_) return true;
   for (uint32_t t = 0; t < n_; ++t)
-    if (slots_[t].state == ThreadState::kParked) {
-      slots_[t].parked_on = nullptr;
-      set_state(t, ThreadState::kRunnable);
-    }
+    if (slots_[t].state == ThreadState::kParked) unpark(t);
   return true;
 }
 
@@ -780,7 +795,7 @@ void Scheduler::Impl::write_out(uint32_t t, size_t i) {
 
 bool Scheduler::Impl::weak_defer(void (*fn)(const void*), const void* ctx, size_t size) {
   const uint32_t t = cur_;
-  if (t >= n_ || stopping_ || size > kDeferBytes) return false;
+  if (writes_through(t) || size > kDeferBytes) return false;
   for (Pending& e : sb_[t])
     if (e.id == last_buffered_[t]) {
       if (e.ghost) return false;  // one note per store: a second runs now
@@ -804,8 +819,8 @@ void Scheduler::Impl::settle_rmws(uint32_t t, const void* obj) {
   }
 }
 
+// prepare() made room (kBufferCap).
 void Scheduler::Impl::buffer(uint32_t t, const Pending& e) {
-  if (sb_[t].size() >= kBufferCap) write_out(t, 0);
   sb_[t].push_back(e);
   sb_[t].back().id = last_buffered_[t] = ++buffered_;
   if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size())
@@ -826,8 +841,7 @@ int64_t Scheduler::Impl::weak_load(sync::Site, const sync::Cell& c, std::memory_
 int64_t Scheduler::Impl::weak_store(sync::Site site, const sync::Cell& c, int64_t v,
                                     std::memory_order mo) {
   const uint32_t t = cur_;
-  if (t >= n_ || stopping_) {  // unwinding: nothing is buffered any more
-    if (t < n_) sb_[t].clear();
+  if (writes_through(t)) {
     const int64_t old = c.read(c.obj);
     c.write(c.obj, v);
     return old;
@@ -843,10 +857,7 @@ int64_t Scheduler::Impl::weak_store(sync::Site site, const sync::Cell& c, int64_
 
 int64_t Scheduler::Impl::weak_rmw_read(sync::Site, const sync::Cell& c, std::memory_order mo) {
   const uint32_t t = cur_;
-  if (t >= n_ || stopping_) {
-    if (t < n_) sb_[t].clear();
-    return c.read(c.obj);
-  }
+  if (writes_through(t)) return c.read(c.obj);
   (void)mo;  // prepare() drained and settled as `mo` demands
   return view(t, c);
 }
@@ -854,7 +865,7 @@ int64_t Scheduler::Impl::weak_rmw_read(sync::Site, const sync::Cell& c, std::mem
 void Scheduler::Impl::weak_rmw_write(sync::Site site, const sync::Cell& c, int64_t v,
                                      std::memory_order mo) {
   const uint32_t t = cur_;
-  if (t < n_ && !stopping_ && arm() && mo == std::memory_order_relaxed) {
+  if (!writes_through(t) && arm() && mo == std::memory_order_relaxed) {
     buffer(t, Pending{c, v, site, wmb_epoch_[t], true, false});
     return;
   }
@@ -905,10 +916,8 @@ void Scheduler::Impl::prepare(const void* obj, sync::Access kind, const WeakOp& 
 void Scheduler::Impl::record_flush(uint32_t owner, const Pending& e, int64_t before) {
   if (stopping_) return;
   const uint64_t index = steps_++;
-  const uint64_t word = uint64_t{owner} | uint64_t{static_cast<uint8_t>(sync::Access::kFlush)} << 8;
-  hash_ = combine(hash_, word ^ fn_hash(e.site.fn) * 0x9e3779b97f4a7c15ull);
-  hash_ = combine(hash_, static_cast<uint64_t>(before) ^
-                             static_cast<uint64_t>(e.value) * 0xc2b2ae3d27d4eb4full);
+  fold_step(owner, sync::Access::kFlush, e.site.fn);
+  fold_value(before, e.value);
   if (options_.recording == Recording::kFullTrace)
     trace_.push_back(Step{index, static_cast<uint8_t>(owner), e.site.fn ? e.site.fn : "",
                           e.site.line, sync::Access::kFlush, object_index(e.cell.obj),
@@ -933,12 +942,7 @@ void Scheduler::Impl::observe() {
 void Scheduler::Impl::record(sync::Site site, const void* obj,
                              sync::Access kind) {
   const uint64_t index = steps_++;
-  // One mix per step: the name's hash goes through a multiply first so it
-  // cannot cancel against the (thread, kind) word. The line is left out on
-  // purpose: the hash names an interleaving by function, so it survives
-  // edits that only move code, and changes when scheduling points change.
-  const uint64_t word = uint64_t{cur_} | uint64_t{static_cast<uint8_t>(kind)} << 8;
-  hash_ = combine(hash_, word ^ fn_hash(site.fn) * 0x9e3779b97f4a7c15ull);
+  fold_step(cur_, kind, site.fn);
   if (options_.recording == Recording::kFullTrace) {
     last_access_ = trace_.size();
     trace_.push_back(Step{index, static_cast<uint8_t>(cur_),

@@ -6,14 +6,10 @@ namespace pf::sync {
 
 namespace detail {
 thread_local Hook* tls_hook = nullptr;
-thread_local Hook* tls_weak = nullptr;
 }
 
 Hook* current_hook() noexcept { return detail::tls_hook; }
-void set_current_hook(Hook* hook) noexcept {
-  detail::tls_hook = hook;
-  detail::tls_weak = hook && hook->memory != Memory::kSc ? hook : nullptr;
-}
+void set_current_hook(Hook* hook) noexcept { detail::tls_hook = hook; }
 
 void block(Site site, const void* obj) {
   if (Hook* h = detail::tls_hook) {

@@ -173,8 +173,6 @@ class ScopedHook {
 
 namespace detail {
 extern thread_local Hook* tls_hook;
-// tls_hook if its memory model is weak, else nullptr: what Atomic<T> tests.
-extern thread_local Hook* tls_weak;
 }
 
 inline void access(Site site, const void* obj, Access kind) {
@@ -187,7 +185,10 @@ inline void loaded(Site site, const void* obj, int64_t v) {
   if (Hook* h = detail::tls_hook; h && h->wants_loads) h->on_load(site, obj, v);
 }
 // The installed hook if it runs a weak memory model, else nullptr.
-inline Hook* weak_hook() { return detail::tls_weak; }
+inline Hook* weak_hook() {
+  Hook* h = detail::tls_hook;
+  return h && h->memory != Memory::kSc ? h : nullptr;
+}
 // Free mode: std::this_thread::yield(). See Hook::block.
 void block(Site site, const void* obj);
 inline void wake(const void* obj) {
