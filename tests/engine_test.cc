@@ -58,6 +58,28 @@ std::string outcome(const RunResult& r) {
   return r.violation ? violation_name(r.violation->kind) : "clean";
 }
 
+// The golden table `table` must equal tests/golden/<file>, or with
+// PINFUZZ_UPDATE_GOLDEN=1 becomes it (the test then skips). A difference means
+// an address, a build flag or a library's RNG got into the schedule - or the
+// model's scheduling points (or the weak models' rules) changed, in which
+// case old inputs mean something else: bump kFormatVersion and regenerate.
+void expect_golden(const std::string& table, const std::string& file) {
+  const fs::path golden = kSource / "tests/golden" / file;
+  if (const char* u = std::getenv("PINFUZZ_UPDATE_GOLDEN"); u && *u == '1') {
+    fs::create_directories(golden.parent_path());
+    std::ofstream(golden) << table;
+    GTEST_SKIP() << "wrote " << golden;
+  }
+  std::ifstream in(golden);
+  ASSERT_TRUE(in) << "missing " << golden << " (run with PINFUZZ_UPDATE_GOLDEN=1)";
+  std::stringstream want;
+  want << in.rdbuf();
+  EXPECT_EQ(table, want.str())
+      << "trace hashes differ from " << golden
+      << ": if the model's scheduling points or the weak models' rules changed on purpose, "
+         "bump kFormatVersion and regenerate with PINFUZZ_UPDATE_GOLDEN=1";
+}
+
 TEST(Determinism, EverySeedReplaysToOneTraceHashUnderThreeStrategies) {
   auto seeds = seed_scenarios();
   ASSERT_GE(seeds.size(), 15u);
@@ -79,25 +101,8 @@ TEST(Determinism, EverySeedReplaysToOneTraceHashUnderThreeStrategies) {
             << first.steps << " " << outcome(first) << "\n";
     }
   }
-  // Every build type must produce exactly this table. A difference means an
-  // address, a build flag or a library's RNG got into the schedule - or the
-  // model's scheduling points changed, in which case old inputs mean
-  // something else: bump kFormatVersion and regenerate with
-  // PINFUZZ_UPDATE_GOLDEN=1.
-  const fs::path golden = kSource / "tests/golden/trace_hashes.txt";
-  if (const char* u = std::getenv("PINFUZZ_UPDATE_GOLDEN"); u && *u == '1') {
-    fs::create_directories(golden.parent_path());
-    std::ofstream(golden) << table.str();
-    GTEST_SKIP() << "wrote " << golden;
-  }
-  std::ifstream in(golden);
-  ASSERT_TRUE(in) << "missing " << golden << " (run with PINFUZZ_UPDATE_GOLDEN=1)";
-  std::stringstream want;
-  want << in.rdbuf();
-  EXPECT_EQ(table.str(), want.str())
-      << "trace hashes differ from " << golden
-      << ": if the model's scheduling points changed on purpose, bump kFormatVersion "
-         "and regenerate with PINFUZZ_UPDATE_GOLDEN=1";
+  // Every build type must produce exactly this table.
+  expect_golden(table.str(), "trace_hashes.txt");
 }
 
 // The same under tso and arm (issue 19): the flushes are schedule choices,
@@ -130,19 +135,7 @@ TEST(Determinism, EverySeedReplaysToOneTraceHashUnderEachWeakMemoryModel) {
       }
     }
   }
-  const fs::path golden = kSource / "tests/golden/trace_hashes_weak.txt";
-  if (const char* u = std::getenv("PINFUZZ_UPDATE_GOLDEN"); u && *u == '1') {
-    std::ofstream(golden) << table.str();
-    GTEST_SKIP() << "wrote " << golden;
-  }
-  std::ifstream in(golden);
-  ASSERT_TRUE(in) << "missing " << golden << " (run with PINFUZZ_UPDATE_GOLDEN=1)";
-  std::stringstream want;
-  want << in.rdbuf();
-  EXPECT_EQ(table.str(), want.str())
-      << "weak-memory trace hashes differ from " << golden
-      << ": if the model's scheduling points or the weak models' rules changed on purpose, "
-         "bump kFormatVersion and regenerate with PINFUZZ_UPDATE_GOLDEN=1";
+  expect_golden(table.str(), "trace_hashes_weak.txt");
 }
 
 TEST(Determinism, RecordingATraceDoesNotChangeTheRun) {
