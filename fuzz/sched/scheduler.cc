@@ -195,15 +195,19 @@ class Scheduler::Impl final : public sync::Hook {
   // Weak memory: a store waiting in its thread's buffer (docs/model.md,
   // "Weak memory").
   struct Pending {
+    // ghost_ctx is left uninitialized: it is read only once ghost is set.
+    Pending(const sync::Cell& c, int64_t v, sync::Site s, uint32_t e, bool is_rmw,
+            bool is_release, uint64_t n)
+        : cell(c), value(v), site(s), epoch(e), rmw(is_rmw), release(is_release), id(n) {}
     sync::Cell cell;
-    int64_t value = 0;
+    int64_t value;
     sync::Site site;
-    uint32_t epoch = 0;    // the thread's smp_wmb() count when it was made
-    bool rmw = false;      // a read-modify-write's write
-    bool release = false;  // arm: visible only after every older entry
-    uint64_t id = 0;       // the run's count of buffered entries
+    uint32_t epoch;   // the thread's smp_wmb() count when it was made
+    bool rmw;         // a read-modify-write's write
+    bool release;     // arm: visible only after every older entry
+    uint64_t id;      // the run's count of buffered entries
     void (*ghost)(const void*) = nullptr;  // when_visible(): runs at the flush
-    alignas(std::max_align_t) std::array<unsigned char, kDeferBytes> ghost_ctx{};
+    alignas(std::max_align_t) std::array<unsigned char, kDeferBytes> ghost_ctx;
   };
   // What weak_access() knows beyond on_access().
   struct WeakOp {
@@ -225,13 +229,20 @@ class Scheduler::Impl final : public sync::Hook {
     while (!sb_[t].empty()) write_out(t, 0);
   }
   bool settle_all();
-  void buffer(uint32_t t, const Pending& e);
+  void buffer(uint32_t t, const sync::Cell& c, int64_t v, sync::Site site, bool rmw,
+              bool release);
+  void drop_buffer(uint32_t t) {
+    for (const Pending& e : sb_[t]) npending_rmw_ -= e.rmw;
+    npending_ -= static_cast<uint32_t>(sb_[t].size());
+    sb_[t].clear();
+    flush_dirty_ = true;
+  }
   // Whether thread t's weak accesses write through to memory: on the host,
   // and once the run has ended (unwinding destructors), when what t's buffer
   // still held is dropped, the run's outcome being decided.
   bool writes_through(uint32_t t) {
     if (t < n_ && !stopping_) return false;
-    if (t < n_) sb_[t].clear();
+    if (t < n_) drop_buffer(t);
     return true;
   }
   int64_t view(uint32_t t, const sync::Cell& c) const;
@@ -309,10 +320,13 @@ class Scheduler::Impl final : public sync::Hook {
   std::array<uint8_t, kMaxThreads + kMaxFlushChoices> runnable_{};
   uint32_t nrunnable_ = 0;
   std::array<std::vector<Pending>, kMaxThreads> sb_;  // store buffers
+  uint32_t npending_ = 0;      // entries in all of them (a fast "none")
+  uint32_t npending_rmw_ = 0;  // ... that are read-modify-writes' writes
   std::array<uint32_t, kMaxThreads> wmb_epoch_{};
   // flush choice i = entry second of thread first's buffer
   std::array<std::pair<uint8_t, uint8_t>, kMaxFlushChoices> flush_choice_{};
   uint32_t nflush_ = 0;
+  bool flush_dirty_ = true;  // a buffer changed since flush_choice_ was made
   uint64_t buffered_ = 0;  // entries buffered this run (Pending::id)
   // The entry this thread's last access buffered, if any (weak_defer()).
   std::array<uint64_t, kMaxThreads> last_buffered_{};
@@ -358,7 +372,9 @@ Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
   eh_ = eh_globals();  // every fiber of the run lives on this OS thread
 
   wants_loads = options_.recording == Recording::kFullTrace;
-  memory = options_.memory;  // before the hook is installed: ScopedHook reads it
+  memory = options_.memory;  // before the hook is installed
+  npending_ = npending_rmw_ = 0;
+  flush_dirty_ = true;
   for (uint32_t t = 0; t < kMaxThreads; ++t) {
     sb_[t].clear();
     wmb_epoch_[t] = 0;
@@ -772,20 +788,24 @@ bool Scheduler::Impl::flushable(uint32_t t, size_t i) const {
 // Appends the flush choices to runnable_ from index `at`; returns the count
 // of runnable_ entries in use.
 uint32_t Scheduler::Impl::collect_flush_choices(uint32_t at) {
-  nflush_ = 0;
-  for (uint32_t t = 0; t < n_; ++t)
-    for (size_t i = 0; i < sb_[t].size() && nflush_ < kMaxFlushChoices; ++i)
-      if (flushable(t, i)) {
-        flush_choice_[nflush_] = {static_cast<uint8_t>(t), static_cast<uint8_t>(i)};
-        runnable_[at + nflush_] = static_cast<uint8_t>(kFlushBase + nflush_);
-        ++nflush_;
-      }
+  if (flush_dirty_) {  // recomputed only after a buffer changed
+    flush_dirty_ = false;
+    nflush_ = 0;
+    for (uint32_t t = 0; t < n_ && npending_ > 0; ++t)
+      for (size_t i = 0; i < sb_[t].size() && nflush_ < kMaxFlushChoices; ++i)
+        if (flushable(t, i))
+          flush_choice_[nflush_++] = {static_cast<uint8_t>(t), static_cast<uint8_t>(i)};
+  }
+  for (uint32_t i = 0; i < nflush_; ++i) runnable_[at + i] = static_cast<uint8_t>(kFlushBase + i);
   return at + nflush_;
 }
 
 void Scheduler::Impl::write_out(uint32_t t, size_t i) {
   const Pending e = sb_[t][i];
   sb_[t].erase(sb_[t].begin() + static_cast<std::ptrdiff_t>(i));
+  --npending_;
+  npending_rmw_ -= e.rmw;
+  flush_dirty_ = true;
   settle_rmws(t, e.cell.obj);
   const int64_t before = e.cell.read(e.cell.obj);
   e.cell.write(e.cell.obj, e.value);
@@ -809,6 +829,7 @@ bool Scheduler::Impl::weak_defer(void (*fn)(const void*), const void* ctx, size_
 // Before thread t writes `obj` in memory: the other threads' pending
 // read-modify-writes of it go first (atomicity, above).
 void Scheduler::Impl::settle_rmws(uint32_t t, const void* obj) {
+  if (npending_rmw_ == 0) return;
   for (uint32_t u = 0; u < n_; ++u) {
     if (u == t) continue;
     for (size_t i = sb_[u].size(); i-- > 0;)
@@ -820,9 +841,13 @@ void Scheduler::Impl::settle_rmws(uint32_t t, const void* obj) {
 }
 
 // prepare() made room (kBufferCap).
-void Scheduler::Impl::buffer(uint32_t t, const Pending& e) {
-  sb_[t].push_back(e);
-  sb_[t].back().id = last_buffered_[t] = ++buffered_;
+void Scheduler::Impl::buffer(uint32_t t, const sync::Cell& c, int64_t v, sync::Site site,
+                             bool rmw, bool release) {
+  last_buffered_[t] = ++buffered_;
+  sb_[t].emplace_back(c, v, site, wmb_epoch_[t], rmw, release, buffered_);
+  ++npending_;
+  npending_rmw_ += rmw;
+  flush_dirty_ = true;
   if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size())
     trace_[last_access_].buffered = true;
 }
@@ -851,7 +876,7 @@ int64_t Scheduler::Impl::weak_store(sync::Site site, const sync::Cell& c, int64_
     c.write(c.obj, v);
     return old;
   }
-  buffer(t, Pending{c, v, site, wmb_epoch_[t], false, arm() && mo == std::memory_order_release});
+  buffer(t, c, v, site, false, arm() && mo == std::memory_order_release);
   return old;
 }
 
@@ -866,7 +891,7 @@ void Scheduler::Impl::weak_rmw_write(sync::Site site, const sync::Cell& c, int64
                                      std::memory_order mo) {
   const uint32_t t = cur_;
   if (!writes_through(t) && arm() && mo == std::memory_order_relaxed) {
-    buffer(t, Pending{c, v, site, wmb_epoch_[t], true, false});
+    buffer(t, c, v, site, true, false);
     return;
   }
   c.write(c.obj, v);
