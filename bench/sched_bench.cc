@@ -36,14 +36,18 @@ struct World {
   }
 };
 
-std::vector<ThreadBody> program(World& w) {
+// `order`: of the load, the fetch_add and the store (the cmpxchg is fully
+// ordered, as the kernel's is). seq_cst for every sc benchmark; relaxed for
+// the weak-memory ones, where the stores and the add wait in store buffers.
+// bench/relacy/relacy_bench.cc is the same program under Relacy.
+std::vector<ThreadBody> program(World& w, std::memory_order order = std::memory_order_seq_cst) {
   std::vector<ThreadBody> bodies;
   for (int64_t t = 0; t < kThreads; ++t) {
-    bodies.push_back([&w, t] {
+    bodies.push_back([&w, t, order] {
       for (int64_t i = 0; i < kRounds; ++i) {
-        int64_t v = w.a.load();
-        w.b.fetch_add(v + t);
-        if (w.c.cmpxchg(i, i + 1) != i) w.a.store(v + 1);
+        int64_t v = w.a.load(order);
+        w.b.fetch_add(v + t, order);
+        if (w.c.cmpxchg(i, i + 1) != i) w.a.store(v + 1, order);
       }
     });
   }
@@ -114,13 +118,16 @@ BENCHMARK(BM_SchedulerSwitch)->UseRealTime();
 
 // ---- a 3-thread, 110-access program ----------------------------------------------
 
-void BM_ProgramScheduled(benchmark::State& state, const char* strategy) {
+// The program under `strategy`, one seed per run, in `memory` with loads,
+// adds and stores of `order`.
+void run_program(benchmark::State& state, const char* strategy, sync::Memory memory,
+                 std::memory_order order) {
   World w;
-  auto bodies = program(w);
+  auto bodies = program(w, order);
   StrategyOptions opts;
   opts.preemptions = {{5, 1}, {7, 2}, {3, 0}, {11, 1}, {2, 2}, {9, 0}};
   opts.pct.steps_estimate = kThreads * kRounds * 3;
-  Scheduler sched;
+  Scheduler sched(Options{.memory = memory});
   uint64_t steps = 0, seed = 0;
   auto s = make_strategy(strategy, 0, opts);
   for (auto _ : state) {
@@ -130,9 +137,24 @@ void BM_ProgramScheduled(benchmark::State& state, const char* strategy) {
   }
   set_exec_counters(state, steps);
 }
+
+void BM_ProgramScheduled(benchmark::State& state, const char* strategy) {
+  run_program(state, strategy, sync::Memory::kSc, std::memory_order_seq_cst);
+}
 BENCHMARK_CAPTURE(BM_ProgramScheduled, input, "input")->UseRealTime();
 BENCHMARK_CAPTURE(BM_ProgramScheduled, random, "random")->UseRealTime();
 BENCHMARK_CAPTURE(BM_ProgramScheduled, pct, "pct")->UseRealTime();
+
+// The relaxed program under a memory model (issue 19): flush choices join
+// the threads at every decision. bench/relacy/compare.sh sets these beside
+// Relacy's random scheduler on the same program.
+void BM_ProgramWeak(benchmark::State& state, const char* strategy, sync::Memory memory) {
+  run_program(state, strategy, memory, std::memory_order_relaxed);
+}
+BENCHMARK_CAPTURE(BM_ProgramWeak, random_sc, "random", sync::Memory::kSc)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ProgramWeak, random_tso, "random", sync::Memory::kTso)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ProgramWeak, random_arm, "random", sync::Memory::kArm)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ProgramWeak, pct_arm, "pct", sync::Memory::kArm)->UseRealTime();
 
 void BM_ProgramScheduledRecording(benchmark::State& state) {
   World w;
