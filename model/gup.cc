@@ -371,6 +371,9 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     // gup_fast_pmd_range(): pmdp_get_lockless(); a cleared PMD (collapse in
     // progress) sends us to the slow path. The PTE is then read through the
     // table this PMD value points to - detached by now, perhaps.
+    // Both reads are READ_ONCE()s in the kernel; acquire here stands for the
+    // address dependency that orders the loads through them on ARM (the
+    // model does not track dependencies: docs/model.md "Weak memory").
     auto& pmd_word = m.pmd[static_cast<size_t>(i / kVpnPerPmd)];
     uint32_t pmd = pmd_word.load(std::memory_order_acquire);
     if (pmd & kPmdNone) break;
@@ -400,10 +403,12 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     // pmd_val(*pmdp)) || unlikely(pte_val(pte) != pte_val(ptep_get(ptep))))".
     // The PTE is reread from the same (maybe detached) table: only the PMD
     // recheck sees a collapse (70cbc3cc78a9).
+    // Both rereads are plain READ_ONCE()s (ptep_get()): under arm they may
+    // be satisfied early, down to the barrier after the grab.
     bool pmd_changed = !w.design.no_gup_fast_pmd_recheck &&
-                       pmd_word.load(std::memory_order_acquire) != pmd;
+                       pmd_word.load(std::memory_order_relaxed) != pmd;
     bool pte_changed = !w.design.no_gup_fast_recheck &&
-                       pte_word.load(std::memory_order_acquire) != raw;
+                       pte_word.load(std::memory_order_relaxed) != raw;
     if (pmd_changed || pte_changed) {
       gup_put_folio(w, &t, head, how);
       if (devmap) put_dev_pagemap(w, &t, pfn);
@@ -416,6 +421,10 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     // unshares. A page-cache page under a R/O long-term pin: "We really
     // need the vma ..." (GUP-fast has none), so the slow path decides.
     if (how == GupHow::kPin && !f.write && unshares_ro_pins(w)) {
+      // gup_must_unshare(): "Paired with a memory barrier in
+      // folio_try_share_anon_rmap_*()": smp_rmb(), then PageAnonExclusive().
+      // The acquire stands for both (the model's acquire orders the loads
+      // before it too), without a step of its own.
       const uint32_t pf = p.flags.load(std::memory_order_acquire);
       const bool must = (pf & PG_anon) ? !(pf & PG_anon_exclusive)
                                        : !pte.writable && f.longterm && pfn != w.zero_pfn;

@@ -124,9 +124,9 @@ TEST(WeakMemory, RelaxedReadModifyWritesPassLaterLoadsOnlyOnArm) {
   EXPECT_FALSE(outcomes(Memory::kArm, v0, v1).contains({0, 0}));
 }
 
-// MP: x = 1; y = 1  ||  r0 = y; r1 = x. r0 = 1, r1 = 0 needs the stores to
-// become visible out of order: ARM only, and not past smp_wmb() or a
-// store-release of y.
+// MP: x = 1; y = 1  ||  r0 = y; r1 = x. r0 = 1, r1 = 0 by the stores
+// becoming visible out of order: ARM only, and not past smp_wmb() or a
+// store-release of y (when the reader orders its loads).
 TEST(WeakMemory, MessagePassingNeedsOrderedStoresOnlyOnArm) {
   const Body reader = [](Litmus& l) {
     l.r0 = l.y.load(mo::relaxed);
@@ -148,10 +148,56 @@ TEST(WeakMemory, MessagePassingNeedsOrderedStoresOnlyOnArm) {
     l.x.store(1, mo::relaxed);
     l.y.store_release(1);
   };
+  // The reader orders its loads: ARM also satisfies them out of order (the
+  // next test).
+  const Body ordered_reader = [](Litmus& l) {
+    l.r0 = l.y.load(mo::relaxed);
+    sync::smp_rmb();
+    l.r1 = l.x.load(mo::relaxed);
+  };
   for (const Body& w : {wmb, release}) {
-    const auto seen = outcomes(Memory::kArm, w, reader);
+    const auto seen = outcomes(Memory::kArm, w, ordered_reader);
     EXPECT_FALSE(seen.contains({1, 0}));
     EXPECT_TRUE(seen.contains({0, 1}));  // the stores can still wait
+  }
+}
+
+// MP with the stores ordered (smp_wmb()): r0 = 1, r1 = 0 now needs the
+// reader's second load satisfied before its first, ARM's load-load
+// reordering; smp_rmb(), an acquire load of y, or a full barrier between the
+// loads forbids it (tools/memory-model/litmus-tests/MP+fencewmbonceonce+fencermbonceonce).
+TEST(WeakMemory, LoadsPassEachOtherOnlyOnArmAndNotPastReadBarriers) {
+  const Body writer = [](Litmus& l) {
+    l.x.store(1, mo::relaxed);
+    sync::smp_wmb();
+    l.y.store(1, mo::relaxed);
+  };
+  const Body plain = [](Litmus& l) {
+    l.r0 = l.y.load(mo::relaxed);
+    l.r1 = l.x.load(mo::relaxed);
+  };
+  EXPECT_FALSE(outcomes(Memory::kSc, writer, plain).contains({1, 0}));
+  EXPECT_FALSE(outcomes(Memory::kTso, writer, plain).contains({1, 0}));
+  EXPECT_TRUE(outcomes(Memory::kArm, writer, plain).contains({1, 0}));
+  const Body rmb = [](Litmus& l) {
+    l.r0 = l.y.load(mo::relaxed);
+    sync::smp_rmb();
+    l.r1 = l.x.load(mo::relaxed);
+  };
+  const Body acquire = [](Litmus& l) {
+    l.r0 = l.y.load_acquire();
+    l.r1 = l.x.load(mo::relaxed);
+  };
+  const Body mb = [](Litmus& l) {
+    l.r0 = l.y.load(mo::relaxed);
+    sync::smp_mb();
+    l.r1 = l.x.load(mo::relaxed);
+  };
+  for (const Body& r : {rmb, acquire, mb}) {
+    const auto seen = outcomes(Memory::kArm, writer, r);
+    EXPECT_FALSE(seen.contains({1, 0}));
+    EXPECT_TRUE(seen.contains({1, 1}));
+    EXPECT_TRUE(seen.contains({0, 0}));
   }
 }
 

@@ -108,6 +108,7 @@ std::string step_detail(const sched::Step& st, const std::string& object) {
     s += " (failed: no change)";
   }
   if (st.buffered) s += " (buffered: not yet visible to other threads)";
+  if (st.early) s += " (read early: the word as it was at this thread's last ordering point)";
   return s;
 }
 
@@ -123,6 +124,7 @@ struct ObjectUse {
   std::optional<int64_t> read;     // the last value a load saw, if recorded
   bool buffered = false;           // weak memory: a write waits in the store buffer
   bool flushed = false;            // weak memory: a buffered write became visible
+  bool early = false;              // weak memory: a load satisfied early (arm)
 };
 
 // "folio_put_refs ×2  page 3 refcount 1026→1025→2, read page 3 flags"
@@ -144,6 +146,7 @@ std::string summarize(const TimelineRow& row, std::span<const sched::Step> steps
     }
     if (st.kind == sync::Access::kLoad) {
       if (st.has_value) it->read = st.before;
+      it->early |= st.early;
       continue;
     }
     it->buffered |= st.buffered;
@@ -159,7 +162,9 @@ std::string summarize(const TimelineRow& row, std::span<const sched::Step> steps
   std::vector<std::string> parts, reads;
   for (const ObjectUse& u : uses) {
     if (u.values.empty() && !u.failed) {
-      reads.push_back(u.read ? u.name + "=" + value_text(u.form, *u.read) : u.name);
+      // "↶": read early, an older value than memory held (arm).
+      reads.push_back((u.read ? u.name + "=" + value_text(u.form, *u.read) : u.name) +
+                      (u.early ? " ↶" : ""));
       continue;
     }
     std::string p = u.name;

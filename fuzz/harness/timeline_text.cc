@@ -29,7 +29,7 @@ using timeline_detail::lane_name;
 std::string to_ascii(std::string_view s) {
   static constexpr std::pair<std::string_view, std::string_view> kMap[] = {
       {"→", "->"}, {"×", "x"}, {"▶", ">"}, {"✖", "X"}, {"✗", "!"}, {"…", "..."},
-      {"│", "|"},  {"─", "-"}, {"┼", "+"}, {"┄", "."}, {"⧖", "~"},
+      {"│", "|"},  {"─", "-"}, {"┼", "+"}, {"┄", "."}, {"⧖", "~"}, {"↶", "<"},
   };
   std::string out;
   for (size_t i = 0; i < s.size();) {
@@ -239,6 +239,11 @@ std::string render_timeline_text(const Scenario& s, const RunResult& r, const Ti
                   [](const TimelineRow& row) { return row.text.find("⧖") != std::string::npos; }))
     out += tab.g("⧖: a store waiting in its thread's store buffer (weak memory), not yet visible to "
                  "the others; \"visible:\" marks the step that makes it visible\n");
+  if (std::any_of(t.rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                  t.rows.begin() + static_cast<std::ptrdiff_t>(end),
+                  [](const TimelineRow& row) { return row.text.find("↶") != std::string::npos; }))
+    out += tab.g("↶: a load satisfied early (weak memory, arm): it read the word as it was at its "
+                 "thread's last ordering point\n");
   if (!t.not_started.empty()) {
     std::string ns = "never began:";
     for (size_t i = 0; i < t.not_started.size(); ++i) ns += (i ? ", " : " ") + t.not_started[i];

@@ -231,6 +231,21 @@ class Scheduler::Impl final : public sync::Hook {
   bool settle_all();
   void buffer(uint32_t t, const sync::Cell& c, int64_t v, sync::Site site, bool rmw,
               bool release);
+  // A write reaching memory (arm: logged for early loads).
+  void mem_write(const sync::Cell& c, int64_t v) {
+    if (arm()) wlog_.push_back(Overwrite{c.obj, c.read(c.obj), steps_});
+    c.write(c.obj, v);
+  }
+  // arm: thread t passes an ordering point: its later loads see memory as
+  // of now or later.
+  void raise_floor(uint32_t t) {
+    if (!arm() || t >= n_) return;
+    floor_[t] = steps_;
+    touched_[t].clear();
+    read_early_[t] = false;
+  }
+  bool can_read_early(uint32_t t, const void* obj) const;
+  int64_t value_at_floor(uint32_t t, const sync::Cell& c) const;
   void drop_buffer(uint32_t t) {
     for (const Pending& e : sb_[t]) npending_rmw_ -= e.rmw;
     npending_ -= static_cast<uint32_t>(sb_[t].size());
@@ -317,9 +332,25 @@ class Scheduler::Impl final : public sync::Hook {
   bool runnable_dirty_ = true;
   Status status_ = Status::kCompleted;
   // The runnable threads, then (weak memory) the flush choices of a decision.
-  std::array<uint8_t, kMaxThreads + kMaxFlushChoices> runnable_{};
+  std::array<uint8_t, kMaxThreads + kMaxFlushChoices + 1> runnable_{};
   uint32_t nrunnable_ = 0;
   std::array<std::vector<Pending>, kMaxThreads> sb_;  // store buffers
+  // arm: every write to memory this run, in order, with the value it
+  // replaced, so that a load satisfied early can read the word as it was.
+  struct Overwrite {
+    const void* obj;
+    int64_t old;
+    uint64_t at;  // steps_ when it was written
+  };
+  std::vector<Overwrite> wlog_;
+  // arm: a thread's loads may be satisfied no earlier than steps_ was at its
+  // last ordering point, and not earlier than its own last access to the
+  // same word (touched_ since that point: coherence).
+  std::array<uint64_t, kMaxThreads> floor_{};
+  std::array<std::vector<const void*>, kMaxThreads> touched_;
+  const void* early_obj_ = nullptr;  // the deciding access: a relaxed load of this
+  bool early_next_ = false;          // kEarlyRead was picked for it
+  std::array<bool, kMaxThreads> read_early_{};  // a load read early since floor_
   uint32_t npending_ = 0;      // entries in all of them (a fast "none")
   uint32_t npending_rmw_ = 0;  // ... that are read-modify-writes' writes
   std::array<uint32_t, kMaxThreads> wmb_epoch_{};
@@ -375,6 +406,12 @@ Result Scheduler::Impl::run(std::span<const ThreadBody> bodies,
   memory = options_.memory;  // before the hook is installed
   npending_ = npending_rmw_ = 0;
   flush_dirty_ = true;
+  wlog_.clear();
+  floor_.fill(0);
+  read_early_.fill(false);
+  for (auto& v : touched_) v.clear();
+  early_obj_ = nullptr;
+  early_next_ = false;
   for (uint32_t t = 0; t < kMaxThreads; ++t) {
     sb_[t].clear();
     wmb_epoch_[t] = 0;
@@ -529,12 +566,19 @@ uint32_t Scheduler::Impl::runnable_count() {
 uint32_t Scheduler::Impl::decide(Reason reason) {
   for (;;) {
     if (runnable_count() == 0) die("decision with no runnable thread");
-    const uint32_t choices = weak() ? collect_flush_choices(nrunnable_) : nrunnable_;
+    uint32_t choices = weak() ? collect_flush_choices(nrunnable_) : nrunnable_;
+    const bool early =
+        reason == Reason::kAccess && early_obj_ && can_read_early(cur_, early_obj_);
+    if (early) runnable_[choices++] = static_cast<uint8_t>(kEarlyRead);
     Decision d{std::span<const uint8_t>(runnable_.data(), choices),
                reason == Reason::kStart ? kNoThread : cur_, steps_, reason};
     const uint32_t t = strategy_->pick(d);
     if (t >= n_ || slots_[t].state != ThreadState::kRunnable) [[unlikely]] {
       if (t == kEndRun) return t;  // the caller ends the run
+      if (t == kEarlyRead && early) {  // not a switch: the load reads early
+        early_next_ = true;
+        return cur_;
+      }
       if (!is_flush_choice(t) || t - kFlushBase >= nflush_)
         die("the strategy picked a thread that is not runnable");
       // A flush is a step of its own and not a switch: ask again.
@@ -639,7 +683,13 @@ __attribute__((always_inline)) inline void Scheduler::Impl::access(sync::Site si
   } else if (uint64_t& budget = strategy_->keep_budget; budget > 0) {
     if (budget != Strategy::kForever) --budget;  // pick() would keep us
   } else {
+    // arm: a relaxed load may be satisfied early, if the decision says so.
+    early_obj_ = op && arm() && kind == sync::Access::kLoad &&
+                         op->mo == std::memory_order_relaxed
+                     ? obj
+                     : nullptr;
     const uint32_t next = decide(Reason::kAccess);
+    early_obj_ = nullptr;
     if (next != cur_) {
       if (next == kEndRun) {
         begin_stop(Status::kStopped);
@@ -684,7 +734,16 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
   }
   // Going to sleep is a context switch: a full barrier (kernel/sched/core.c:
   // __schedule()'s smp_mb__after_spinlock()).
-  if (weak()) drain(cur_);
+  if (weak()) {
+    // arm: a waiter whose condition was read early re-checks it past the
+    // barrier instead of sleeping: the wake it waits for may have come
+    // already (prepare_to_wait()'s barrier, then the re-check, is why the
+    // kernel loses no wake-up). A spurious wake-up, as block() allows.
+    const bool recheck = arm() && cur_ < n_ && read_early_[cur_];
+    drain(cur_);
+    raise_floor(cur_);
+    if (recheck) return;
+  }
   covered_ = false;
   ++parks_;
   park(cur_, obj);
@@ -715,7 +774,10 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
 void Scheduler::Impl::wake(const void* obj) {
   // kernel/sched/core.c: try_to_wake_up() is a full barrier for the waker
   // (smp_mb__after_spinlock()): what it stored before is visible to the woken.
-  if (weak() && !stopping_ && cur_ < n_) drain(cur_);
+  if (weak() && !stopping_ && cur_ < n_) {
+    drain(cur_);
+    raise_floor(cur_);
+  }
   for (uint32_t t = 0; t < n_; ++t)
     if (slots_[t].state == ThreadState::kParked && slots_[t].parked_on == obj) unpark(t);
 }
@@ -751,10 +813,24 @@ void Scheduler::Impl::wake(const void* obj) {
 // The flushes an access forces are steps of their own, recorded before the
 // access (prepare()).
 //
+// arm: loads satisfied early (load-load reordering). Every write reaching
+// memory is logged with the value it replaced (wlog_). Each thread has a
+// floor, raised to now by its ordering points: smp_rmb(), smp_mb(),
+// smp_mb__{before,after}_atomic(), acquire and seq_cst loads, every
+// read-modify-write, seq_cst stores, locks, block() and wake(). A relaxed
+// load whose word was written since the thread's floor, and which the thread
+// has not read or written since (coherence), may read the word as it was at
+// the floor: a decision offers kEarlyRead for it. A waiter that read early
+// re-checks instead of sleeping (block()). What orders loads by address
+// dependency on ARM is not seen by the model: where model code follows a
+// pointer it read without a lock, that load is an acquire (GUP-fast's first
+// PMD and PTE reads), a stand-in stronger than the dependency.
+//
 // Not modelled (a sound subset: every outcome shown is one the hardware
-// allows, not every one): loads satisfied out of order (ARM's load-load
-// reordering, which smp_rmb() forbids); and acquire and release
-// read-modify-writes drain the whole buffer, where ARM's are one-way.
+// allows, not every one): an early load reads the word as of the floor or
+// now, nothing in between; acquire and release read-modify-writes drain the
+// whole buffer, where ARM's are one-way; a relaxed read-modify-write orders
+// later loads.
 
 // No thread can run: what finished threads left in their buffers becomes
 // visible (a thread's buffer outlives it, as a CPU's does its task), and the
@@ -770,7 +846,10 @@ bool Scheduler::Impl::settle_all() {
   observe();
   if (stopping_) return true;
   for (uint32_t t = 0; t < n_; ++t)
-    if (slots_[t].state == ThreadState::kParked) unpark(t);
+    if (slots_[t].state == ThreadState::kParked) {
+      unpark(t);
+      raise_floor(t);  // woken: a full barrier, as block() is
+    }
   return true;
 }
 
@@ -808,7 +887,9 @@ void Scheduler::Impl::write_out(uint32_t t, size_t i) {
   flush_dirty_ = true;
   settle_rmws(t, e.cell.obj);
   const int64_t before = e.cell.read(e.cell.obj);
-  e.cell.write(e.cell.obj, e.value);
+  mem_write(e.cell, e.value);
+  // Coherence: the owner never reads an older value than its own.
+  if (arm()) touched_[t].push_back(e.cell.obj);
   if (e.ghost) e.ghost(e.ghost_ctx.data());
   record_flush(t, e, before);
 }
@@ -859,8 +940,44 @@ int64_t Scheduler::Impl::view(uint32_t t, const sync::Cell& c) const {
   return c.read(c.obj);
 }
 
-int64_t Scheduler::Impl::weak_load(sync::Site, const sync::Cell& c, std::memory_order) {
-  return cur_ < n_ ? view(cur_, c) : c.read(c.obj);
+int64_t Scheduler::Impl::weak_load(sync::Site, const sync::Cell& c, std::memory_order mo) {
+  const uint32_t t = cur_;
+  if (t >= n_ || stopping_) return c.read(c.obj);
+  if (arm()) {
+    if (std::exchange(early_next_, false)) {
+      if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size())
+        trace_[last_access_].early = true;
+      touched_[t].push_back(c.obj);
+      read_early_[t] = true;
+      return value_at_floor(t, c);
+    }
+    if (mo == std::memory_order_relaxed) touched_[t].push_back(c.obj);
+  }
+  return view(t, c);
+}
+
+// arm: whether thread t's relaxed load of obj may be satisfied early: it has
+// not read or written obj since its floor (coherence), holds no buffered
+// store to it (it would read its own), and some write to obj has reached
+// memory since (else early and now read the same).
+bool Scheduler::Impl::can_read_early(uint32_t t, const void* obj) const {
+  if (t >= n_) return false;
+  for (const void* o : touched_[t])
+    if (o == obj) return false;
+  for (const Pending& e : sb_[t])
+    if (e.cell.obj == obj) return false;
+  for (size_t i = wlog_.size(); i-- > 0 && wlog_[i].at >= floor_[t];)
+    if (wlog_[i].obj == obj) return true;
+  return false;
+}
+
+// The word as it was when thread t passed its last ordering point: the
+// value the first write since then replaced.
+int64_t Scheduler::Impl::value_at_floor(uint32_t t, const sync::Cell& c) const {
+  int64_t v = c.read(c.obj);
+  for (size_t i = wlog_.size(); i-- > 0 && wlog_[i].at >= floor_[t];)
+    if (wlog_[i].obj == c.obj) v = wlog_[i].old;
+  return v;
 }
 
 int64_t Scheduler::Impl::weak_store(sync::Site site, const sync::Cell& c, int64_t v,
@@ -872,8 +989,9 @@ int64_t Scheduler::Impl::weak_store(sync::Site site, const sync::Cell& c, int64_
     return old;
   }
   const int64_t old = view(t, c);
+  if (arm()) touched_[t].push_back(c.obj);  // its later loads see this or newer
   if (mo == std::memory_order_seq_cst) {  // prepare() drained the buffer
-    c.write(c.obj, v);
+    mem_write(c, v);
     return old;
   }
   buffer(t, c, v, site, false, arm() && mo == std::memory_order_release);
@@ -890,11 +1008,14 @@ int64_t Scheduler::Impl::weak_rmw_read(sync::Site, const sync::Cell& c, std::mem
 void Scheduler::Impl::weak_rmw_write(sync::Site site, const sync::Cell& c, int64_t v,
                                      std::memory_order mo) {
   const uint32_t t = cur_;
-  if (!writes_through(t) && arm() && mo == std::memory_order_relaxed) {
-    buffer(t, c, v, site, true, false);
-    return;
+  if (!writes_through(t) && arm()) {
+    touched_[t].push_back(c.obj);
+    if (mo == std::memory_order_relaxed) {
+      buffer(t, c, v, site, true, false);
+      return;
+    }
   }
-  c.write(c.obj, v);
+  mem_write(c, v);
 }
 
 // Before a weak access is recorded: the flushes it forces, as steps of
@@ -902,8 +1023,13 @@ void Scheduler::Impl::weak_rmw_write(sync::Site site, const sync::Cell& c, int64
 void Scheduler::Impl::prepare(const void* obj, sync::Access kind, const WeakOp& op) {
   const uint32_t t = cur_;
   const bool relaxed_rmw = arm() && op.mo == std::memory_order_relaxed;
+  // arm: whether the thread's later loads are ordered after this point.
+  // Stronger than ARM for relaxed read-modify-writes, seq_cst stores and
+  // smp_mb__before_atomic() (a sound subset: fewer outcomes, none extra).
+  bool orders_loads = true;
   switch (kind) {
     case sync::Access::kLoad:
+      orders_loads = op.mo != std::memory_order_relaxed;  // acquire: later loads after it
       break;
     case sync::Access::kStore:
     case sync::Access::kRmw:
@@ -914,6 +1040,7 @@ void Scheduler::Impl::prepare(const void* obj, sync::Access kind, const WeakOp& 
         if (kind == sync::Access::kRmw) settle_rmws(t, obj);
         if (sb_[t].size() >= kBufferCap) write_out(t, 0);
       }
+      orders_loads = kind == sync::Access::kRmw || op.mo == std::memory_order_seq_cst;
       break;
     case sync::Access::kFence:
       switch (op.fence) {
@@ -926,15 +1053,17 @@ void Scheduler::Impl::prepare(const void* obj, sync::Access kind, const WeakOp& 
           break;
         case sync::Fence::kWmb:
           ++wmb_epoch_[t];
+          orders_loads = false;
           break;
         case sync::Fence::kRmb:
-          break;  // loads are satisfied in order here
+          break;  // orders loads only: the floor below
       }
       break;
     default:
       drain(t);  // locks are not Atomic<T> accesses; nothing else comes here
       break;
   }
+  if (orders_loads) raise_floor(t);
   if (step_pending_) observe();  // the flushes are steps: invariants see them
 }
 

@@ -29,6 +29,11 @@ inline constexpr uint32_t kMaxFlushChoices = 16;
 inline constexpr bool is_flush_choice(uint32_t id) {
   return id >= kFlushBase && id < kFlushBase + kMaxFlushChoices;
 }
+// Weak memory (arm): the last entry of Decision::runnable when the current
+// thread is about to make a relaxed load that could be satisfied early (ARM's
+// load-load reordering): picking it keeps the thread running, and the load
+// reads the word as it was at the thread's last ordering point.
+inline constexpr uint32_t kEarlyRead = kFlushBase + kMaxFlushChoices;
 
 // Why the scheduler asks. Every decision is for one step: the thread picked
 // executes the next shared access (at kAccess, picking the current thread
@@ -42,7 +47,8 @@ enum class Reason : uint8_t {
 
 struct Decision {
   std::span<const uint8_t> runnable;  // thread indices, ascending, never empty;
-                                      // then any flush choices (kFlushBase...)
+                                      // then any flush choices (kFlushBase...),
+                                      // then maybe kEarlyRead
   uint32_t current;  // thread that was running; kNoThread at kStart. It is in
                      // `runnable` only for kAccess.
   uint64_t step;     // index of the step being decided = steps executed so far

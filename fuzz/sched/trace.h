@@ -42,6 +42,10 @@ struct Step {
   // thread's store buffer, not yet visible to the others; a later
   // Access::kFlush step of the same thread (same fn and line) publishes it.
   bool buffered = false;
+  // Weak memory (arm): a load satisfied early, before the loads that precede
+  // it: it read the word as it was at its thread's last ordering point (a
+  // barrier, an acquire, a read-modify-write), not as it is now.
+  bool early = false;
 };
 
 struct Result {
