@@ -424,7 +424,9 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
       // gup_must_unshare(): "Paired with a memory barrier in
       // folio_try_share_anon_rmap_*()": smp_rmb(), then PageAnonExclusive().
       // The acquire stands for both (the model's acquire orders the loads
-      // before it too), without a step of its own.
+      // before it too), without a step of its own. Relaxed (the barrier
+      // deleted), a search finds the KSM race of 088b8aa537c2 only on a
+      // hand-written scenario so far (docs/model.md "Weak memory").
       const uint32_t pf = p.flags.load(std::memory_order_acquire);
       const bool must = (pf & PG_anon) ? !(pf & PG_anon_exclusive)
                                        : !pte.writable && f.longterm && pfn != w.zero_pfn;

@@ -166,6 +166,11 @@ int uffd_continue(World& w, Task& t, int vpn);
 // false) or PROT_READ|PROT_WRITE, under mmap_lock for write:
 // change_pte_range(). 0 or -errno.
 int mprotect_vpn(World& w, Task& t, int vpn, bool write);
+// mm/ksm.c: write_protect_page() of the order-0 anon page at task.mm's
+// vpn, as ksmd's first merge step runs it (model/ksm.cc). 0 or -EFAULT
+// (nothing to do, the folio lock was taken, or extra references or a
+// maybe-pinned exclusive page made it back off).
+int ksm_write_protect(World& w, Task& t, int vpn);
 
 // --------------------------------------------------- mm/truncate.c
 

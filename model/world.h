@@ -263,9 +263,9 @@ struct PageExt {
 // ---------------------------------------------------------------- ghost state
 
 // A ghost cause: one of kCauseNames (nullptr: none), in one byte.
-inline constexpr std::array<const char*, 13> kCauseNames = {
+inline constexpr std::array<const char*, 14> kCauseNames = {
     nullptr, "cow", "swap", "migration", "collapse", "munmap", "file_unmap",
-    "fork", "pin_of_shared_page", "grab", "put_page", "unpin", "madvise_dontneed"};
+    "fork", "pin_of_shared_page", "grab", "put_page", "unpin", "madvise_dontneed", "ksm"};
 class CauseTag {
  public:
   // `name` must be one of kCauseNames (a name missing there is a model bug).

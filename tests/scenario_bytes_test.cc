@@ -41,7 +41,7 @@ TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
       "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
       "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
-  Scenario s = parsed("pinfuzz-scenario 6\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 7\nthread 0\n");
   s.design = d.design;
   EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
 }
@@ -183,6 +183,15 @@ TEST(ScenarioBytes, VersionThreeInputsKeepTheirMeaning) {
       {2, 27, 0, 0, 0, 26, 0, 0, 0},           // split 0, uffd_continue 0
       "vpn 0 anon order=2\nthread 0\n  uffd_continue 0\nschedule input\n",
       "vpn 0 anon order=2\nthread 0\n  split 0\n  uffd_continue 0\nschedule input\n");
+}
+
+// Version 7 (issue 19) added op 28 (ksm).
+TEST(ScenarioBytes, VersionSixInputsKeepTheirMeaning) {
+  expect_appended_op_keeps_meaning(
+      6, {1, 0, 0x01},                         // vpn 0: anon
+      {2, 28, 0, 0, 0, 15, 0, 0, 0},           // ksm 0, reclaim_anon 0
+      "vpn 0 anon\nthread 0\n  reclaim_anon 0\nschedule input\n",
+      "vpn 0 anon\nthread 0\n  ksm 0\n  reclaim_anon 0\nschedule input\n");
 }
 
 // Version 5 (issue 17) lets a file vpn be a large page-cache folio. A

@@ -83,7 +83,7 @@ constexpr std::array<uint8_t, kNumOps> kOpWeight = {
     2, 1, 2, 2, 2,     // writeback sync reclaim_file reclaim_anon migrate
     2, 1, 2, 1, 1,     // fork munmap truncate memunmap collapse
     2, 2, 1, 1,        // poke madvise_dontneed mprotect vmsplice
-    2, 2};             // uffd_continue split
+    2, 2, 1};          // uffd_continue split ksm
 static_assert(kOpWeight.size() == kNumOps);
 
 OpKind random_kind(SplitMix64& rng) {

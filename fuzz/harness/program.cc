@@ -212,6 +212,8 @@ bool run_op(World& w, Task& t, const Op& op, OpMode mode) {
       return valid_vpn(op.a) && uffd_continue(w, t, op.a) == 0;
     case OpKind::split:
       return valid_vpn(op.a) && split_folio_vpn(w, t, op.a) == 0;
+    case OpKind::ksm:
+      return valid_vpn(op.a) && ksm_write_protect(w, t, op.a) == 0;
     case OpKind::mprotect:
       return valid_vpn(op.a) && mprotect_vpn(w, t, op.a, (op.flags & kOpWrite) != 0) == 0;
     case OpKind::vmsplice:

@@ -154,7 +154,7 @@ constexpr uint8_t kSpecProtRead = 1u << 7;  // version 2: no VM_WRITE
 // number of backings and of ops (ops.def rows) it knew. Op kinds beyond
 // them are dropped, as they were when the input was written.
 constexpr int kVersion1Backings = 9;
-constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, kNumOps, kNumOps, kNumOps};
+constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, 28, 28, 28, kNumOps};
 static_assert(kOpsInVersion[kFormatVersion] >= kOpsInVersion[kFormatVersion - 1]);
 // The first version whose `file` vpns may be large folios.
 constexpr int kLargeFileVersion = 5;

@@ -45,7 +45,9 @@ namespace pf {
 // Version 6 (issue 19) adds the memory model: the `memory` statement, and in
 // the byte form bits 2-3 of the schedule kind byte (a version-5 input runs
 // under sc whatever they say).
-inline constexpr int kFormatVersion = 6;
+// Version 7 (issue 19) added the op ksm; a version-6 input's op kind 28 is
+// still dropped.
+inline constexpr int kFormatVersion = 7;
 inline constexpr int kMemoryVersion = 6;
 inline constexpr int kOldestFormatVersion = 1;
 // "this build reads versions 1 to 3": for the errors that reject a version.
