@@ -173,11 +173,10 @@ class Scheduler::Impl final : public sync::Hook {
                 int64_t after) override;
   void on_load(sync::Site site, const void* obj, int64_t value) override {
     (void)site, (void)obj;
-    if (options_.recording == Recording::kFullTrace && !stopping_ && cur_ != kHost &&
-        last_access_ < trace_.size()) {
-      Step& s = trace_[last_access_];
-      s.before = s.after = value;
-      s.has_value = true;
+    if (stopping_ || cur_ == kHost) return;
+    if (Step* s = access_step()) {
+      s->before = s->after = value;
+      s->has_value = true;
     }
   }
   void block(sync::Site site, const void* obj) override;
@@ -227,6 +226,12 @@ class Scheduler::Impl final : public sync::Hook {
   void settle_rmws(uint32_t t, const void* obj);
   void drain(uint32_t t) {
     while (!sb_[t].empty()) write_out(t, 0);
+  }
+  // A full barrier outside an access (block(), wake()): the buffer drained,
+  // and under arm later loads ordered after it.
+  void full_barrier(uint32_t t) {
+    drain(t);
+    raise_floor(t);
   }
   bool settle_all();
   void buffer(uint32_t t, const sync::Cell& c, int64_t v, sync::Site site, bool rmw,
@@ -297,6 +302,13 @@ class Scheduler::Impl final : public sync::Hook {
   uint32_t runnable_count();
   void observe();
   void record(sync::Site site, const void* obj, sync::Access kind);
+  // The trace entry of the access being made, if a full trace is kept: its
+  // value, buffering and early read are noted there.
+  Step* access_step() {
+    return options_.recording == Recording::kFullTrace && last_access_ < trace_.size()
+               ? &trace_[last_access_]
+               : nullptr;
+  }
   // The trace hash's mix of a step and of an access's values (record(),
   // record_flush(), on_value()).
   void fold_step(uint32_t thread, sync::Access kind, const char* fn) {
@@ -715,11 +727,10 @@ void Scheduler::Impl::on_value(sync::Site site, const void* obj,
   if (stopping_ || cur_ == kHost) return;
   // Always right after this thread's own access: no scheduling point between.
   fold_value(before, after);
-  if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size()) {
-    Step& s = trace_[last_access_];
-    s.before = before;
-    s.after = after;
-    s.has_value = true;
+  if (Step* s = access_step()) {
+    s->before = before;
+    s->after = after;
+    s->has_value = true;
   }
 }
 
@@ -740,8 +751,7 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
     // already (prepare_to_wait()'s barrier, then the re-check, is why the
     // kernel loses no wake-up). A spurious wake-up, as block() allows.
     const bool recheck = arm() && cur_ < n_ && read_early_[cur_];
-    drain(cur_);
-    raise_floor(cur_);
+    full_barrier(cur_);
     if (recheck) return;
   }
   covered_ = false;
@@ -774,10 +784,7 @@ void Scheduler::Impl::block(sync::Site site, const void* obj) {
 void Scheduler::Impl::wake(const void* obj) {
   // kernel/sched/core.c: try_to_wake_up() is a full barrier for the waker
   // (smp_mb__after_spinlock()): what it stored before is visible to the woken.
-  if (weak() && !stopping_ && cur_ < n_) {
-    drain(cur_);
-    raise_floor(cur_);
-  }
+  if (weak() && !stopping_ && cur_ < n_) full_barrier(cur_);
   for (uint32_t t = 0; t < n_; ++t)
     if (slots_[t].state == ThreadState::kParked && slots_[t].parked_on == obj) unpark(t);
 }
@@ -929,8 +936,7 @@ void Scheduler::Impl::buffer(uint32_t t, const sync::Cell& c, int64_t v, sync::S
   ++npending_;
   npending_rmw_ += rmw;
   flush_dirty_ = true;
-  if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size())
-    trace_[last_access_].buffered = true;
+  if (Step* s = access_step()) s->buffered = true;
 }
 
 int64_t Scheduler::Impl::view(uint32_t t, const sync::Cell& c) const {
@@ -942,11 +948,10 @@ int64_t Scheduler::Impl::view(uint32_t t, const sync::Cell& c) const {
 
 int64_t Scheduler::Impl::weak_load(sync::Site, const sync::Cell& c, std::memory_order mo) {
   const uint32_t t = cur_;
-  if (t >= n_ || stopping_) return c.read(c.obj);
+  if (writes_through(t)) return c.read(c.obj);
   if (arm()) {
     if (std::exchange(early_next_, false)) {
-      if (options_.recording == Recording::kFullTrace && last_access_ < trace_.size())
-        trace_[last_access_].early = true;
+      if (Step* s = access_step()) s->early = true;
       touched_[t].push_back(c.obj);
       read_early_[t] = true;
       return value_at_floor(t, c);
