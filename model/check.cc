@@ -79,7 +79,7 @@ void final_check(World& w) {
     Mm& m = w.mm[static_cast<size_t>(mm)];
     if (!m.live.load()) continue;
     for (int vpn = 0; vpn < kMaxVpn; ++vpn) {
-      const Pte pte = Pte::unpack(m.pte(vpn).peek());
+      const Pte pte = m.mapped(vpn);
       if (pte.present && w.ghost.freed[static_cast<size_t>(pte.pfn)].load())
         w.report(ViolationKind::use_after_free, pte.pfn, nullptr, "final_check",
                  fmt::format("mm {} vpn {} maps a freed page", mm, vpn), "mapped_page_freed");

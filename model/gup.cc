@@ -162,6 +162,68 @@ static bool can_follow_write_pte(World& w, Pte pte, const Vma& vma, GupFlags f, 
   return (head_flags & PG_anon) && (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive);
 }
 
+// mm/gup.c: faultin_page(): handle_mm_fault() for a lookup that failed,
+// and what the result tells the retry.
+static int faultin_page(World& w, Task& t, int mm, int vpn, const Vma& vma, GupFlags& f,
+                        bool& foll_cow, bool unshare) {
+  const int r = handle_mm_fault(w, &t, mm, vpn, f.write, unshare);
+  if (r < 0) return r;
+  // dirty_cow, the faultin_page() of v2.6.13..v4.8: "The VM_FAULT_WRITE
+  // bit tells us that do_wp_page has broken COW when necessary, even if
+  // maybe_mkwrite decided not to set pte_write. We can thus safely do
+  // subsequent page lookups as if they were reads": FOLL_WRITE dropped
+  // (fixed by 19be0eaffa3a, CVE-2016-5195). The next lookup then takes
+  // whatever the PTE maps by then - after a racing MADV_DONTNEED and a
+  // read fault, the page cache's page.
+  if (w.design.dirty_cow && r == kVmFaultWrite && vma.readonly) f.write = false;
+  // foll_cow, the faultin_page() of v4.9..v5.19: "if ((ret &
+  // VM_FAULT_WRITE) && !(vma->vm_flags & VM_WRITE)) *flags |= FOLL_COW;"
+  if (w.design.foll_cow && r == kVmFaultWrite && vma.readonly) foll_cow = true;
+  return r;
+}
+
+// What follow_huge_pmd() asks of its caller, which still holds the PTL.
+inline constexpr int kFollowFault = -1000;
+inline constexpr int kFollowUnshare = -1001;
+
+// mm/huge_memory.c: follow_huge_pmd() (follow_trans_huge_pmd() before v6.8),
+// under the PTL, for a PMD leaf. Returns 1 with *out filled and the PTL
+// dropped, or kFollowFault / kFollowUnshare with it held.
+static int follow_huge_pmd(World& w, Task& t, int mm, int vpn, const Vma& vma, uint32_t pmd,
+                           GupHow how, GupFlags f, bool foll_cow, uint32_t zap_gen,
+                           Held* out) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  const Pfn head = pmd_leaf_pfn(pmd);
+  // can_follow_write_pmd(): the PTE rule, page = pmd_page() (the head,
+  // whose PageAnonExclusive speaks for a PMD-mapped THP). foll_cow: v4.14's
+  // "return pmd_write(pmd) || ((flags & FOLL_FORCE) && (flags & FOLL_COW) &&
+  // pmd_dirty(pmd));"
+  Pte as_pte = pmd_leaf_pte(pmd, 0);
+  if (f.write && !can_follow_write_pte(w, as_pte, vma, f, foll_cow)) return kFollowFault;
+  // "if (!pmd_write(pmd) && gup_must_unshare(vma, flags, page)) return
+  // ERR_PTR(-EMLINK);"
+  if (how == GupHow::kPin && !f.write && !as_pte.writable && unshares_ro_pins(w)) {
+    const uint32_t fl = w.page(head).flags.load(std::memory_order_acquire);
+    if ((fl & PG_anon) && !(fl & PG_anon_exclusive)) return kFollowUnshare;
+  }
+  const Pfn pfn = static_cast<Pfn>(head + vpn % kVpnPerPmd);
+  const int r = try_grab_page(w, &t, pfn, how);
+  if (r < 0) {
+    m.ptl.unlock();
+    return r;
+  }
+  // touch_pmd(): "_pmd = pmd_mkyoung(*pmd); if (write) _pmd = pmd_mkdirty(_pmd);"
+  // (a8f97366452e, v4.15). touch_pmd_dirty: before it, "pmd_mkyoung(pmd_mkdirty(*pmd))":
+  // every FOLL_TOUCH lookup dirtied the PMD, the huge zero page's too.
+  if ((f.write || w.design.touch_pmd_dirty) && !(pmd & kPmdLeafDirty))
+    m.pmd_of(vpn).store(pmd | kPmdLeafDirty, std::memory_order_release);
+  m.ptl.unlock();
+  *out = Held{pfn, head, static_cast<int8_t>(mm), static_cast<int8_t>(vpn), how, true};
+  out->write = f.write;
+  out->zap_gen = zap_gen;
+  return 1;
+}
+
 // One page of __get_user_pages(): follow_page_pte() under the PTL, faulting
 // (handle_mm_fault) and retrying when the PTE does not allow the access.
 static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, Held* out) {
@@ -186,6 +248,17 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
   bool foll_cow = false;  // FOLL_COW, set by faultin_page() (foll_cow knob)
   for (int attempt = 0; attempt < kFaultRetries; ++attempt) {
     m.ptl.lock();
+    // follow_pmd_mask(): a PMD leaf is followed by follow_huge_pmd().
+    const uint32_t pmd = vma.thp ? m.pmd_of(vpn).load(std::memory_order_acquire) : 0;
+    if (pmd_leaf(pmd)) {
+      const int r = follow_huge_pmd(w, t, mm, vpn, vma, pmd, how, f, foll_cow,
+                                    file_note.zap_gen, out);
+      if (r != kFollowFault && r != kFollowUnshare) return r;
+      m.ptl.unlock();
+      const int fr = faultin_page(w, t, mm, vpn, vma, f, foll_cow, r == kFollowUnshare);
+      if (fr < 0) return fr;
+      continue;
+    }
     Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
     bool unshare = false;
     if (pte.present && how == GupHow::kPin && !f.write && unshares_ro_pins(w)) {
@@ -202,19 +275,8 @@ static int gup_one(World& w, Task& t, int mm, int vpn, GupHow how, GupFlags f, H
     bool fault = !pte.present || (f.write && !can_follow_write_pte(w, pte, vma, f, foll_cow));
     if (fault || unshare) {
       m.ptl.unlock();
-      int r = handle_mm_fault(w, &t, mm, vpn, f.write, unshare);
+      const int r = faultin_page(w, t, mm, vpn, vma, f, foll_cow, unshare);
       if (r < 0) return r;
-      // dirty_cow, the faultin_page() of v2.6.13..v4.8: "The VM_FAULT_WRITE
-      // bit tells us that do_wp_page has broken COW when necessary, even if
-      // maybe_mkwrite decided not to set pte_write. We can thus safely do
-      // subsequent page lookups as if they were reads": FOLL_WRITE dropped
-      // (fixed by 19be0eaffa3a, CVE-2016-5195). The next lookup then takes
-      // whatever the PTE maps by then - after a racing MADV_DONTNEED and a
-      // read fault, the page cache's page.
-      if (w.design.dirty_cow && r == kVmFaultWrite && vma.readonly) f.write = false;
-      // foll_cow, the faultin_page() of v4.9..v5.19: "if ((ret &
-      // VM_FAULT_WRITE) && !(vma->vm_flags & VM_WRITE)) *flags |= FOLL_COW;"
-      if (w.design.foll_cow && r == kVmFaultWrite && vma.readonly) foll_cow = true;
       continue;
     }
     Pfn pfn = pte.pfn;
@@ -376,6 +438,30 @@ static int gup_fast(World& w, Task& t, int vpn, int nr, GupHow how, GupFlags f) 
     // model does not track dependencies: docs/model.md "Weak memory").
     auto& pmd_word = m.pmd[static_cast<size_t>(i / kVpnPerPmd)];
     uint32_t pmd = pmd_word.load(std::memory_order_acquire);
+    if (pmd_leaf(pmd)) {
+      // gup_fast_pmd_leaf(): "if (!pmd_access_permitted(orig, flags & FOLL_WRITE))
+      // return 0;", the grab, "if (unlikely(pmd_val(orig) != pmd_val(*pmdp)))"
+      // put it back, and "if (!pmd_write(orig) && gup_must_unshare(NULL,
+      // flags, &folio->page))" too (the slow path unshares).
+      const Pte leaf = pmd_leaf_pte(pmd, i);
+      if (f.write && !leaf.writable) break;
+      const Pfn head = try_grab_folio_fast(w, &t, leaf.pfn, how);
+      if (head == kNoPfn) break;
+      bool drop = pmd_word.load(std::memory_order_relaxed) != pmd;
+      if (!drop && how == GupHow::kPin && !f.write && !leaf.writable && unshares_ro_pins(w)) {
+        const uint32_t hf = w.page(head).flags.load(std::memory_order_acquire);
+        drop = (hf & PG_anon) && !(hf & PG_anon_exclusive);
+      }
+      if (drop) {
+        gup_put_folio(w, &t, head, how);
+        break;
+      }
+      got[static_cast<size_t>(n)] =
+          Held{leaf.pfn, head, static_cast<int8_t>(t.mm), static_cast<int8_t>(i), how, true};
+      got[static_cast<size_t>(n)].zap_gen = file_note.zap_gen;
+      got[static_cast<size_t>(n++)].write = f.write;
+      continue;
+    }
     if (pmd & kPmdNone) break;
     auto& pte_word = m.pte_in(i, pmd);
     uint64_t raw = pte_word.load(std::memory_order_acquire);

@@ -143,4 +143,204 @@ int split_folio_vpn(World& w, Task& t, int vpn) {
   return r;
 }
 
+// ------------------------------------------------------------ PMD-mapped THPs
+//
+// A `thp` VMA's PMD (docs/model.md "PMD-mapped THPs"): none until a fault,
+// then the huge zero folio or an anon THP mapped by the PMD itself, or a
+// table. Sources read: a v6.12-era mm/huge_memory.c (stored copy):
+// do_huge_pmd_anonymous_page(), set_huge_zero_folio(), do_huge_pmd_wp_page(),
+// __split_huge_pmd_locked(), __split_huge_zero_page_pmd(), zap_huge_pmd(),
+// touch_pmd(); v4.14 for the FOLL_COW era's can_follow_write_pmd().
+
+// thp_vma_suitable_order(): the PMD-aligned range lies in one THP-eligible
+// VMA (both vpns alike but for their offsets). Caller holds mmap_lock.
+bool huge_pmd_suitable(const Mm& m, int vpn) {
+  const int base = vpn - vpn % kVpnPerPmd;
+  const Vma a = m.vma(base);
+  for (int i = 1; i < kVpnPerPmd; ++i) {
+    const Vma b = m.vma(base + i);
+    if (!b.thp || b.kind != a.kind || b.readonly != a.readonly) return false;
+  }
+  return a.thp && a.kind == VmaKind::kAnon;
+}
+
+// __split_huge_pmd() -> __split_huge_pmd_locked(), under the PTL: the leaf
+// becomes a table mapping the same pages. pmdp_invalidate() first (a
+// GUP-fast walker that read the leaf sees the PMD change), then the PTEs,
+// then pmd_populate() ("smp_wmb(); /* make pte visible before pmd */").
+// The huge zero folio: every PTE maps the zero page read-only
+// (__split_huge_zero_page_pmd()). An anon THP: each PTE keeps the leaf's
+// write and dirty bits, each page PG_anon_exclusive if the head was
+// ("anon_exclusive = PageAnonExclusive(page)"), and the PMD's one reference
+// becomes one per PTE ("folio_ref_add(folio, HPAGE_PMD_NR - 1)").
+static void split_huge_pmd_locked(World& w, const Task* t, Mm& m, int vpn, uint32_t v) {
+  auto& pmd = m.pmd_of(vpn);
+  const int base = vpn - vpn % kVpnPerPmd;
+  const Pfn head = pmd_leaf_pfn(v);
+  pmd.store((v & kPmdLowBits) | kPmdNone, std::memory_order_relaxed);  // pmdp_invalidate()
+  if (head == w.huge_zero_pfn) {
+    for (int i = 0; i < kVpnPerPmd; ++i)
+      m.pte_in(base + i, v).store(present_pte(w.zero_pfn, false, false).pack(),
+                                  std::memory_order_relaxed);
+  } else {
+    const bool exclusive = w.page(head).flags.load(std::memory_order_acquire) & PG_anon_exclusive;
+    folio_ref_add(w, t, head, kVpnPerPmd - 1);
+    for (int i = 0; i < kVpnPerPmd; ++i) {
+      const Pfn pfn = static_cast<Pfn>(head + i);
+      if (exclusive && i > 0) w.page(pfn).flags.fetch_or(PG_anon_exclusive, std::memory_order_relaxed);
+      m.pte_in(base + i, v).store(
+          present_pte(pfn, (v & kPmdLeafWrite) != 0, (v & kPmdLeafDirty) != 0).pack(),
+          std::memory_order_relaxed);
+    }
+  }
+  pmd.store(v & kPmdLowBits & ~kPmdNone, std::memory_order_release);  // pmd_populate()
+}
+
+void split_huge_pmd(World& w, const Task* t, int mm, int vpn) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  if (!m.vma_unlocked(vpn).thp) return;
+  m.ptl.lock();  // pmd_lock()
+  const uint32_t v = m.pmd_of(vpn).load(std::memory_order_acquire);
+  if (pmd_leaf(v)) split_huge_pmd_locked(w, t, m, vpn, v);
+  m.ptl.unlock();
+}
+
+// A fresh anon THP's pages (__folio_alloc(), folio_add_new_anon_rmap() with
+// RMAP_EXCLUSIVE: PageAnonExclusive on the head only, for a PMD mapping;
+// folio_add_lru_vma()). PG_anon on every page, as the model's other large
+// anon folios have it (PageAnon() reads the head's mapping). The model keeps the PMD's mapping in every page's
+// mapcount (the kernel's entire_mapcount), so folio_large_mapcount() counts
+// it kVpnPerPmd times where the kernel counts it once: no path reads a
+// PMD-mapped folio's mapcount against its refcount (those that would split
+// the PMD first).
+static void init_huge_anon(World& w, Pfn head, int base) {
+  for (int i = 0; i < kVpnPerPmd; ++i) {
+    Page& p = w.page(static_cast<Pfn>(head + i));
+    p.mapping.store(kAnonMapping, std::memory_order_relaxed);
+    p.index.store(base + i, std::memory_order_relaxed);
+    p.mapcount.store(1, std::memory_order_relaxed);
+    if (i > 0) p.flags.fetch_or(PG_anon, std::memory_order_relaxed);
+  }
+  Page& h = w.page(head);
+  h.lru[0].store(kLruLinked, std::memory_order_relaxed);
+  h.lru[1].store(kLruLinked, std::memory_order_relaxed);
+  h.flags.fetch_or(PG_anon | PG_anon_exclusive | PG_lru, std::memory_order_release);
+}
+
+int huge_pmd_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma, bool write,
+                   bool unshare) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  auto& pmd = m.pmd_of(vpn);
+  const int base = vpn - vpn % kVpnPerPmd;
+  m.ptl.lock();
+  uint32_t v = pmd.load(std::memory_order_acquire);
+  if (!pmd_leaf(v) && !(v & kPmdNone)) {  // a table: the PTE level's
+    m.ptl.unlock();
+    return kPmdFallback;
+  }
+  if (!pmd_leaf(v)) {
+    // __handle_mm_fault(): "if (pmd_none(*vmf.pmd) && thp_vma_allowable_order(...))
+    // ret = create_huge_pmd(&vmf)": do_huge_pmd_anonymous_page().
+    const bool suitable = huge_pmd_suitable(m, vpn);
+    if (suitable && !write && !unshare) {
+      // "if (!(vmf->flags & FAULT_FLAG_WRITE) && !mm_forbids_zeropage(vma->vm_mm) &&
+      // transparent_hugepage_use_zero_page())": set_huge_zero_folio():
+      // "entry = mk_pmd(&zero_folio->page, vma->vm_page_prot); entry =
+      // pmd_mkhuge(entry);" - neither writable nor dirty.
+      pmd.store(make_pmd_leaf(v, w.huge_zero_pfn, false, false), std::memory_order_release);
+      m.ptl.unlock();
+      return 0;
+    }
+    m.ptl.unlock();
+    // __do_huge_pmd_anonymous_page(): a THP (vma_alloc_anon_folio_pmd()),
+    // or VM_FAULT_FALLBACK if none can be had (count_vm_event(THP_FAULT_FALLBACK)).
+    const Pfn head = suitable ? w.alloc_folio() : kNoPfn;
+    if (head != kNoPfn) {
+      init_huge_anon(w, head, base);
+      m.ptl.lock();
+      v = pmd.load(std::memory_order_acquire);
+      const bool still_none = !pmd_leaf(v) && (v & kPmdNone);
+      // map_anon_folio_pmd(): "entry = mk_huge_pmd(page, vma->vm_page_prot);
+      // entry = maybe_pmd_mkwrite(pmd_mkdirty(entry), vma);"
+      if (still_none)
+        pmd.store(make_pmd_leaf(v, head, !vma.readonly, true), std::memory_order_release);
+      m.ptl.unlock();
+      if (!still_none) {  // "if (unlikely(!pmd_none(*vmf->pmd))) goto unlock_release;"
+        for (int i = 0; i < kVpnPerPmd; ++i)
+          w.page(static_cast<Pfn>(head + i)).mapcount.store(0, std::memory_order_relaxed);
+        folio_put(w, t, head);
+      }
+      return 0;
+    }
+    // The PTE level: __pte_alloc() -> pmd_populate() of an empty table.
+    m.ptl.lock();
+    v = pmd.load(std::memory_order_acquire);
+    if (!pmd_leaf(v) && (v & kPmdNone)) pmd.store(v & ~kPmdNone, std::memory_order_release);
+    m.ptl.unlock();
+    return pmd_leaf(v) ? 0 : kPmdFallback;  // a leaf came meanwhile: retry
+  }
+  // A leaf. __handle_mm_fault(): "if (pmd_trans_huge(vmf.orig_pmd)) { ...
+  // if ((flags & FAULT_FLAG_WRITE) && !pmd_write(vmf.orig_pmd)) return
+  // wp_huge_pmd(&vmf); ... huge_pmd_set_accessed(&vmf); return 0; }":
+  // the access bit only (dirty only for a write, which takes wp_huge_pmd()).
+  if ((!write && !unshare) || (v & kPmdLeafWrite)) {
+    m.ptl.unlock();
+    return 0;
+  }
+  const Pfn head = pmd_leaf_pfn(v);
+  // do_huge_pmd_wp_page(): "if (is_huge_zero_pmd(orig_pmd)) goto fallback;"
+  // and a folio that is not exclusive is split too (the model does not
+  // share PMD mappings: fork splits them, see fork_mm()). "fallback:
+  // __split_huge_pmd(vma, vmf->pmd, vmf->address, false); return
+  // VM_FAULT_FALLBACK;"
+  if (head == w.huge_zero_pfn ||
+      !(w.page(head).flags.load(std::memory_order_acquire) & PG_anon_exclusive)) {
+    split_huge_pmd_locked(w, t, m, vpn, v);
+    m.ptl.unlock();
+    return kPmdFallback;
+  }
+  // "reuse: if (unlikely(unshare)) { spin_unlock(vmf->ptl); return 0; }
+  // entry = pmd_mkyoung(orig_pmd); entry = maybe_pmd_mkwrite(pmd_mkdirty(entry), vma);"
+  if (unshare) {
+    m.ptl.unlock();
+    return 0;
+  }
+  pmd.store(make_pmd_leaf(v, head, !vma.readonly, true), std::memory_order_release);
+  m.ptl.unlock();
+  return kVmFaultWrite;  // the v4.x VM_FAULT_WRITE: COW is broken
+}
+
+bool zap_huge_pmd(World& w, const Task* t, int mm, int vpn, const char* why, bool dontneed) {
+  Mm& m = w.mm[static_cast<size_t>(mm)];
+  m.ptl.lock();
+  const uint32_t v = m.pmd_of(vpn).load(std::memory_order_acquire);
+  if (!pmd_leaf(v)) {
+    m.ptl.unlock();
+    return false;
+  }
+  // zap_huge_pmd(): "orig_pmd = pmdp_huge_get_and_clear_full(vma, addr, pmd,
+  // tlb->fullmm);" - an xchg, as ptep_get_and_clear_full().
+  m.pmd_of(vpn).xchg((v & kPmdLowBits) | kPmdNone, std::memory_order_relaxed);
+  const int base = vpn - vpn % kVpnPerPmd;
+  const Pfn head = pmd_leaf_pfn(v);
+  const bool zero = head == w.huge_zero_pfn;
+  sync::when_visible([g = &w.ghost, mm, base, dontneed, why, head, zero] {
+    for (int i = 0; i < kVpnPerPmd; ++i) {
+      if (dontneed) g->zap_gen[static_cast<size_t>(mm)][static_cast<size_t>(base + i)].fetch_add(1);
+      if (!zero) g->note_replaced(mm, static_cast<Pfn>(head + i), why);
+    }
+  });
+  if (zero) {  // "if (is_huge_zero_pmd(orig_pmd)) ... zap_deposited_table()"
+    m.ptl.unlock();
+    return true;
+  }
+  // folio_remove_rmap_pmd(); the reference goes after the TLB flush
+  // (tlb_remove_page_size()).
+  for (int i = 0; i < kVpnPerPmd; ++i)
+    w.page(static_cast<Pfn>(head + i)).mapcount.fetch_sub(1, std::memory_order_relaxed);
+  m.ptl.unlock();
+  folio_put(w, t, head);
+  return true;
+}
+
 }  // namespace pf

@@ -132,6 +132,20 @@ struct UnmapResult {
 };
 UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool check_pins);
 
+// PMD-mapped THPs (model/huge_memory.cc). huge_pmd_fault() is the PMD
+// level of handle_mm_fault() for a `thp` VMA: it returns kPmdFallback when
+// the fault goes on at the PTE level (the PMD is a table by then), else the
+// fault's result. split_huge_pmd() splits a leaf into a table (nothing if
+// the PMD is not a leaf; takes the PTL). zap_huge_pmd() zaps a leaf (false
+// if the PMD is not one). huge_pmd_suitable(): the PMD's range may be
+// mapped huge. Callers hold mmap_lock.
+inline constexpr int kPmdFallback = 1 << 8;
+bool huge_pmd_suitable(const Mm& m, int vpn);
+int huge_pmd_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma, bool write,
+                   bool unshare);
+void split_huge_pmd(World& w, const Task* t, int mm, int vpn);
+bool zap_huge_pmd(World& w, const Task* t, int mm, int vpn, const char* why, bool dontneed);
+
 // mm/page-writeback.c: folio_wait_writeback(); completes queued I/O and
 // sleeps on the folio while another thread ends its writeback.
 void folio_wait_writeback(World& w, const Task* t, Pfn head);

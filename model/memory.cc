@@ -91,7 +91,10 @@ static bool zapped_since(const World& w, const Held& h) {
 void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
   // tools/testing/selftests/mm/cow.c: a pin keeps observing the page the
   // process reads and writes through its page table.
-  if (h.how != GupHow::kPin || h.pfn == w.zero_pfn || !design_pins(w, h.head)) return;
+  // The zero pages: a pin of one sees zeros, whatever the process maps.
+  if (h.how != GupHow::kPin || h.pfn == w.zero_pfn || h.head == w.huge_zero_pfn ||
+      !design_pins(w, h.head))
+    return;
   // mm/truncate.c: truncation removes a page from the file whether or not
   // it is pinned; the pinner keeps the orphan and a later fault maps a new
   // page. That is the file's contract, not a replacement under the pin.
@@ -105,7 +108,7 @@ void check_pin_stable(World& w, const Task* t, const Held& h, const char* fn) {
   if (h.file_cow || zapped_since(w, h)) return;
   Mm& m = w.mm[static_cast<size_t>(h.mm)];
   if (!m.live.load() || m.vma_unlocked(h.vpn).kind == VmaKind::kNone) return;
-  Pte pte = Pte::unpack(m.pte(h.vpn).peek());
+  const Pte pte = m.mapped(h.vpn);  // through a PMD leaf too
   if ((pte.present && pte.pfn != h.pfn) || pte.swap) {
     // The bucket is the operation that replaced the page; how the pin came
     // to be unprotected (lost by the design, shared under it) is the detail.
@@ -136,7 +139,7 @@ static void check_get_coherent(World& w, const Task* t, const Held& h, const cha
   if (zapped_since(w, h)) return;               // MADV_DONTNEED since the GUP
   Mm& m = w.mm[static_cast<size_t>(h.mm)];
   if (!m.live.load() || m.vma_unlocked(h.vpn).kind != VmaKind::kAnon) return;
-  Pte pte = Pte::unpack(m.pte(h.vpn).peek());
+  const Pte pte = m.mapped(h.vpn);  // through a PMD leaf too
   if (!pte.present || pte.pfn == h.pfn) return;  // a swap entry still names it
   const char* by = w.ghost.replaced_by[static_cast<size_t>(h.mm)][static_cast<size_t>(h.pfn)].load();
   w.report(ViolationKind::get_page_replaced, h.pfn, t, fn,
@@ -196,7 +199,7 @@ Mappings mappings_of(World& w, Pfn pfn) {
   for (int m = 0; m < kMaxMm; ++m) {
     if (!w.mm[static_cast<size_t>(m)].live.load()) continue;
     for (int v = 0; v < kMaxVpn; ++v) {
-      Pte pte = Pte::unpack(w.mm[static_cast<size_t>(m)].pte(v).peek());
+      const Pte pte = w.mm[static_cast<size_t>(m)].mapped(v);
       if ((pte.present || pte.device_private) && pte.pfn == pfn)
         out.at[static_cast<size_t>(out.n++)] = Mapping{m, v};
     }
@@ -248,15 +251,6 @@ static void init_anon(World& w, Pfn pfn, int vpn) {
   p.lru[1].store(kLruLinked, std::memory_order_relaxed);
   // folio_add_new_anon_rmap(): exclusive; folio_add_lru()
   p.flags.fetch_or(PG_anon | PG_anon_exclusive | PG_lru, std::memory_order_release);
-}
-
-static Pte present(Pfn pfn, bool writable, bool dirty) {
-  Pte p;
-  p.pfn = pfn;
-  p.present = true;
-  p.writable = writable;
-  p.dirty = dirty;
-  return p;
 }
 
 // mm/memory.c: zap_pte_range(), for the PTE at (mm, vpn) if it maps `only`
@@ -477,7 +471,7 @@ static int wp_page_copy(World& w, const Task* t, int mm, int vpn, Pte orig, bool
   m.ptl.lock();
   bool same = slot.load(std::memory_order_acquire) == orig.pack();  // pte_same()
   if (same) {
-    slot.store(present(np, writable, write).pack(), std::memory_order_release);
+    slot.store(present_pte(np, writable, write).pack(), std::memory_order_release);
     // A write fault's COW and a FOLL_PIN read's unshare are one operation
     // to the pinner: wp_page_copy() put another page where its page was.
     w.ghost.note_replaced(mm, old, "cow");
@@ -568,7 +562,7 @@ int migrate_to_ram(World& w, const Task* t, int mm, int vpn, bool write, bool no
         bool faulting = m2 == mm && v2 == vpn;
         folio_ref_add(w, t, np, 1);
         n.mapcount.fetch_add(1, std::memory_order_relaxed);
-        slot.store(present(np, cur.writable && !shared, faulting && write && !shared).pack(),
+        slot.store(present_pte(np, cur.writable && !shared, faulting && write && !shared).pack(),
                    std::memory_order_release);
         w.page(dp).mapcount.fetch_sub(1, std::memory_order_relaxed);
         mm2.ptl.unlock();
@@ -621,7 +615,7 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
     if (same) {
       // "if ((vma->vm_flags & VM_WRITE) ...) pte = pte_mkwrite(pte, vma)"
       const bool vm_write = !m.vma(vpn).readonly;
-      m.pte(vpn).store(present(np, vm_write, vm_write && write).pack());
+      m.pte(vpn).store(present_pte(np, vm_write, vm_write && write).pack());
       swap_free(w, slot);
     }
     m.ptl.unlock();
@@ -667,7 +661,7 @@ static int do_swap_page(World& w, const Task* t, int mm, int vpn, Pte orig, bool
   // mapping leaves it read-only (and clean), and GUP follows it as an
   // exclusive anon page (can_follow_write_pte()).
   const bool mkwrite = exclusive && !m.vma(vpn).readonly;
-  m.pte(vpn).store(present(folio, mkwrite, mkwrite && write).pack(),
+  m.pte(vpn).store(present_pte(folio, mkwrite, mkwrite && write).pack(),
                    std::memory_order_release);
   // "folio_unlock(folio)" comes before "pte_unmap_unlock()": our reference
   // is now the mapping's, and once the PTL is dropped a MADV_DONTNEED (under
@@ -717,7 +711,7 @@ static int do_cow_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma
   init_anon(w, np, vpn);
   m.ptl.lock();
   const bool still_none = m.pte(vpn).load() == kPteNone;
-  if (still_none) m.pte(vpn).store(present(np, !vma.readonly, true).pack());
+  if (still_none) m.pte(vpn).store(present_pte(np, !vma.readonly, true).pack());
   m.ptl.unlock();
   folio_unlock(w, head);
   folio_put(w, t, head);               // __do_fault()'s reference
@@ -782,6 +776,12 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   // sanitize_fault_flags(): a write fault without VM_WRITE comes only from
   // FOLL_FORCE, and "FOLL_FORCE only applies to COW mappings".
   if (write && vma.readonly && !vma.cow()) return -kEFAULT;
+  // __handle_mm_fault(): the PMD level first (create_huge_pmd(),
+  // wp_huge_pmd()), in a THP-eligible VMA.
+  if (vma.thp) {
+    const int r = huge_pmd_fault(w, t, mm, vpn, vma, write, unshare);
+    if (r != kPmdFallback) return r;
+  }
   m.ptl.lock();
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   m.ptl.unlock();
@@ -795,7 +795,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
       init_anon(w, np, vpn);
       m.ptl.lock();
       bool still_none = m.pte(vpn).load() == kPteNone;
-      if (still_none) m.pte(vpn).store(present(np, !vma.readonly, write && !vma.readonly).pack());
+      if (still_none) m.pte(vpn).store(present_pte(np, !vma.readonly, write && !vma.readonly).pack());
       m.ptl.unlock();
       if (!still_none) folio_put(w, t, np);
       return 0;
@@ -820,7 +820,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     bool still_none = m.pte(vpn).load() == kPteNone;
     if (still_none) {
       w.page(pfn).mapcount.fetch_add(1, std::memory_order_relaxed);
-      m.pte(vpn).store(present(pfn, write, write).pack());
+      m.pte(vpn).store(present_pte(pfn, write, write).pack());
     }
     m.ptl.unlock();
     folio_unlock(w, head);  // finish_fault() done
@@ -859,7 +859,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
     if (ok) {
       m.ptl.lock();
       if (m.pte(vpn).load() == pte.pack())
-        m.pte(vpn).store(present(pfn, true, true).pack());
+        m.pte(vpn).store(present_pte(pfn, true, true).pack());
       m.ptl.unlock();
       folio_unlock(w, head);
     }
@@ -914,7 +914,7 @@ int handle_mm_fault(World& w, const Task* t, int mm, int vpn, bool write, bool u
   // wp_page_reuse(): "entry = maybe_mkwrite(pte_mkdirty(entry), vma)":
   // without VM_WRITE (FOLL_FORCE) the PTE is dirtied but stays read-only.
   if (exclusive && write)
-    m.pte(vpn).store(present(pfn, !vma.readonly, true).pack(), std::memory_order_release);
+    m.pte(vpn).store(present_pte(pfn, !vma.readonly, true).pack(), std::memory_order_release);
   // Copying: the reference on the old folio is taken here, under the same
   // PTL as the decision, so it can be neither freed nor reused before the
   // copy rechecks pte_same() (a recycled pfn gives a bit-identical PTE).
@@ -983,7 +983,7 @@ static int copy_pte_locked(World& w, Task& t, Mm& src, Mm& dst, int vpn, Pfn& pr
     copy_highpage(w, &t, prealloc, pfn);
     init_anon(w, prealloc, vpn);
     // maybe_mkwrite(pte_mkdirty(pte), dst_vma)
-    dst.pte(vpn).store(present(prealloc, true, true).pack());
+    dst.pte(vpn).store(present_pte(prealloc, true, true).pack());
     prealloc = kNoPfn;
     return 0;
   }
@@ -1005,6 +1005,28 @@ static int copy_present_pte(World& w, Task& t, Mm& src, Mm& dst, int vpn, Pfn& p
   int r = copy_pte_locked(w, t, src, dst, vpn, prealloc);
   src.ptl.unlock();
   return r;
+}
+
+// copy_pmd_range() for a `thp` VMA's PMD: a none PMD stays none in the
+// child and the huge zero folio's leaf is copied write-protected
+// (copy_huge_pmd(): "if (is_huge_zero_pmd(pmd)) { mm_get_huge_zero_folio(dst_mm);
+// goto out_zero_page; }"). An anon THP's leaf is split in the parent and
+// its PTEs copied: the model does not share PMD mappings between mms (the
+// kernel does, and splits only a maybe-pinned one:
+// folio_try_dup_anon_rmap_pmd() failing). Returns true if the PMD is done.
+static bool copy_huge_pmd(World& w, Task& t, Mm& src, Mm& dst, int vpn) {
+  src.ptl.lock();
+  const uint32_t v = src.pmd_of(vpn).load(std::memory_order_acquire);
+  const bool none = !pmd_leaf(v) && (v & kPmdNone);
+  if (none || (pmd_leaf(v) && pmd_leaf_pfn(v) == w.huge_zero_pfn)) {
+    dst.pmd_of(vpn).store(none ? kPmdNone : make_pmd_leaf(0, w.huge_zero_pfn, false, (v & kPmdLeafDirty) != 0),
+                          std::memory_order_relaxed);
+    src.ptl.unlock();
+    return true;
+  }
+  src.ptl.unlock();
+  split_huge_pmd(w, &t, static_cast<int>(&src - w.mm.data()), vpn);
+  return false;
 }
 
 int fork_mm(World& w, Task& t) {
@@ -1030,6 +1052,11 @@ int fork_mm(World& w, Task& t) {
     // once a COW happened): its anon pages are shared like any anon page,
     // and its page-cache pages are mapped read-only in both.
     if (!vma.cow()) continue;
+    if (vma.thp && vpn % kVpnPerPmd == 0 && copy_huge_pmd(w, t, src, dst, vpn)) {
+      dst.set_vma(vpn + 1, src.vma(vpn + 1));
+      ++vpn;
+      continue;
+    }
     // copy_pte_range(): a page that must be copied needs a preallocated
     // folio; copy_present_page() returns -EAGAIN without one, and the loop
     // drops both PTLs, allocates (folio_prealloc()) and goes `again`,
@@ -1070,6 +1097,8 @@ void munmap_vpn(World& w, Task& t, int vpn) {
   if (m.vma(vpn).kind != VmaKind::kNone) {
     // unmap_region() zaps the pages first; the VMA leaves the file's
     // i_mmap tree after (remove_vma), so rmap walkers see it meanwhile.
+    // A PMD leaf over half the range is split first (vma_adjust_trans_huge()).
+    split_huge_pmd(w, &t, t.mm, vpn);
     zap_pte(w, &t, t.mm, vpn);
     m.set_vma(vpn, Vma{});
   }
@@ -1120,6 +1149,18 @@ static void check_private_store(World& w, const Task& t, int mm, int vpn, const 
                "shared_anon_through_private_mapping");
       return;
     }
+}
+
+// The zero_page_written oracle: nothing may store into the zero page or the
+// huge zero folio, which every process reads as zeros where it has not
+// written (CVE-2017-1000405: a FOLL_FORCE write reached the huge zero page).
+static void check_zero_store(World& w, const Task& t, int mm, int vpn, Pfn pfn, const char* fn) {
+  const bool zero = pfn == w.zero_pfn;
+  if (!zero && (w.huge_zero_pfn == kNoPfn || w.page(pfn).head() != w.huge_zero_pfn)) return;
+  w.report(ViolationKind::zero_page_written, pfn, &t, fn,
+           fmt::format("wrote the {} (pfn {}) through mm {} vpn {}", zero ? "zero page" : "huge zero page",
+                       pfn, mm, vpn),
+           zero ? "zero_page_written" : "huge_zero_page_written");
 }
 
 // ------------------------------------------------------------ the TLB
@@ -1214,8 +1255,10 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
   const int attempts = write && m.vma(vpn).readonly ? 0 : kFaultRetries;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     m.ptl.lock();
-    uint64_t raw = m.pte(vpn).load(std::memory_order_acquire);
-    Pte pte = Pte::unpack(raw);
+    // The walk: a PMD leaf of a `thp` VMA maps the page itself.
+    const uint32_t pmd = m.vma(vpn).thp ? m.pmd_of(vpn).load(std::memory_order_acquire) : 0;
+    const bool leaf = pmd_leaf(pmd);
+    Pte pte = leaf ? pmd_leaf_pte(pmd, vpn) : Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
     if (!pte.present || (write && !pte.writable)) {
       m.ptl.unlock();
       int r = handle_mm_fault(w, &t, mm, vpn, write, /*unshare=*/false);
@@ -1233,9 +1276,13 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
       uint32_t v = p.data.store_from([&] { return next_data_value(w); }, std::memory_order_relaxed);
       if (!pte.dirty) {
         pte.dirty = true;  // the MMU sets the dirty bit
-        m.pte(vpn).store(pte.pack(), std::memory_order_relaxed);
+        if (leaf)
+          m.pmd_of(vpn).store(pmd | kPmdLeafDirty, std::memory_order_relaxed);
+        else
+          m.pte(vpn).store(pte.pack(), std::memory_order_relaxed);
       }
       const Vma vma = m.vma(vpn);
+      check_zero_store(w, t, mm, vpn, pte.pfn, "user_write");
       check_private_store(w, t, mm, vpn, vma, pte.pfn, "user_write", /*others=*/false);
       note_file_store(w, pte.pfn, vma, v);
       result = v;
@@ -1243,8 +1290,8 @@ static int64_t user_access(World& w, Task& t, int mm, int vpn, bool write) {
       result = p.data.load(std::memory_order_relaxed);
     }
     // The walk fills this CPU's TLB (not a scheduling point: no other CPU
-    // reads it).
-    if (tlb_modelled())
+    // reads it). Not for a PMD leaf: the TLB model is the PTE level's.
+    if (tlb_modelled() && !leaf)
       t.tlb[static_cast<size_t>(mm)][static_cast<size_t>(vpn)].store(pte.pack() | kTlbValid,
                                                                     std::memory_order_relaxed);
     m.ptl.unlock();
@@ -1283,6 +1330,7 @@ int64_t access_remote_vm_write(World& w, Task& t, int mm, int vpn) {
   const uint32_t v =
       w.page(h.pfn).data.store_from([&] { return next_data_value(w); }, std::memory_order_relaxed);
   const Vma vma = m.vma(vpn);
+  check_zero_store(w, t, mm, vpn, h.pfn, "access_remote_vm");
   check_private_store(w, t, mm, vpn, vma, h.pfn, "access_remote_vm", /*others=*/true);
   // This store holds only a reference, not the PTL: a truncation since the
   // GUP has orphaned the page (mapping gone), and note_file_store() then
@@ -1308,10 +1356,23 @@ int madvise_dontneed(World& w, Task& t, int vpn) {
     r = -kENOMEM;  // madvise(): an unmapped range
   } else if (vma.kind == VmaKind::kP2pdma) {
     r = -kEINVAL;  // madvise_dontneed_free_valid_vma(): not a VM_PFNMAP mapping
+  } else if (vma.thp && huge_pmd_suitable(m, vpn)) {
+    // In a THP-eligible range the op covers the whole PMD, as madvise()
+    // over the huge page's range: zap_pmd_range() -> zap_huge_pmd() for a
+    // leaf ("if (next - addr == HPAGE_PMD_SIZE)"), which leaves the PMD
+    // none, so the next fault may map a huge page again; a table is
+    // walked and left (its PTEs zapped).
+    if (!zap_huge_pmd(w, &t, t.mm, vpn, "madvise_dontneed", /*dontneed=*/true)) {
+      const int base = vpn - vpn % kVpnPerPmd;
+      for (int i = 0; i < kVpnPerPmd; ++i)
+        zap_one(w, &t, t.mm, base + i, kNoPfn, "madvise_dontneed", /*dontneed=*/true);
+    }
   } else {
     // zap_page_range_single() -> zap_pte_range(): the page goes, pinned or
     // not; the next touch faults a new one in (anon) or maps the page
-    // cache's again (file).
+    // cache's again (file). A PMD leaf over a part of the range is split
+    // first ("__split_huge_pmd(vma, pmd, addr, false)").
+    split_huge_pmd(w, &t, t.mm, vpn);
     zap_one(w, &t, t.mm, vpn, kNoPfn, "madvise_dontneed", /*dontneed=*/true);
   }
   m.mmap_lock.up_read();
@@ -1347,7 +1408,7 @@ int uffd_continue(World& w, Task& t, int vpn) {
       const bool none = m.pte(vpn).load(std::memory_order_acquire) == kPteNone;
       if (none) {
         w.page(pfn).mapcount.fetch_add(1, std::memory_order_relaxed);
-        m.pte(vpn).store(present(pfn, /*writable=*/false, /*dirty=*/true).pack(),
+        m.pte(vpn).store(present_pte(pfn, /*writable=*/false, /*dirty=*/true).pack(),
                          std::memory_order_release);
       }
       m.ptl.unlock();
@@ -1370,6 +1431,10 @@ int mprotect_vpn(World& w, Task& t, int vpn, bool write) {
     m.mmap_lock.up_write();
     return -kENOMEM;
   }
+  // change_pmd_range(): a PMD leaf over part of the range is split
+  // ("if ((next - addr != HPAGE_PMD_SIZE) || ...) __split_huge_pmd()"); the
+  // op changes one vpn, half a PMD.
+  split_huge_pmd(w, &t, t.mm, vpn);
   // mprotect_fixup(): VM_WRITE set or cleared (VM_MAYWRITE is always set
   // in the model).
   vma.readonly = !write;

@@ -65,9 +65,10 @@ void folio_ref_unfreeze(World& w, Pfn head, int32_t count) {
 // mm/swap.c: __folio_put(): the last reference of a normal folio is gone.
 static void folio_free(World& w, const Task* t, Pfn head) {
   Page& p = w.page(head);
-  if (head == w.zero_pfn) {
+  if (head == w.zero_pfn || head == w.huge_zero_pfn) {
     w.report(ViolationKind::refcount_underflow, head, t, "__folio_put",
-             "the zero page's refcount reached 0");
+             head == w.zero_pfn ? "the zero page's refcount reached 0"
+                                : "the huge zero folio's refcount reached 0");
     return;
   }
   if (w.ghost.pins[static_cast<size_t>(head)].load() > 0) {

@@ -31,6 +31,7 @@ const char* backing_name(Backing b) {
     case Backing::kDeviceCoherent: return "device_coherent";
     case Backing::kP2pdma: return "p2pdma";
     case Backing::kFilePrivate: return "file_private";
+    case Backing::kThp: return "thp";
   }
   return "?";
 }
@@ -43,6 +44,19 @@ WorldSpec WorldSpec::canonical() const {
     VpnSpec v = this->vpn[static_cast<size_t>(vpn)];
     if (v.backing == Backing::kNone) {
       ++vpn;
+      continue;
+    }
+    if (v.backing == Backing::kThp) {
+      // One whole PMD, not faulted in: PMD-aligned and nothing mapped
+      // (so no PTE to be read-only), else not THP-eligible and left out.
+      if (vpn % kVpnPerPmd != 0 || vpn + kVpnPerPmd > kMaxVpn) {
+        ++vpn;
+        continue;
+      }
+      v.order = kCollapseOrder;
+      v.writable = false;
+      c.vpn[static_cast<size_t>(vpn)] = v;
+      vpn += kVpnPerPmd;
       continue;
     }
     bool large_ok = v.backing == Backing::kAnon || v.backing == Backing::kAnonMovable ||
@@ -126,6 +140,15 @@ int World::add_pgmap(PgmapType type, int nr_pages) {
   return id;
 }
 
+void World::make_zero_page() {
+  if (zero_pfn != kNoPfn) return;
+  zero_pfn = take_setup_pages(1);
+  Page& z = page(zero_pfn);
+  z.set_folio(zero_pfn, 0);
+  z.flags.init(PG_zero);
+  z.refcount.init(1);
+}
+
 void World::build(const WorldSpec& s) {
   Mm& m = mm[0];
   m.live.store(true);
@@ -162,15 +185,29 @@ void World::build(const WorldSpec& s) {
       case Backing::kNone:
         break;
       case Backing::kZeroPage: {
-        if (zero_pfn == kNoPfn) {
-          zero_pfn = take_setup_pages(1);
-          Page& z = page(zero_pfn);
-          z.set_folio(zero_pfn, 0);
-          z.flags.init(PG_zero);
-          z.refcount.init(1);
-        }
+        make_zero_page();
         m.set_vma(vpn, {VmaKind::kAnon, 0, !v.vm_write});
         map(zero_pfn, vpn, false);  // the zero page is never mapped writable
+        break;
+      }
+      case Backing::kThp: {
+        // A THP-eligible anonymous range (MADV_HUGEPAGE), its PMD none. The
+        // zero page and the huge zero folio are made here, for its faults
+        // and splits (get_huge_zero_folio() on first use in the kernel).
+        make_zero_page();
+        if (huge_zero_pfn == kNoPfn) {
+          huge_zero_pfn = take_setup_pages(kVpnPerPmd);
+          for (int i = 0; i < kVpnPerPmd; ++i) {
+            Page& z = page(static_cast<Pfn>(huge_zero_pfn + i));
+            z.set_folio(huge_zero_pfn, kCollapseOrder);
+            z.flags.init(i == 0 ? PG_zero | PG_head : 0);
+          }
+          page(huge_zero_pfn).refcount.init(1);  // huge_zero_refcount: never freed
+        }
+        nr = kVpnPerPmd;
+        for (int i = 0; i < nr; ++i)
+          m.set_vma(vpn + i, {VmaKind::kAnon, vpn + i, !v.vm_write, /*thp=*/true});
+        m.pmd_of(vpn).init(kPmdNone);
         break;
       }
       case Backing::kAnon:
@@ -346,7 +383,8 @@ void World::free_page(Pfn pfn, sync::Site s) {
     for (int i = 1; i < (1 << p.order()); ++i)
       ghost.freed[static_cast<size_t>(pfn + i)].store(1);
     p.data.store(kPoison, std::memory_order_relaxed, s);
-    if (!p.is_device() && pfn != zero_pfn && p.order() == kCollapseOrder) {
+    if (!p.is_device() && pfn != zero_pfn && pfn != huge_zero_pfn &&
+        p.order() == kCollapseOrder) {
       for (int i = 1; i < (1 << kCollapseOrder); ++i)
         page(static_cast<Pfn>(pfn + i)).data.init(kPoison);
       alloc_word_.fetch_add(1, std::memory_order_acq_rel, s);  // zone->lock

@@ -74,6 +74,15 @@ struct Pte {
   bool none() const { return !present && !device_private && !swap && !migration; }
 };
 inline constexpr uint64_t kPteNone = 0xffff;  // Pte{}.pack()
+// A present PTE (mk_pte(), with the write and dirty bits).
+inline Pte present_pte(Pfn pfn, bool writable, bool dirty) {
+  Pte p;
+  p.pfn = pfn;
+  p.present = true;
+  p.writable = writable;
+  p.dirty = dirty;
+  return p;
+}
 
 enum class VmaKind : uint8_t {
   kNone,        // unmapped
@@ -95,6 +104,11 @@ struct Vma {
   // mapping may always be written by a COW), so FOLL_FORCE can still write
   // a COW mapping (mm/gup.c: check_vma_flags()).
   bool readonly = false;
+  // VM_HUGEPAGE with THP enabled (the `thp` backing): a fault on a none PMD
+  // may map the huge zero page or a THP with one PMD (mm/memory.c
+  // __handle_mm_fault() -> create_huge_pmd(); docs/model.md "PMD-mapped
+  // THPs"). Both vpns of the PMD have it.
+  bool thp = false;
 
   // is_cow_mapping(): private and may be written (VM_MAYWRITE && !VM_SHARED).
   // Anonymous memory in the model is MAP_PRIVATE.
@@ -103,11 +117,11 @@ struct Vma {
 
   uint32_t pack() const {
     return static_cast<uint32_t>(kind) | (static_cast<uint32_t>(pgoff) & 0xffff) << 8 |
-           uint32_t{readonly} << 24;
+           uint32_t{readonly} << 24 | uint32_t{thp} << 25;
   }
   static Vma unpack(uint32_t w) {
     return Vma{static_cast<VmaKind>(w & 0xff), static_cast<int>((w >> 8) & 0xffff),
-               ((w >> 24) & 1) != 0};
+               ((w >> 24) & 1) != 0, ((w >> 25) & 1) != 0};
   }
 };
 
@@ -128,9 +142,38 @@ inline constexpr int kCollapseOrder = 1;
 static_assert((1 << kCollapseOrder) == kVpnPerPmd);
 // Free folios of kCollapseOrder the allocator keeps apart (alloc_folio()).
 inline constexpr int kThpPool = 2;
-inline constexpr uint32_t kPmdNone = 1;   // cleared (pmdp_collapse_flush)
+inline constexpr uint32_t kPmdNone = 1;   // cleared (pmdp_collapse_flush), or never filled
 inline constexpr uint32_t kPmdTable = 2;  // which of the two tables
 inline constexpr uint32_t kPmdGen = 4;    // one generation
+// A PMD leaf (pmd_trans_huge()): the PMD maps a folio of kCollapseOrder
+// itself, the huge zero page or an anon THP, and its table's PTEs are all
+// none. Only in a `thp` VMA. The low 16 bits keep the table and generation
+// the PMD had, so that a split (__split_huge_pmd_locked()) fills the same
+// table. A PMD goes none -> leaf, leaf -> none (zap_huge_pmd()), leaf ->
+// table (a split) and none -> table (a PTE-level fault), each under the PTL
+// and mmap_lock for read; a table stays a table until mmap_lock is taken
+// for write (collapse, munmap). So code that found a table may walk it.
+inline constexpr uint32_t kPmdLeaf = 1u << 31;
+inline constexpr uint32_t kPmdLeafWrite = 1u << 30;
+inline constexpr uint32_t kPmdLeafDirty = 1u << 29;
+inline constexpr int kPmdLeafPfnShift = 16;
+inline constexpr uint32_t kPmdLowBits = 0xffff;
+inline bool pmd_leaf(uint32_t v) { return (v & kPmdLeaf) != 0; }
+inline Pfn pmd_leaf_pfn(uint32_t v) {
+  return static_cast<Pfn>((v >> kPmdLeafPfnShift) & 0x1fff);
+}
+// The PMD value mapping `head` as a leaf, in place of `old` (its table and
+// generation kept).
+inline uint32_t make_pmd_leaf(uint32_t old, Pfn head, bool write, bool dirty) {
+  return kPmdLeaf | (write ? kPmdLeafWrite : 0) | (dirty ? kPmdLeafDirty : 0) |
+         static_cast<uint32_t>(head) << kPmdLeafPfnShift | (old & (kPmdLowBits & ~kPmdNone));
+}
+// The PTE a leaf amounts to for the page of `vpn` (follow_trans_huge_pmd():
+// "page += (addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT").
+inline Pte pmd_leaf_pte(uint32_t v, int vpn) {
+  return present_pte(static_cast<Pfn>(pmd_leaf_pfn(v) + vpn % kVpnPerPmd),
+                     (v & kPmdLeafWrite) != 0, (v & kPmdLeafDirty) != 0);
+}
 
 struct Mm {
   // live: its page tables exist, so rmap walks see them (from the start of
@@ -163,6 +206,13 @@ struct Mm {
     return pte_in(vpn, pmd[static_cast<size_t>(vpn / kVpnPerPmd)].peek());
   }
   const sync::Atomic<uint64_t>& pte(int vpn) const { return const_cast<Mm*>(this)->pte(vpn); }
+  sync::Atomic<uint32_t>& pmd_of(int vpn) { return pmd[static_cast<size_t>(vpn / kVpnPerPmd)]; }
+  // What maps `vpn` as the oracles see it (no scheduling point): the PTE,
+  // or the page of a PMD leaf as a PTE.
+  Pte mapped(int vpn) const {
+    const uint32_t v = pmd[static_cast<size_t>(vpn / kVpnPerPmd)].peek();
+    return pmd_leaf(v) ? pmd_leaf_pte(v, vpn) : Pte::unpack(pte(vpn).peek());
+  }
   const sync::Atomic<uint64_t>& pte_in(int vpn, uint32_t pmd_value) const {
     return const_cast<Mm*>(this)->pte_in(vpn, pmd_value);
   }
@@ -412,8 +462,11 @@ enum class Backing : uint8_t {
   kDeviceCoherent,  // anon page in device-coherent memory
   kP2pdma,          // p2pdma page
   kFilePrivate,     // page-cache page of the file, mapped MAP_PRIVATE (read-only PTE)
+  // (format 8) a THP-eligible anonymous range of one PMD, not faulted in
+  // yet: the PMD is none (docs/model.md "PMD-mapped THPs").
+  kThp,
 };
-inline constexpr int kNumBackings = 10;
+inline constexpr int kNumBackings = 11;
 const char* backing_name(Backing b);
 
 inline constexpr int kMaxOrder = 3;        // 2^3 = kMaxVpn pages
@@ -469,6 +522,9 @@ class World {
   std::array<Task, kMaxThreads> tasks;
   int npgmaps = 0;
   Pfn zero_pfn = kNoPfn;
+  // mm/huge_memory.c: the huge zero folio (get_huge_zero_folio()), of
+  // kCollapseOrder, made at setup when a `thp` vpn exists.
+  Pfn huge_zero_pfn = kNoPfn;
   Ghost ghost;
   ViolationSink violations;
   // Known kernel limitations met (limitations.def): kept apart, so that
@@ -535,6 +591,7 @@ class World {
 
  private:
   void build(const WorldSpec& spec);
+  void make_zero_page();  // the zero page, once
   Pfn take_setup_pages(int n);
   // A page as the allocator hands it out, clean and not free, with `flags`
   // and no reference (the caller sets the refcount, a scheduling point).

@@ -242,7 +242,7 @@ TEST(Fidelity, ForceWriteAfterUffdContinueCopies) {
 // try_get_folio()'s re-check of page_folio() sees it. Every correct design
 // drops that reference and retries; without the re-check the page is
 // returned with its pin on another folio (which shows the race happened).
-constexpr const char* kGupFastVsSplit = R"(pinfuzz-scenario 7
+constexpr const char* kGupFastVsSplit = R"(pinfuzz-scenario 8
 vpn 0 anon order=2
 thread 0
   pin_fast 1 1

@@ -20,7 +20,7 @@ namespace {
 // mapped, so memunmap_pages() waits for a page nobody will free: the hang
 // 249881232e14 describes (nouveau_dmem_evict_chunk(), test_hmm's
 // dmirror_device_evict_chunk(): one pass, a skipped page ignored).
-constexpr const char* kPinnedAtTeardown = R"(pinfuzz-scenario 7
+constexpr const char* kPinnedAtTeardown = R"(pinfuzz-scenario 8
 vpn 0 device_coherent
 thread 0
   pin 0 1
@@ -69,7 +69,7 @@ TEST(Limitations, PinnedDevicePageAtTeardownHangsEveryCorrectDesign) {
 // the extra reference). The poke's set_page_dirty_lock() dirties a page
 // without buffers: ext4_dirty_folio()'s warning, in every design, because no
 // design sees a FOLL_GET. The kernel's own (pin_user_pages.rst, CASE 5).
-constexpr const char* kPokeVsReclaim = R"(pinfuzz-scenario 7
+constexpr const char* kPokeVsReclaim = R"(pinfuzz-scenario 8
 vpn 0 file
 thread 0
   poke 0 0
@@ -102,7 +102,7 @@ TEST(Limitations, FollGetDirtierMeetsReleasedBuffersUnderEveryDesign) {
 // it (the poke's reference) and drops the clean folio whole, so the data at
 // index 1, which nobody truncated, never reaches the file. The kernel's own
 // (mm/truncate.c), under every correct design; found by a campaign.
-constexpr const char* kPokeVsHolePunch = R"(pinfuzz-scenario 7
+constexpr const char* kPokeVsHolePunch = R"(pinfuzz-scenario 8
 free_pages 0
 vpn 0 file order=2
 thread 0
@@ -153,7 +153,7 @@ TEST(Limitations, MemunmapNoWaitTearsDownUnderAPinnedPage) {
 // and the end-of-run check still finds the unbalanced _pincount that
 // small_unpin_pincount leaves on the anon page.
 TEST(Limitations, HangDoesNotHideADesignBug) {
-  constexpr const char* kBoth = R"(pinfuzz-scenario 7
+  constexpr const char* kBoth = R"(pinfuzz-scenario 8
 vpn 0 device_coherent
 vpn 1 anon
 thread 0

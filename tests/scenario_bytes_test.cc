@@ -41,7 +41,7 @@ TEST(ScenarioBytes, DesignWithEveryKnobSurvivesTheByteForm) {
       "small_unpin_pincount,unlocked_dirty,migrate_pinned,memunmap_no_wait,devmap_base=one,"
       "devmap_mixed_base");
   ASSERT_TRUE(d.design) << d.error;
-  Scenario s = parsed("pinfuzz-scenario 7\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 8\nthread 0\n");
   s.design = d.design;
   EXPECT_EQ(print_text(*decode_bytes(encode_bytes(s)).scenario), print_text(s));
 }
@@ -192,6 +192,16 @@ TEST(ScenarioBytes, VersionSixInputsKeepTheirMeaning) {
       {2, 28, 0, 0, 0, 15, 0, 0, 0},           // ksm 0, reclaim_anon 0
       "vpn 0 anon\nthread 0\n  reclaim_anon 0\nschedule input\n",
       "vpn 0 anon\nthread 0\n  ksm 0\n  reclaim_anon 0\nschedule input\n");
+}
+
+// Version 8 (issue 16) added backing 10 (thp). A version-7 input's backing
+// bits are still read mod 10: 0x0a was an unmapped vpn, and stays one.
+TEST(ScenarioBytes, VersionSevenInputsKeepTheirMeaning) {
+  expect_appended_op_keeps_meaning(
+      7, {1, 2, 0x0a},                         // vpn 2: backing 10
+      {1, 11, 0, 2, 0},                        // user_read 0 2
+      "thread 0\n  user_read 0 2\nschedule input\n",
+      "vpn 2 thp\nthread 0\n  user_read 0 2\nschedule input\n");
 }
 
 // Version 5 (issue 17) lets a file vpn be a large page-cache folio. A

@@ -82,7 +82,7 @@ TEST_F(ScenarioFiles, VersionByteAloneLoadsAsTheAllZeroScenario) {
   ASSERT_TRUE(l.scenario) << l.error;
   EXPECT_FALSE(l.was_text);
   EXPECT_EQ(print_text(*l.scenario),
-            "pinfuzz-scenario 7\nfree_pages 0\nthread 0\nschedule input\n");
+            "pinfuzz-scenario 8\nfree_pages 0\nthread 0\nschedule input\n");
 }
 
 TEST_F(ScenarioFiles, AtomicWriteLeavesOnlyTheFile) {

@@ -18,7 +18,7 @@ inline const std::string kHead = "pinfuzz-scenario " + std::to_string(kFormatVer
 // Hand-written scenarios in canonical form: across them every op kind,
 // every backing and every schedule kind appears (checked below).
 inline const char* const kCanonical[] = {
-    R"(pinfuzz-scenario 7
+    R"(pinfuzz-scenario 8
 design pin_bias,counter_bits=12,no_gup_fast_recheck=on
 free_pages 3
 vpn 0 anon order=2
@@ -41,7 +41,7 @@ thread 1
 thread 2
 schedule input 3:1 0:0 32767:255
 )",
-    R"(pinfuzz-scenario 7
+    R"(pinfuzz-scenario 8
 design folio_pincount,writeback=bounce,devmap_base=one
 vpn 0 anon_movable order=1
 vpn 2 device_private
@@ -63,7 +63,7 @@ thread 1
   collapse 6
 schedule random seed=18446744073709551615 one_in=1
 )",
-    R"(pinfuzz-scenario 7
+    R"(pinfuzz-scenario 8
 free_pages 0
 vpn 7 anon
 thread 0
@@ -74,12 +74,12 @@ thread 3
   sync
 schedule pct seed=7 depth=8 k=65535
 )",
-    R"(pinfuzz-scenario 7
+    R"(pinfuzz-scenario 8
 free_pages 16
 thread 0
 schedule input
 )",
-    R"(pinfuzz-scenario 7
+    R"(pinfuzz-scenario 8
 design get_only
 vpn 0 anon order=3
 thread 0
@@ -101,11 +101,12 @@ thread 0
   unpin 7
 schedule pct seed=0 depth=1 k=1
 )",
-    R"(pinfuzz-scenario 7
+    R"(pinfuzz-scenario 8
 design folio_pincount,dirty_cow=on
 vpn 0 file_private prot=r
 vpn 1 anon prot=r
 vpn 2 file ro
+vpn 4 thp prot=r
 thread 0
   poke 0 0
   mprotect 1 write

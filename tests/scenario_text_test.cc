@@ -91,7 +91,7 @@ TEST(ScenarioText, CommentsLayoutFlagOrderAndDefaultsAreFree) {
       "\tunpin all\n"
       "schedule random seed=5\n");
   Scenario tidy = parsed(
-      "pinfuzz-scenario 7\n"
+      "pinfuzz-scenario 8\n"
       "vpn 0 anon_movable order=1 ro\n"
       "vpn 2 anon\n"
       "thread 0\n"
@@ -102,32 +102,32 @@ TEST(ScenarioText, CommentsLayoutFlagOrderAndDefaultsAreFree) {
 }
 
 TEST(ScenarioText, AbsentScheduleIsInputWithNoPoints) {
-  Scenario s = parsed("pinfuzz-scenario 7\nthread 0\n");
+  Scenario s = parsed("pinfuzz-scenario 8\nthread 0\n");
   EXPECT_EQ(s.schedule, Schedule{});
-  EXPECT_EQ(print_text(s), "pinfuzz-scenario 7\nthread 0\nschedule input\n");
+  EXPECT_EQ(print_text(s), "pinfuzz-scenario 8\nthread 0\nschedule input\n");
 }
 
 // The memory model (format 6): a statement before the schedule, printed
 // only when it is not sc, so a sc scenario prints as it always did.
 TEST(ScenarioText, MemoryStatementNamesTheModelAndScIsTheDefault) {
-  Scenario tso = parsed("pinfuzz-scenario 7\nthread 0\nmemory tso\nschedule random seed=3\n");
+  Scenario tso = parsed("pinfuzz-scenario 8\nthread 0\nmemory tso\nschedule random seed=3\n");
   EXPECT_EQ(tso.schedule.memory, sync::Memory::kTso);
   EXPECT_EQ(tso.schedule.kind, ScheduleKind::kRandom);
   EXPECT_EQ(print_text(tso),
-            "pinfuzz-scenario 7\nthread 0\nmemory tso\nschedule random seed=3 one_in=8\n");
-  Scenario arm = parsed("pinfuzz-scenario 7\nthread 0\nmemory arm\n");
+            "pinfuzz-scenario 8\nthread 0\nmemory tso\nschedule random seed=3 one_in=8\n");
+  Scenario arm = parsed("pinfuzz-scenario 8\nthread 0\nmemory arm\n");
   EXPECT_EQ(arm.schedule.memory, sync::Memory::kArm);
   EXPECT_EQ(arm.schedule.kind, ScheduleKind::kInput);
-  Scenario sc = parsed("pinfuzz-scenario 7\nthread 0\nmemory sc\nschedule input\n");
-  EXPECT_EQ(sc, parsed("pinfuzz-scenario 7\nthread 0\nschedule input\n"));
-  EXPECT_EQ(print_text(sc), "pinfuzz-scenario 7\nthread 0\nschedule input\n");
+  Scenario sc = parsed("pinfuzz-scenario 8\nthread 0\nmemory sc\nschedule input\n");
+  EXPECT_EQ(sc, parsed("pinfuzz-scenario 8\nthread 0\nschedule input\n"));
+  EXPECT_EQ(print_text(sc), "pinfuzz-scenario 8\nthread 0\nschedule input\n");
 }
 
 TEST(ScenarioText, OptionsOmittedTakeTheirDefaults) {
-  Scenario pct = parsed("pinfuzz-scenario 7\nthread 0\nschedule pct seed=9\n");
+  Scenario pct = parsed("pinfuzz-scenario 8\nthread 0\nschedule pct seed=9\n");
   EXPECT_EQ(pct.schedule.depth, 3);
   EXPECT_EQ(pct.schedule.k, 200);
-  EXPECT_EQ(print_text(pct), "pinfuzz-scenario 7\nthread 0\nschedule pct seed=9 depth=3 k=200\n");
+  EXPECT_EQ(print_text(pct), "pinfuzz-scenario 8\nthread 0\nschedule pct seed=9 depth=3 k=200\n");
 }
 
 // ---- text errors ------------------------------------------------------------------
@@ -142,8 +142,8 @@ TEST(ScenarioTextErrors, EachMistakeIsNamedAtItsLineAndColumn) {
   std::string seventeen = kHead + "thread 0\n";
   for (int i = 0; i < 17; ++i) seventeen += "  sync\n";
   const std::vector<BadText> cases = {
-      {"", "1:1", "missing 'pinfuzz-scenario 7' header, got end of input"},
-      {"# only a comment\nthread 0\n", "2:1", "missing 'pinfuzz-scenario 7' header, got 'thread'"},
+      {"", "1:1", "missing 'pinfuzz-scenario 8' header, got end of input"},
+      {"# only a comment\nthread 0\n", "2:1", "missing 'pinfuzz-scenario 8' header, got 'thread'"},
       {"pinfuzz-scenario 99\nthread 0\n", "1:18",
        "scenario format version 99; this build reads versions 1 to"},
       {kHead, "2:1", "no thread: a scenario needs 1 to 4"},
@@ -181,6 +181,11 @@ TEST(ScenarioTextErrors, EachMistakeIsNamedAtItsLineAndColumn) {
       {kHead + "thread 0\nmemory weak\n", "3:8", "expected a memory model (sc, tso or arm), got 'weak'"},
       {"pinfuzz-scenario 5\nthread 0\nmemory tso\n", "3:1",
        "the memory statement needs scenario format 6 or later"},
+      {"pinfuzz-scenario 7\nvpn 0 thp\n", "2:7", "the thp backing needs scenario format 8 or later"},
+      {kHead + "vpn 3 thp\n", "2:5", "a thp range covers one PMD, vpns 2k..2k+1: it must start at an even vpn, not 3"},
+      {kHead + "vpn 2 thp order=1\n", "2:11", "order applies only to anon, anon_movable and file, not thp"},
+      {kHead + "vpn 2 thp\nvpn 3 anon\n", "3:5", "vpn 3 is inside the order-1 folio at vpn 2"},
+      {kHead + "vpn 3 anon\nvpn 2 thp\n", "3:7", "the order-1 folio at vpn 2 would cover vpn 3, declared on line 2"},
       {kHead + "thread 0\nschedule input\nmemory tso\n", "4:1",
        "expected end of input after the schedule, got 'memory'"},
       {kHead + "memory tso\nthread 0\n", "2:1", "expected design, free_pages, vpn or thread, got 'memory'"},
@@ -200,7 +205,7 @@ TEST(ScenarioTextErrors, EachMistakeIsNamedAtItsLineAndColumn) {
       {kHead + "thread 0\nschedule fifo\n", "3:10",
        "expected a schedule kind (input, random or pct), got 'fifo'"},
       {kHead + "free_pages 3 4\n", "2:14", "expected end of line, got '4'"},
-      {std::string("\x00\xff junk\n", 8), "1:1", "missing 'pinfuzz-scenario 7' header, got '\\x00\\xff'"},
+      {std::string("\x00\xff junk\n", 8), "1:1", "missing 'pinfuzz-scenario 8' header, got '\\x00\\xff'"},
   };
   for (const BadText& c : cases) {
     TextParse r = parse_text(c.text, "t.scn");
@@ -218,7 +223,7 @@ TEST(ScenarioTextErrors, GarbageAndMutationsNeverCrashAndAlwaysSayWhere) {
   std::vector<std::string> inputs;
   inputs.push_back(kHead + std::string(1 << 20, 'x'));         // one very long word
   inputs.push_back(kHead + "thread 0\n" + std::string(1 << 20, ' ') + "sync 1\n");
-  inputs.push_back(std::string("pinfuzz-scenario 7\0\nthread 0\n", 29));
+  inputs.push_back(std::string("pinfuzz-scenario 8\0\nthread 0\n", 29));
   inputs.push_back(kHead + "vpn 99999999999999999999999999 anon\n");
   for (int i = 0; i < 1000; ++i) {  // binary garbage, half of it after a valid header
     std::string s(rng.below(200), '\0');

@@ -190,7 +190,7 @@ TEST(Verify, ReducedAgreesWithUnreduced) {
 TEST(Verify, UnreducedCountsEverySchedule) {
   // Two threads, one op each, touching nothing in common but mm 0's locks.
   TextParse p = parse_text(
-      "pinfuzz-scenario 7\nvpn 0 anon\nvpn 1 anon\nthread 0\n  user_read 0 0\n"
+      "pinfuzz-scenario 8\nvpn 0 anon\nvpn 1 anon\nthread 0\n  user_read 0 0\n"
       "thread 1\n  user_read 0 1\n");
   ASSERT_TRUE(p.scenario) << p.error;
   VerifyResult v = run_verify(*p.scenario, Design{}, 1, false);

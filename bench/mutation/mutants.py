@@ -85,9 +85,9 @@ MUTANTS = [
         id="anon_fault_no_none_check",
         file="model/memory.cc",
         old="""      bool still_none = m.pte(vpn).load() == kPteNone;
-      if (still_none) m.pte(vpn).store(present(np, !vma.readonly, write && !vma.readonly).pack());""",
+      if (still_none) m.pte(vpn).store(present_pte(np, !vma.readonly, write && !vma.readonly).pack());""",
         new="""      bool still_none = true;  // the PTE is not re-checked under the PTL
-      if (still_none) m.pte(vpn).store(present(np, !vma.readonly, write && !vma.readonly).pack());""",
+      if (still_none) m.pte(vpn).store(present_pte(np, !vma.readonly, write && !vma.readonly).pack());""",
         breaks="do_anonymous_page() installs its new page over whatever a racing fault installed",
         # Judged equivalent until scenario format 2: every anon vpn started
         # populated and nothing emptied an anon PTE while its VMA lived.

@@ -187,6 +187,19 @@ std::vector<CatalogEntry> build() {
                              {op(K::uffd_continue, 0)}}},
                  true, {{27, 1}, {20, 1}}});
   }
+  // CVE-2017-1000405 (the huge_dirty_cow row): the poke's write fault maps a
+  // THP read-only at the none PMD, its second fault reuses it (FOLL_COW);
+  // after 33 steps MADV_DONTNEED zaps the huge PMD, a read-only GUP maps the
+  // huge zero page and touch_pmd() dirties the PMD, and the retry writes it.
+  {
+    WorldSpec w;
+    w.free_pages = 0;
+    w.vpn[0] = VpnSpec{Backing::kThp, kCollapseOrder, false, /*vm_write=*/false};
+    c.push_back({"huge_dirty_cow_writes_huge_zero_page", bug_design("huge_dirty_cow"),
+                 ViolationKind::zero_page_written, "CVE-2017-1000405, a8f97366452e (v4.15)",
+                 Program{w, {{op(K::poke, 0, 0)}, {op(K::madvise_dontneed, 0), op(K::gup, 0, 1)}}},
+                 true, {{33, 1}}});
+  }
   // A split that ignores extra references (split_ignores_pins): the folio
   // is pinned through its tail page, the split goes ahead, and the piece
   // that holds the page is a small folio without the pin's bias.

@@ -134,8 +134,8 @@ Op random_args(SplitMix64& rng, OpKind k, const Targets& t) {
 Op random_op(SplitMix64& rng, const Targets& t) { return random_args(rng, random_kind(rng), t); }
 
 VpnSpec random_vpn_spec(SplitMix64& rng) {
-  static constexpr std::array<std::pair<Backing, uint8_t>, 9> kBacking = {{
-      {Backing::kAnon, 4}, {Backing::kFile, 4}, {Backing::kAnonMovable, 1},
+  static constexpr std::array<std::pair<Backing, uint8_t>, 10> kBacking = {{
+      {Backing::kAnon, 3}, {Backing::kThp, 1}, {Backing::kFile, 4}, {Backing::kAnonMovable, 1},
       {Backing::kZeroPage, 1}, {Backing::kDax, 1}, {Backing::kDevicePrivate, 1},
       {Backing::kDeviceCoherent, 1}, {Backing::kP2pdma, 1}, {Backing::kFilePrivate, 2}}};
   uint64_t r = rng.below(16);
@@ -192,8 +192,10 @@ Scenario random_scenario(SplitMix64& rng, ScheduleKind kind) {
   w.free_pages = static_cast<int>(2 + rng.below(11));
   const int nvpn = static_cast<int>(1 + rng.below(4));
   for (int i = 0; i < nvpn; ++i) {
-    const int v = static_cast<int>(rng.below(kMaxVpn));
-    w.vpn[static_cast<size_t>(v)] = random_vpn_spec(rng);
+    int v = static_cast<int>(rng.below(kMaxVpn));
+    const VpnSpec spec = random_vpn_spec(rng);
+    if (spec.backing == Backing::kThp) v &= ~(kVpnPerPmd - 1);  // a thp range is one PMD
+    w.vpn[static_cast<size_t>(v)] = spec;
     // Sometimes the PMD buddy too, with the same backing: collapse needs a
     // PMD of anon pages, and races between neighbours need neighbours.
     if (rng.below(3) == 0) w.vpn[static_cast<size_t>(v ^ 1)] = w.vpn[static_cast<size_t>(v)];

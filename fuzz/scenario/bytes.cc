@@ -153,8 +153,9 @@ constexpr uint8_t kSpecProtRead = 1u << 7;  // version 2: no VM_WRITE
 // Each version's tables, which an input of that version keeps meaning: the
 // number of backings and of ops (ops.def rows) it knew. Op kinds beyond
 // them are dropped, as they were when the input was written.
-constexpr int kVersion1Backings = 9;
-constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, 28, 28, 28, kNumOps};
+constexpr std::array<int, kFormatVersion + 1> kBackingsInVersion = {0, 9, 10, 10, 10, 10, 10, 10,
+                                                                    kNumBackings};
+constexpr std::array<int, kFormatVersion + 1> kOpsInVersion = {0, 22, 26, 27, 28, 28, 28, 29, kNumOps};
 static_assert(kOpsInVersion[kFormatVersion] >= kOpsInVersion[kFormatVersion - 1]);
 // The first version whose `file` vpns may be large folios.
 constexpr int kLargeFileVersion = 5;
@@ -166,7 +167,7 @@ uint8_t spec_byte(const VpnSpec& v) {
 
 VpnSpec spec_of(uint8_t x, int version) {
   VpnSpec v;
-  v.backing = static_cast<Backing>((x & 15) % (version == 1 ? kVersion1Backings : kNumBackings));
+  v.backing = static_cast<Backing>((x & 15) % kBackingsInVersion[static_cast<size_t>(version)]);
   v.order = static_cast<uint8_t>((x >> 4) & 3);
   if (version < kLargeFileVersion && v.backing == Backing::kFile) v.order = 0;
   v.writable = !(x & kSpecRo);

@@ -47,8 +47,10 @@ namespace pf {
 // under sc whatever they say).
 // Version 7 (issue 19) added the op ksm; a version-6 input's op kind 28 is
 // still dropped.
-inline constexpr int kFormatVersion = 7;
+inline constexpr int kFormatVersion = 8;
 inline constexpr int kMemoryVersion = 6;
+// The first format with the `thp` backing.
+inline constexpr int kThpVersion = 8;
 inline constexpr int kOldestFormatVersion = 1;
 // "this build reads versions 1 to 3": for the errors that reject a version.
 std::string format_versions_read();

@@ -122,7 +122,7 @@ std::string flag_names(uint8_t mask) {
 
 // A vpn whose PTE is read-only whatever the text says (WorldSpec::canonical()).
 bool implied_ro(const VpnSpec& v) {
-  return !v.vm_write || v.backing == Backing::kFilePrivate;
+  return !v.vm_write || v.backing == Backing::kFilePrivate || v.backing == Backing::kThp;
 }
 
 std::optional<Backing> parse_backing(std::string_view name) {
@@ -366,6 +366,17 @@ bool Parser::vpn(const Line& l) {
   // Read-only PTEs that need no `ro`: a private file mapping maps the page
   // cache's page read-only, and a mapping without VM_WRITE has no writable PTE.
   if (implied_ro(spec)) spec.writable = false;
+  if (spec.backing == Backing::kThp) {
+    if (version_ < kThpVersion)
+      return fail(bt, fmt::format("the thp backing needs scenario format {} or later", kThpVersion));
+    // One whole PMD (WorldSpec::canonical()).
+    if (v % kVpnPerPmd != 0)
+      return fail(vt, fmt::format("a thp range covers one PMD, vpns {}k..{}k+{}: it must start "
+                                  "at an even vpn, not {}",
+                                  kVpnPerPmd, kVpnPerPmd, kVpnPerPmd - 1, v));
+    spec.order = kCollapseOrder;
+    order_at = &bt;  // what covers the next vpns: the backing itself
+  }
   const int span = 1 << spec.order;
   if (v + span > kMaxVpn)
     return fail(*order_at, fmt::format("an order-{} folio at vpn {} does not fit: it would "
@@ -575,7 +586,7 @@ std::string print_text(const Scenario& s) {
     const VpnSpec& spec = w.vpn[static_cast<size_t>(v)];
     if (spec.backing == Backing::kNone) continue;
     out += fmt::format("vpn {} {}", v, backing_name(spec.backing));
-    if (spec.order > 0) out += fmt::format(" order={}", spec.order);
+    if (spec.order > 0 && spec.backing != Backing::kThp) out += fmt::format(" order={}", spec.order);
     if (!spec.writable && !implied_ro(spec)) out += " ro";
     out += spec.vm_write ? "\n" : " prot=r\n";
   }
