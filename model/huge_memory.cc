@@ -117,6 +117,9 @@ int split_folio_vpn(World& w, Task& t, int vpn) {
   // folio under the PTL, "if (!is_transparent_hugepage(folio)) goto next",
   // folio_get(); then "if (!folio_trylock(folio)) goto next".
   m.mmap_lock.down_read();
+  // A PMD-mapped THP: split_folio() -> unmap_folio() splits its PMD first
+  // (TTU_SPLIT_HUGE_PMD); the model does that before the walk.
+  split_huge_pmd(w, &t, t.mm, vpn);
   m.ptl.lock();
   const Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   Pfn head = pte.present ? w.page(pte.pfn).head() : kNoPfn;

@@ -9,7 +9,12 @@
 
 namespace pf {
 
-int migrate_vpn(World& w, Task& t, int vpn) { return migrate_folio_at(w, &t, t.mm, vpn); }
+int migrate_vpn(World& w, Task& t, int vpn) {
+  // A PMD-mapped THP: try_to_migrate(TTU_SPLIT_HUGE_PMD) splits the PMD
+  // (the model has no PMD migration entries); split first, as reclaim_vpn().
+  split_huge_pmd(w, &t, t.mm, vpn);
+  return migrate_folio_at(w, &t, t.mm, vpn);
+}
 
 // mm/migrate.c: remove_migration_ptes() -> remove_migration_pte(): the
 // rmap walk finds every migration entry for `from` - those try_to_migrate()

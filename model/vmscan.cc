@@ -79,6 +79,10 @@ bool reclaim_file(World& w, Task& t, int index) {
 
 bool reclaim_vpn(World& w, Task& t, int vpn) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
+  // A PMD-mapped THP is unmapped with TTU_SPLIT_HUGE_PMD: its PMD is split
+  // (split_huge_pmd_locked() in try_to_unmap_one()). The model splits it
+  // first, then reclaims the PTE-mapped folio (docs/model.md "PMD-mapped THPs").
+  split_huge_pmd(w, &t, t.mm, vpn);
   Pte pte = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   if (!pte.present || pte.pfn == w.zero_pfn) return false;
   Pfn pfn = pte.pfn;
