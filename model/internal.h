@@ -131,6 +131,13 @@ struct UnmapResult {
   bool busy = false;  // stopped at a maybe-pinned exclusive page
 };
 UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool check_pins);
+// include/linux/rmap.h: __folio_try_share_anon_rmap() for the exclusive
+// anon page `pfn`, once the caller has cleared its PTE: smp_mb() (unless
+// no_try_share_barrier), then false if the folio may be pinned (and
+// `check_pins`: the caller puts the PTE back), else PG_anon_exclusive is
+// cleared and the ghost notes the page shared by `why` (kCauseNames).
+bool folio_try_share_anon_rmap(World& w, const Task* t, Pfn pfn, bool check_pins,
+                               const char* why);
 
 // PMD-mapped THPs (model/huge_memory.cc). huge_pmd_fault() is the PMD
 // level of handle_mm_fault() for a `thp` VMA: it returns kPmdFallback when

@@ -65,17 +65,9 @@ int ksm_write_protect(World& w, Task& t, int vpn) {
         const int32_t mapcount = p.mapcount.load(std::memory_order_relaxed);
         const int32_t refs = w.width.value(p.refcount.load(std::memory_order_acquire));
         bool back_off = mapcount + 1 + swapped != refs;
-        if (!back_off && anon_exclusive) {
-          // "See page_try_share_anon_rmap(): clear PTE first."
-          // __folio_try_share_anon_rmap(): smp_mb(), then back off if the
-          // folio may be pinned (the same knob deletes the barrier here).
-          if (!w.design.no_try_share_barrier) sync::smp_mb();
-          back_off = !w.design.no_try_share_check && folio_maybe_dma_pinned(w, &t, pfn);
-          if (!back_off) {
-            p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
-            w.ghost.note_shared(head, "ksm");
-          }
-        }
+        // "See page_try_share_anon_rmap(): clear PTE first."
+        if (!back_off && anon_exclusive)
+          back_off = !folio_try_share_anon_rmap(w, &t, pfn, !w.design.no_try_share_check, "ksm");
         if (back_off) {
           m.pte(vpn).store(raw, std::memory_order_release);  // set_pte_at()
           err = -kEFAULT;

@@ -6,6 +6,21 @@
 
 namespace pf {
 
+bool folio_try_share_anon_rmap(World& w, const Task* t, Pfn pfn, bool check_pins,
+                               const char* why) {
+  // include/linux/rmap.h: __folio_try_share_anon_rmap(): "Paired with the
+  // memory barrier in try_grab_folio()": smp_mb(), then back off if the
+  // folio may be pinned, else the page is no longer exclusive.
+  // no_try_share_barrier deletes the barrier (the PTE clear may then still
+  // wait in the store buffer under --memory=arm).
+  if (!w.design.no_try_share_barrier) sync::smp_mb();
+  if (check_pins && folio_maybe_dma_pinned(w, t, pfn)) return false;
+  Page& p = w.page(pfn);
+  p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
+  w.ghost.note_shared(p.head(), why);
+  return true;
+}
+
 UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool check_pins) {
   UnmapResult r;
   Page& p = w.page(pfn);
@@ -26,22 +41,16 @@ UnmapResult try_to_unmap(World& w, const Task* t, Pfn pfn, UnmapFor why, bool ch
     bool exclusive = false;
     if (p.flags.load(std::memory_order_acquire) & PG_anon_exclusive) {
       exclusive = true;
-      // include/linux/rmap.h: __folio_try_share_anon_rmap(): "Paired with
-      // the memory barrier in try_grab_folio()": smp_mb(), then back off if
-      // the folio may be pinned, else the page is no longer exclusive.
-      // no_try_share_barrier deletes the barrier (the clear may then still
-      // wait in the store buffer under --memory=arm).
-      if (!w.design.no_try_share_barrier) sync::smp_mb();
-      if (check_pins && folio_maybe_dma_pinned(w, t, pfn)) {
+      // The page is shared from here on, unless it may be pinned; a
+      // migration entry keeps what it was in the entry (below) and
+      // remove_migration_pte() gives it back.
+      if (!folio_try_share_anon_rmap(w, t, pfn, check_pins,
+                                     why == UnmapFor::kSwap ? "swap" : "migration")) {
         m.pte(vpn).store(raw, std::memory_order_release);  // set_pte_at()
         m.ptl.unlock();
         r.busy = true;
         break;
       }
-      // The page is shared from here on; a migration entry keeps what it
-      // was in the entry (below) and remove_migration_pte() gives it back.
-      p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);
-      w.ghost.note_shared(head, why == UnmapFor::kSwap ? "swap" : "migration");
     }
     Pte entry;
     if (why == UnmapFor::kSwap) {
