@@ -89,12 +89,24 @@ class Atomic {
   // store(make()), with make() called after the scheduling point, right
   // before the store: a value drawn from a ghost counter is then ordered
   // exactly like the stores (no other thread can store in between).
-  // Returns the value stored.
+  // Returns the value stored. On real threads (pinfuzz stress) a step is
+  // not one event, so the draw and the store are made one by a
+  // compare-and-swap that draws again if another store came in between:
+  // else a value drawn first could land last, and an oracle that trusts
+  // "newer data is larger" (the disk check) would report a lost write the
+  // model never made. Under the deterministic scheduler the loop runs once.
   template <class Make>
   PF_SYNC_INLINE T store_from(Make make, mo order = mo::seq_cst, Site s = Site::here()) {
     Hook* h = begin(s, Access::kStore, order);
+    if (h) [[unlikely]] {  // weak memory: the hook owns the word
+      T x = make();
+      value(s, this, exchange_word(h, x, order, s), as_i64(x));
+      return x;
+    }
+    T old = v_.load(mo::relaxed);
     T x = make();
-    value(s, this, exchange_word(h, x, order, s), as_i64(x));
+    while (!v_.compare_exchange_strong(old, x, order, mo::relaxed)) x = make();
+    value(s, this, as_i64(old), as_i64(x));
     return x;
   }
   PF_SYNC_INLINE T fetch_add(T d, mo order = mo::seq_cst, Site s = Site::here()) {
