@@ -309,9 +309,9 @@ MUTANTS = [
     dict(
         id="try_share_clears_exclusive_early",
         file="model/rmap.cc",
-        old="      if (!w.design.no_try_share_barrier) sync::smp_mb();",
-        new="""      p.flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);  // before the pin check
-      if (!w.design.no_try_share_barrier) sync::smp_mb();""",
+        old="  if (!w.design.no_try_share_barrier) sync::smp_mb();",
+        new="""  w.page(pfn).flags.fetch_and(~PG_anon_exclusive, std::memory_order_release);  // before the pin check
+  if (!w.design.no_try_share_barrier) sync::smp_mb();""",
         breaks="__folio_try_share_anon_rmap() clears PG_anon_exclusive before the maybe-pinned check, so a backed-off pinned page stays mapped but shared",
     ),
     dict(
