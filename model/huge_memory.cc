@@ -211,11 +211,11 @@ void split_huge_pmd(World& w, const Task* t, int mm, int vpn) {
 // A fresh anon THP's pages (__folio_alloc(), folio_add_new_anon_rmap() with
 // RMAP_EXCLUSIVE: PageAnonExclusive on the head only, for a PMD mapping;
 // folio_add_lru_vma()). PG_anon on every page, as the model's other large
-// anon folios have it (PageAnon() reads the head's mapping). The model keeps the PMD's mapping in every page's
-// mapcount (the kernel's entire_mapcount), so folio_large_mapcount() counts
-// it kVpnPerPmd times where the kernel counts it once: no path reads a
-// PMD-mapped folio's mapcount against its refcount (those that would split
-// the PMD first).
+// anon folios have it (PageAnon() reads the head's mapping). The model
+// keeps the PMD's mapping in every page's mapcount (the kernel's
+// entire_mapcount), so folio_large_mapcount() counts it kVpnPerPmd times
+// where the kernel counts it once: no path reads a PMD-mapped folio's
+// mapcount against its refcount (those that would split the PMD first).
 static void init_huge_anon(World& w, Pfn head, int base) {
   for (int i = 0; i < kVpnPerPmd; ++i) {
     Page& p = w.page(static_cast<Pfn>(head + i));
