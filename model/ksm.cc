@@ -19,14 +19,10 @@ namespace pf {
 
 int ksm_write_protect(World& w, Task& t, int vpn) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
-  // try_to_merge_with_ksm_page(): mmap_read_lock(), find_mergeable_vma():
-  // a VM_MERGEABLE VMA, which ksm_madvise() allows for any private mapping
-  // ("if (*vm_flags & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | ...)) return
-  // 0;"): anon memory, and a private file mapping's COW copies (its
-  // page-cache pages are not PageAnon and are skipped below).
+  // try_to_merge_with_ksm_page(): mmap_read_lock(), find_mergeable_vma().
   m.mmap_lock.down_read();
   const Vma vma = m.vma(vpn);
-  if (!vma.cow()) {
+  if (vma.kind != VmaKind::kAnon) {
     m.mmap_lock.up_read();
     return -kEFAULT;
   }
