@@ -237,7 +237,7 @@ int huge_pmd_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma, boo
   const int base = vpn - vpn % kVpnPerPmd;
   m.ptl.lock();
   uint32_t v = pmd.load(std::memory_order_acquire);
-  if (!pmd_leaf(v) && !(v & kPmdNone)) {  // a table: the PTE level's
+  if (!pmd_leaf(v) && !pmd_none(v)) {  // a table: the PTE level's
     m.ptl.unlock();
     return kPmdFallback;
   }
@@ -262,7 +262,7 @@ int huge_pmd_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma, boo
       init_huge_anon(w, head, base);
       m.ptl.lock();
       v = pmd.load(std::memory_order_acquire);
-      const bool still_none = !pmd_leaf(v) && (v & kPmdNone);
+      const bool still_none = pmd_none(v);
       // map_anon_folio_pmd(): "entry = mk_huge_pmd(page, vma->vm_page_prot);
       // entry = maybe_pmd_mkwrite(pmd_mkdirty(entry), vma);"
       if (still_none)
@@ -278,7 +278,7 @@ int huge_pmd_fault(World& w, const Task* t, int mm, int vpn, const Vma& vma, boo
     // The PTE level: __pte_alloc() -> pmd_populate() of an empty table.
     m.ptl.lock();
     v = pmd.load(std::memory_order_acquire);
-    if (!pmd_leaf(v) && (v & kPmdNone)) pmd.store(v & ~kPmdNone, std::memory_order_release);
+    if (pmd_none(v)) pmd.store(v & ~kPmdNone, std::memory_order_release);
     m.ptl.unlock();
     return pmd_leaf(v) ? 0 : kPmdFallback;  // a leaf came meanwhile: retry
   }

@@ -1017,7 +1017,7 @@ static int copy_present_pte(World& w, Task& t, Mm& src, Mm& dst, int vpn, Pfn& p
 static bool copy_huge_pmd(World& w, Task& t, Mm& src, Mm& dst, int vpn) {
   src.ptl.lock();
   const uint32_t v = src.pmd_of(vpn).load(std::memory_order_acquire);
-  const bool none = !pmd_leaf(v) && (v & kPmdNone);
+  const bool none = pmd_none(v);
   if (none || (pmd_leaf(v) && pmd_leaf_pfn(v) == w.huge_zero_pfn)) {
     dst.pmd_of(vpn).store(none ? kPmdNone : make_pmd_leaf(0, w.huge_zero_pfn, false, (v & kPmdLeafDirty) != 0),
                           std::memory_order_relaxed);
@@ -1025,7 +1025,7 @@ static bool copy_huge_pmd(World& w, Task& t, Mm& src, Mm& dst, int vpn) {
     return true;
   }
   src.ptl.unlock();
-  split_huge_pmd(w, &t, static_cast<int>(&src - w.mm.data()), vpn);
+  split_huge_pmd(w, &t, t.mm, vpn);  // src is the forking task's mm
   return false;
 }
 

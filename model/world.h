@@ -159,6 +159,9 @@ inline constexpr uint32_t kPmdLeafDirty = 1u << 29;
 inline constexpr int kPmdLeafPfnShift = 16;
 inline constexpr uint32_t kPmdLowBits = 0xffff;
 inline bool pmd_leaf(uint32_t v) { return (v & kPmdLeaf) != 0; }
+// pmd_none(): neither a leaf nor a table (a leaf's own low bits never have
+// kPmdNone).
+inline bool pmd_none(uint32_t v) { return !pmd_leaf(v) && (v & kPmdNone) != 0; }
 inline Pfn pmd_leaf_pfn(uint32_t v) {
   return static_cast<Pfn>((v >> kPmdLeafPfnShift) & 0x1fff);
 }
