@@ -19,27 +19,41 @@ namespace pf {
 
 int ksm_write_protect(World& w, Task& t, int vpn) {
   Mm& m = w.mm[static_cast<size_t>(t.mm)];
-  // try_to_merge_with_ksm_page(): mmap_read_lock(), find_mergeable_vma().
+  // try_to_merge_with_ksm_page(): mmap_read_lock(), find_mergeable_vma():
+  // a VM_MERGEABLE VMA, which ksm_madvise() allows for any private mapping
+  // ("if (*vm_flags & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | ...)) return
+  // 0;"): anon memory, and a private file mapping's COW copies (its
+  // page-cache pages are not PageAnon and are skipped below).
   m.mmap_lock.down_read();
   const Vma vma = m.vma(vpn);
-  if (vma.kind != VmaKind::kAnon) {
+  if (!vma.cow()) {
     m.mmap_lock.up_read();
     return -kEFAULT;
   }
-  // scan_get_next_rmap_item(): follow_page(vma, addr, FOLL_GET): the page
-  // with a reference of ksmd's own (the "+ 1" below).
+  // scan_get_next_rmap_item(): follow_page(vma, addr, FOLL_GET) ->
+  // follow_page_pte(): under the PTL, the page the PTE maps gets a
+  // reference of ksmd's own (the "+ 1" below) before anything looks at it;
+  // no page for a non-present PTE, the zero page (vm_normal_page()) or
+  // device memory.
+  m.ptl.lock();
   const Pte seen = Pte::unpack(m.pte(vpn).load(std::memory_order_acquire));
   if (!seen.present || seen.pfn == w.zero_pfn || w.page(seen.pfn).is_device()) {
+    m.ptl.unlock();
     m.mmap_lock.up_read();
     return -kEFAULT;
   }
   const Pfn pfn = seen.pfn;
   Page& p = w.page(pfn);
   const Pfn head = p.head();
-  // "BUG_ON(PageTransCompound(page))" after try_to_merge_one_page()'s
+  const bool got = folio_try_get(w, &t, head);  // the mapping holds one: never 0
+  m.ptl.unlock();
+  // Then, with the reference: "if (!IS_ERR_OR_NULL(page) && PageAnon(page))"
+  // - a page-cache page of a private file mapping is skipped. "BUG_ON(
+  // PageTransCompound(page))" after try_to_merge_one_page()'s
   // split_huge_page(): the model leaves large folios alone.
-  if (!(w.page(head).flags.load(std::memory_order_acquire) & PG_anon) ||
-      w.page(head).order() > 0 || !folio_try_get(w, &t, head)) {
+  if (!got || !(w.page(head).flags.load(std::memory_order_acquire) & PG_anon) ||
+      w.page(head).order() > 0) {
+    if (got) folio_put(w, &t, head);
     m.mmap_lock.up_read();
     return -kEFAULT;
   }
