@@ -13,6 +13,11 @@ using sched::SplitMix64;
 struct Targets {
   std::vector<int> vpns;          // mapped vpns (every page of a large folio)
   std::vector<int> file_indices;  // page-cache indices of file mappings
+  // Typed subsets of `vpns`, as syzkaller types an argument by the
+  // resource a call acts on (vpn_pool() says which op draws from which):
+  std::vector<int> private_vpns;   // private mappings: their pages are or become anon
+  std::vector<int> minor_vpns;     // file_private: UFFDIO_CONTINUE's only mapping
+  std::vector<int> readonly_vpns;  // no VM_WRITE: where FOLL_FORCE differs from a write
   int pgmaps = 0;                 // pagemaps World::build creates
   bool p2pdma = false;
   // The page this scenario is about, or -1: half of the vpn and index
@@ -30,7 +35,15 @@ Targets targets_of(const WorldSpec& spec) {
   for (int v = 0; v < kMaxVpn; ++v) {
     const VpnSpec& s = w.vpn[static_cast<size_t>(v)];
     if (s.backing == Backing::kNone) continue;
-    for (int i = 0; i < (1 << s.order) && v + i < kMaxVpn; ++i) t.vpns.push_back(v + i);
+    const bool is_private = s.backing == Backing::kAnon || s.backing == Backing::kAnonMovable ||
+                            s.backing == Backing::kThp || s.backing == Backing::kZeroPage ||
+                            s.backing == Backing::kFilePrivate;
+    for (int i = 0; i < (1 << s.order) && v + i < kMaxVpn; ++i) {
+      t.vpns.push_back(v + i);
+      if (is_private) t.private_vpns.push_back(v + i);
+      if (s.backing == Backing::kFilePrivate) t.minor_vpns.push_back(v + i);
+      if (!s.vm_write) t.readonly_vpns.push_back(v + i);
+    }
     switch (s.backing) {
       case Backing::kFile:
       case Backing::kFilePrivate: t.file_indices.push_back(v); break;  // pgoff == vpn
@@ -58,6 +71,28 @@ int pick_near(SplitMix64& rng, const Targets& t, const std::vector<int>& from, i
       rng.below(2) == 0)
     return t.focus;
   return pick(rng, from, n);
+}
+
+// The vpns an op of kind `k` draws from: the ones it can act on, where the
+// world has any. An op drawn on a page it cannot touch (UFFDIO_CONTINUE on
+// an anon mapping: -EINVAL; KSM or a split on a page-cache page: nothing)
+// is a wasted step of the search; pick() still names any vpn now and then.
+const std::vector<int>& vpn_pool(const Targets& t, OpKind k, SplitMix64& rng) {
+  auto or_all = [&](const std::vector<int>& pool) -> const std::vector<int>& {
+    return pool.empty() ? t.vpns : pool;
+  };
+  switch (k) {
+    case OpKind::uffd_continue: return or_all(t.minor_vpns);  // mm/userfaultfd.c: vma_can_userfault()
+    case OpKind::reclaim_anon:
+    case OpKind::split:
+    case OpKind::ksm:
+    case OpKind::collapse: return or_all(t.private_vpns);  // anon folios only
+    case OpKind::poke:
+      // FOLL_FORCE only matters without VM_WRITE (mm/gup.c:
+      // check_vma_flags()); elsewhere a poke is a GUP write.
+      return rng.below(2) ? or_all(t.readonly_vpns) : t.vpns;
+    default: return t.vpns;
+  }
 }
 
 // The page of one of the scenario's ops, if any names one.
@@ -110,12 +145,14 @@ Op random_args(SplitMix64& rng, OpKind k, const Targets& t) {
     case OpArgs::kSlot: op.a = static_cast<int8_t>(rng.below(10) < 7 ? -1 : rng.below(4)); break;
     case OpArgs::kMmVpn:
       op.a = static_cast<int8_t>(rng.below(4) < 3 ? 0 : 1 + rng.below(2));
-      op.b = static_cast<int8_t>(pick_near(rng, t, t.vpns, kMaxVpn));
+      op.b = static_cast<int8_t>(pick_near(rng, t, vpn_pool(t, k, rng), kMaxVpn));
       break;
     case OpArgs::kIndex:
       op.a = static_cast<int8_t>(pick_near(rng, t, t.file_indices, kMaxFileIdx));
       break;
-    case OpArgs::kVpn: op.a = static_cast<int8_t>(pick_near(rng, t, t.vpns, kMaxVpn)); break;
+    case OpArgs::kVpn:
+      op.a = static_cast<int8_t>(pick_near(rng, t, vpn_pool(t, k, rng), kMaxVpn));
+      break;
     case OpArgs::kPgmap:
       op.a = static_cast<int8_t>(t.pgmaps > 0 ? rng.below(static_cast<uint64_t>(t.pgmaps))
                                               : rng.below(kMaxPgmaps));
