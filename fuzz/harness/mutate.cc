@@ -82,7 +82,8 @@ const std::vector<int>& vpn_pool(const Targets& t, OpKind k, SplitMix64& rng) {
     return pool.empty() ? t.vpns : pool;
   };
   switch (k) {
-    case OpKind::uffd_continue: return or_all(t.minor_vpns);  // mm/userfaultfd.c: vma_can_userfault()
+    case OpKind::uffd_continue:  // include/linux/userfaultfd_k.h: vma_can_userfault()
+      return or_all(t.minor_vpns);
     case OpKind::reclaim_anon:
     case OpKind::split:
     case OpKind::ksm:
