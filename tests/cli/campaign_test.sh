@@ -54,11 +54,15 @@ case $case in
 native-pct|native-mix)
   kind=${case#native-}
   # A fixed seed whose first slice finds the bug within a few thousand
-  # executions (pct: seed 3 after 2100, mix: seed 1 after 1394), so that the
-  # test does not depend on how fast a loaded machine runs: with the clock
-  # as its seed, PCT needed up to 310k executions here, more than 15 s give.
-  seed=3
-  [ "$kind" = mix ] && seed=1
+  # executions (pct: seed 66 after 2686, mix: seed 15 after 2299; `pinfuzz
+  # find --bug no_gup_fast_recheck --strategy pct --seed S` shows the same
+  # search), so that the test does not depend on how fast a loaded machine
+  # runs: with the clock as its seed, PCT needed up to 310k executions here,
+  # more than 15 s give. The scenario draw picks the seed: typed op
+  # arguments (1fee193) took pct's seed 3 from 2100 to 291k executions and
+  # mix's seed 1 from 1394 to 52k.
+  seed=66
+  [ "$kind" = mix ] && seed=15
   d=$work/c
   "$pinfuzz" campaign --dir "$d" --design folio_pincount,no_gup_fast_recheck=on --search-mix $kind \
     --fuzzer-arg=-seed=$seed \
