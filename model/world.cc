@@ -478,17 +478,6 @@ std::string World::describe(const void* obj) const {
   return "?";
 }
 
-int World::page_of(const void* obj) const {
-  auto p = reinterpret_cast<uintptr_t>(obj);
-  auto first = reinterpret_cast<uintptr_t>(&pages[0]);
-  auto end = reinterpret_cast<uintptr_t>(&pages[static_cast<size_t>(npages_)]);
-  if (p >= first && p < end) return static_cast<int>((p - first) / sizeof(Page));
-  auto ext = reinterpret_cast<uintptr_t>(&page_ext_[0]);
-  auto ext_end = reinterpret_cast<uintptr_t>(&page_ext_[static_cast<size_t>(npages_)]);
-  if (p >= ext && p < ext_end) return static_cast<int>((p - ext) / sizeof(PageExt));
-  return -1;
-}
-
 void World::report(ViolationKind kind, int pfn, const Task* t, const char* fn,
                    std::string detail, std::string cause) {
   Violation v;

@@ -1,5 +1,6 @@
 #include "fuzz/harness/coverage.h"
 
+#include <array>
 #include <bit>
 
 namespace pf {
@@ -37,6 +38,23 @@ size_t pin_bucket(int32_t v) { return v <= 0 ? 0 : v >= 3 ? 3 : static_cast<size
 constexpr uint32_t kStateFlags[] = {PG_dirty,          PG_writeback,  PG_lru,   PG_private,
                                     PG_anon_exclusive, PG_dma_pinned, PG_locked};
 
+// The state flags sit in the low kFlagBits bits of page->flags, so one
+// table lookup packs them (bit i of the entry = kStateFlags[i] is set),
+// where a test per flag was a branch each, mispredicted as pages change.
+constexpr int kFlagBits = 9;
+static_assert([] {
+  for (uint32_t f : kStateFlags)
+    if (f >= (1u << kFlagBits)) return false;
+  return true;
+}(), "a state flag beyond the packing table: raise kFlagBits");
+constexpr std::array<uint8_t, 1u << kFlagBits> kPackFlags = [] {
+  std::array<uint8_t, 1u << kFlagBits> t{};
+  for (uint32_t f = 0; f < t.size(); ++f)
+    for (size_t i = 0; i < std::size(kStateFlags); ++i)
+      if (f & kStateFlags[i]) t[f] |= static_cast<uint8_t>(1u << i);
+  return t;
+}();
+
 }  // namespace
 
 InterleavingCoverage::InterleavingCoverage(std::span<uint8_t> counters) : counters_(counters) {}
@@ -48,12 +66,12 @@ void InterleavingCoverage::begin_run(const World& w) {
 
 uint32_t InterleavingCoverage::site_id(sync::Site site) {
   const auto p = reinterpret_cast<uintptr_t>(site.fn);
-  SiteCache& e = sites_[((p >> 3) ^ (p >> 11)) & (sites_.size() - 1)];
+  SiteCache& e = sites_[(p * 0x9e3779b97f4a7c15ull) >> (64 - std::countr_zero(sites_.size()))];
   if (e.fn != site.fn) {
     e.fn = site.fn;
-    e.hash = fnv1a(site.fn);
+    e.id = static_cast<uint32_t>(mix(fnv1a(site.fn)));
   }
-  return static_cast<uint32_t>(mix(e.hash));
+  return e.id;
 }
 
 void InterleavingCoverage::bump(size_t i) {
@@ -62,6 +80,9 @@ void InterleavingCoverage::bump(size_t i) {
   seen_[i / 64] |= uint64_t{1} << (i % 64);
 }
 
+// Every step of every run comes here (its cost: bench/model_bench's
+// BM_ModelScheduledWithCoverage against BM_ModelScheduled), so each feature
+// is one multiply-shift of ids cached per site, and the flags one lookup.
 void InterleavingCoverage::on_step(uint32_t thread, sync::Site site, const void* obj,
                                    sync::Access kind) {
   if (!world_ || !obj) return;
@@ -72,22 +93,25 @@ void InterleavingCoverage::on_step(uint32_t thread, sync::Site site, const void*
   if (pfn >= 0) {
     slot = static_cast<size_t>(pfn);
   } else {
-    auto off = reinterpret_cast<uintptr_t>(obj) - reinterpret_cast<uintptr_t>(&w);
-    slot = kMaxPages + (mix(off) % (last_.size() - kMaxPages));
+    // Fibonacci hashing of the offset, scaled onto the non-page slots.
+    const uint64_t off = reinterpret_cast<uintptr_t>(obj) - reinterpret_cast<uintptr_t>(&w);
+    const uint64_t h = (off * 0x9e3779b97f4a7c15ull) >> 32;
+    slot = kMaxPages + static_cast<size_t>((h * (last_.size() - kMaxPages)) >> 32);
   }
   const uint32_t id = site_id(site);
   Last& prev = last_[slot];
-  if (prev.thread != 0xff && prev.thread != thread)
-    bump(mix(uint64_t{prev.site} << 32 | id) % kPairSlots);
+  if (prev.thread != 0xff && prev.thread != thread) {
+    static_assert(std::has_single_bit(kPairSlots));
+    constexpr int kPairBits = std::countr_zero(kPairSlots);
+    bump(static_cast<size_t>(((uint64_t{prev.site} << 32 | id) * 0x9e3779b97f4a7c15ull) >>
+                             (64 - kPairBits)));
+  }
   prev = Last{id, static_cast<uint8_t>(thread)};
 
   if (pfn < 0) return;
   const Pfn head = w.pages[static_cast<size_t>(pfn)].head();
   const Page& p = w.pages[static_cast<size_t>(head)];
-  const uint32_t f = p.flags.peek();
-  size_t flags = 0;
-  for (size_t i = 0; i < std::size(kStateFlags); ++i)
-    if (f & kStateFlags[i]) flags |= size_t{1} << i;
+  const size_t flags = kPackFlags[p.flags.peek() & ((1u << kFlagBits) - 1)];
   const size_t state =
       (ref_bucket(w.width.value(p.refcount.peek())) * 4 +
        pin_bucket(w.tracking.peek_pin_counter(w, head))) *

@@ -59,9 +59,9 @@ class InterleavingCoverage final : public RunObserver {
   std::array<Last, 256> last_{};
   struct SiteCache {
     const char* fn = nullptr;
-    uint64_t hash = 0;
+    uint32_t id = 0;  // mix(fnv1a(fn)): the name's hash, spread
   };
-  std::array<SiteCache, 256> sites_{};
+  std::array<SiteCache, 1024> sites_{};
   std::array<uint64_t, kSize / 64 + 1> seen_{};
 };
 
