@@ -69,7 +69,17 @@ int ksm_write_protect(World& w, Task& t, int vpn) {
       if (entry.writable || entry.dirty || anon_exclusive) {
         const int swapped = (p.flags.load(std::memory_order_acquire) & PG_swapcache) ? 1 : 0;
         // "we clear the pte and flush the tlb before the check": ptep_clear_flush().
-        m.pte(vpn).xchg(kPteNone, std::memory_order_relaxed);
+        // The check relies on the flush: the clear must be visible before
+        // the refcount is read, or a GUP-fast reference taken meanwhile is
+        // missed while its PTE recheck still sees the old entry. A valid
+        // PTE is always flushed (arm64's pte_accessible() is pte_valid()
+        // since 07509e10dcc7), and arm64's flush_tlb_page() ends in
+        // dsb(ish), a full barrier; x86's xchg is locked. So a fully
+        // ordered xchg here, where try_to_unmap()'s clear stays relaxed:
+        // its flush may be deferred (should_defer_flush()), and
+        // __folio_try_share_anon_rmap() "assume[s] that there might not be
+        // a memory barrier after clearing/invalidating the PTE".
+        m.pte(vpn).xchg(kPteNone, std::memory_order_seq_cst);
         // "Check that no O_DIRECT or similar I/O is in progress on the page":
         // page_mapcount(page) + 1 + swapped != page_count(page).
         const int32_t mapcount = p.mapcount.load(std::memory_order_relaxed);
