@@ -42,7 +42,15 @@ void remove_migration_ptes(World& w, const Task* t, Pfn from, Pfn to) {
         if (entry.exclusive)
           w.page(to).flags.fetch_or(PG_anon_exclusive, std::memory_order_release);
         folio_ref_add(w, t, w.page(to).head(), 1);
-        w.page(to).mapcount.fetch_add(1, std::memory_order_relaxed);
+        // folio_add_anon_rmap_pte() -> __folio_add_rmap():
+        // atomic_inc_and_test(&page->_mapcount), value-returning and so
+        // fully ordered (Documentation/atomic_t.txt), and for a large folio
+        // folio_add_return_large_mapcount() under folio_lock_large_mapcount().
+        // Either way the reference above is visible before the mapping is
+        // counted: __wp_can_reuse_large_anon_folio() in another mm must not
+        // see the mapcount without it (relaxed, a search under --memory=arm
+        // found a false cow_leak that way; docs/model.md, "Weak memory").
+        w.page(to).mapcount.fetch_add(1, std::memory_order_seq_cst);
         slot.store(pte.pack(), std::memory_order_release);
       }
       m.ptl.unlock();
