@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """What a campaign worker runs per second per core, against the model's own
-speed, in one run (issue 18; figures in docs/time-to-bug.md).
+speed, in one run (issue 18; figures in docs/search.md).
 
   libfuzzer  pinfuzz_fuzzer with a campaign's worker flags (--amplify=8,
              --strategy=random) on the default scenario (corpus/seeds/

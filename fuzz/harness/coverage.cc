@@ -22,6 +22,11 @@ uint64_t mix(uint64_t k) {
   return k;
 }
 
+// Fibonacci hashing: the top `bits` bits of x * 2^64/phi.
+constexpr uint64_t fib_hash(uint64_t x, int bits) {
+  return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
+}
+
 // 0, 1, 2, 3-4, 5-1023, 1024, 1025-2047, >= 2048, negative (wrapped).
 size_t ref_bucket(int32_t v) {
   if (v < 0) return 8;
@@ -66,7 +71,7 @@ void InterleavingCoverage::begin_run(const World& w) {
 
 uint32_t InterleavingCoverage::site_id(sync::Site site) {
   const auto p = reinterpret_cast<uintptr_t>(site.fn);
-  SiteCache& e = sites_[(p * 0x9e3779b97f4a7c15ull) >> (64 - std::countr_zero(sites_.size()))];
+  SiteCache& e = sites_[fib_hash(p, std::countr_zero(sites_.size()))];
   if (e.fn != site.fn) {
     e.fn = site.fn;
     e.id = static_cast<uint32_t>(mix(fnv1a(site.fn)));
@@ -93,18 +98,16 @@ void InterleavingCoverage::on_step(uint32_t thread, sync::Site site, const void*
   if (pfn >= 0) {
     slot = static_cast<size_t>(pfn);
   } else {
-    // Fibonacci hashing of the offset, scaled onto the non-page slots.
+    // The offset's hash, scaled onto the non-page slots.
     const uint64_t off = reinterpret_cast<uintptr_t>(obj) - reinterpret_cast<uintptr_t>(&w);
-    const uint64_t h = (off * 0x9e3779b97f4a7c15ull) >> 32;
-    slot = kMaxPages + static_cast<size_t>((h * (last_.size() - kMaxPages)) >> 32);
+    slot = kMaxPages + static_cast<size_t>((fib_hash(off, 32) * (last_.size() - kMaxPages)) >> 32);
   }
   const uint32_t id = site_id(site);
   Last& prev = last_[slot];
   if (prev.thread != 0xff && prev.thread != thread) {
     static_assert(std::has_single_bit(kPairSlots));
     constexpr int kPairBits = std::countr_zero(kPairSlots);
-    bump(static_cast<size_t>(((uint64_t{prev.site} << 32 | id) * 0x9e3779b97f4a7c15ull) >>
-                             (64 - kPairBits)));
+    bump(static_cast<size_t>(fib_hash(uint64_t{prev.site} << 32 | id, kPairBits)));
   }
   prev = Last{id, static_cast<uint8_t>(thread)};
 
